@@ -1,0 +1,1 @@
+//! Cookie parsing and Set-Cookie rendering (Django's `http.cookie`).

@@ -1,0 +1,1 @@
+//! Percent-decoding and header-parameter parsing (Django's `utils.encoding`, `utils.http`).

@@ -1,0 +1,1 @@
+//! URL dispatch (Django's `django.urls`): path, re_path, include, resolve, reverse.

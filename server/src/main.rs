@@ -1,0 +1,2 @@
+//! portico: the HTTP/1.1 server process.
+fn main() {}
