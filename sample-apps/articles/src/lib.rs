@@ -1,1 +1,5 @@
-//! Sample app.
+//! The `articles` sample app: the seeds' Django examples (../shared/contracts/articles-app.md)
+//! on handler-core, served through the gateway ABI.
+//!
+//! Module map, as a Django project would lay it out: `models` (the `Article` model on SQLite).
+pub mod models;
