@@ -1,5 +1,7 @@
 //! The `articles` sample app: the seeds' Django examples (../shared/contracts/articles-app.md)
 //! on handler-core, served through the gateway ABI.
 //!
-//! Module map, as a Django project would lay it out: `models` (the `Article` model on SQLite).
+//! Module map, as a Django project would lay it out: `config` (the `[app]` settings table),
+//! `models` (the `Article` model on SQLite).
+pub mod config;
 pub mod models;
