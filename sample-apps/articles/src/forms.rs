@@ -73,6 +73,17 @@ pub fn python_int(text: &str) -> Option<i64> {
     i64::try_from(value).ok()
 }
 
+/// A count from the query string (`?n=`, `?ms=`): `default` when absent, Python's `int()`
+/// otherwise, negative values as 0 and large ones capped at `max` (the contract's "at most").
+/// `None` when the text is not an integer.
+pub fn bounded_count(text: Option<&str>, default: u64, max: u64) -> Option<u64> {
+    let Some(text) = text else {
+        return Some(default.min(max));
+    };
+    let n = python_int(text)?;
+    Some(u64::try_from(n).unwrap_or(0).min(max))
+}
+
 /// The seeds' email check: an `@` somewhere.
 pub fn looks_like_email(email: &str) -> bool {
     email.contains('@')
@@ -133,6 +144,16 @@ mod tests {
         ] {
             assert_eq!(python_int(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn counts_default_clamp_and_reject() {
+        assert_eq!(bounded_count(None, 10, 10_000), Some(10));
+        assert_eq!(bounded_count(Some("5"), 10, 10_000), Some(5));
+        assert_eq!(bounded_count(Some("50000"), 10, 10_000), Some(10_000));
+        assert_eq!(bounded_count(Some("-3"), 10, 10_000), Some(0));
+        assert_eq!(bounded_count(Some("x"), 10, 10_000), None);
+        assert_eq!(bounded_count(Some(""), 10, 10_000), None);
     }
 
     #[test]
