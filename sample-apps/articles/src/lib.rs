@@ -3,8 +3,9 @@
 //!
 //! Module map, as a Django project would lay it out: `bodies` (the contract's JSON bodies),
 //! `config` (the `[app]` settings table), `forms` (reading bodies and query numbers as the views
-//! need them), `models` (the `Article` model on SQLite).
+//! need them), `middleware` (the seeds' middleware), `models` (the `Article` model on SQLite).
 pub mod bodies;
 pub mod config;
 pub mod forms;
+pub mod middleware;
 pub mod models;

@@ -1,0 +1,200 @@
+//! The seeds' middleware, registered by name for settings' `middleware` list: `request_timer`,
+//! `powered_by`, `api_logging`, `api_key_check`, `token_auth`, `error_handler`.
+//!
+//! The decisions each one makes live in small functions here so they are tested without a
+//! request cycle around them.
+
+use std::time::Duration;
+
+/// The response header `request_timer` sets.
+pub const DURATION_HEADER: &str = "X-Duration-ms";
+
+/// The response header `powered_by` sets.
+pub const POWERED_BY_HEADER: &str = "X-Powered-By";
+
+/// The request header `api_key_check` reads.
+pub const API_KEY_HEADER: &str = "X-API-KEY";
+
+/// Paths under this prefix need the API key.
+pub const PRIVATE_PREFIX: &str = "/api/private/";
+
+/// Paths under this prefix are logged by `api_logging`.
+pub const API_PREFIX: &str = "/api/";
+
+/// `api_key_check`'s 401 body (plain text, as the seeds' `HttpResponse(..., status=401)`).
+pub const INVALID_API_KEY: &str = "Invalid or missing API Key";
+
+/// The log target of `api_logging`'s records, so they can be filtered (`RUST_LOG=api_logging`).
+pub const API_LOG_TARGET: &str = "api_logging";
+
+/// How many bytes of a JSON body `api_logging` writes into one log line: enough to read a
+/// request, not so many that a large upload floods the log.
+pub const MAX_LOGGED_BODY: usize = 2048;
+
+/// `X-Duration-ms`'s value: milliseconds with microsecond precision.
+pub fn format_duration_ms(elapsed: Duration) -> String {
+    format!("{:.3}", elapsed.as_secs_f64() * 1000.0)
+}
+
+/// The token of an `Authorization: Token <t>` header (the scheme compared case-insensitively,
+/// as DRF's `TokenAuthentication` does); `None` for any other scheme or shape.
+pub fn token_from_authorization(value: &str) -> Option<&str> {
+    let mut parts = value.split_ascii_whitespace();
+    let scheme = parts.next()?;
+    let token = parts.next()?;
+    if parts.next().is_some() || !scheme.eq_ignore_ascii_case("token") {
+        return None;
+    }
+    Some(token)
+}
+
+/// Whether `path` is behind `api_key_check`.
+pub fn needs_api_key(path: &str) -> bool {
+    path.starts_with(PRIVATE_PREFIX)
+}
+
+/// Compares the sent key with the expected one in time independent of where they differ, so
+/// the key cannot be guessed byte by byte from response times.
+pub fn api_key_matches(sent: Option<&str>, expected: &str) -> bool {
+    let Some(sent) = sent else {
+        return false;
+    };
+    let (a, b) = (sent.as_bytes(), expected.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether `api_logging` logs a request to `path`.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with(API_PREFIX)
+}
+
+/// A body as `api_logging` writes it: JSON bodies as compact JSON text (cut at
+/// `MAX_LOGGED_BODY`), empty bodies as `-`, anything else as its type and size, so binary
+/// uploads never reach the log.
+pub fn loggable_body(content_type: Option<&str>, body: &[u8]) -> String {
+    if body.is_empty() {
+        return "-".to_string();
+    }
+    if crate::forms::is_json(content_type) {
+        let text = match serde_json::from_slice::<serde_json::Value>(body) {
+            // Re-serialised so the line stays one line whatever the client's formatting.
+            Ok(value) => value.to_string(),
+            Err(_) => String::from_utf8_lossy(body).replace(['\r', '\n'], " "),
+        };
+        return truncate(text, MAX_LOGGED_BODY);
+    }
+    format!(
+        "<{} bytes of {}>",
+        body.len(),
+        content_type.unwrap_or("unknown type")
+    )
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str("...");
+    text
+}
+
+/// One `api_logging` line: method, path, status, duration and both bodies. It names the
+/// middleware itself because the host's log format may not print the record's target.
+pub fn api_log_line(
+    method: &str,
+    path: &str,
+    status: u16,
+    elapsed: Duration,
+    request_body: &str,
+    response_body: &str,
+) -> String {
+    format!(
+        "api_logging: {method} {path} {status} {} ms request={request_body} response={response_body}",
+        format_duration_ms(elapsed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_milliseconds() {
+        assert_eq!(format_duration_ms(Duration::from_micros(1500)), "1.500");
+        assert_eq!(format_duration_ms(Duration::ZERO), "0.000");
+        let parsed: f64 = format_duration_ms(Duration::from_millis(300))
+            .parse()
+            .unwrap();
+        assert!((parsed - 300.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn token_headers() {
+        assert_eq!(
+            token_from_authorization("Token user-token"),
+            Some("user-token")
+        );
+        assert_eq!(token_from_authorization("token  abc "), Some("abc"));
+        assert_eq!(token_from_authorization("Bearer abc"), None);
+        assert_eq!(token_from_authorization("Token"), None);
+        assert_eq!(token_from_authorization("Token a b"), None);
+        assert_eq!(token_from_authorization("abc"), None);
+    }
+
+    #[test]
+    fn api_key_paths_and_comparison() {
+        assert!(needs_api_key("/api/private/data/"));
+        assert!(!needs_api_key("/api/privateer/"));
+        assert!(!needs_api_key("/api/success/"));
+        assert!(api_key_matches(Some("k3y"), "k3y"));
+        assert!(!api_key_matches(Some("K3Y"), "k3y"));
+        assert!(!api_key_matches(Some("k3"), "k3y"));
+        assert!(!api_key_matches(Some(""), "k3y"));
+        assert!(!api_key_matches(None, "k3y"));
+    }
+
+    #[test]
+    fn bodies_in_the_log() {
+        assert_eq!(loggable_body(None, b""), "-");
+        assert_eq!(
+            loggable_body(Some("application/json"), b"{\n \"a\": 1\n}"),
+            r#"{"a":1}"#
+        );
+        assert_eq!(
+            loggable_body(Some("application/json"), b"{bad\njson"),
+            "{bad json"
+        );
+        assert_eq!(
+            loggable_body(Some("application/octet-stream"), &[0, 1, 2]),
+            "<3 bytes of application/octet-stream>"
+        );
+        let big = format!("\"{}\"", "é".repeat(MAX_LOGGED_BODY));
+        let logged = loggable_body(Some("application/json"), big.as_bytes());
+        assert!(logged.len() <= MAX_LOGGED_BODY + 3 && logged.ends_with("..."));
+    }
+
+    #[test]
+    fn the_log_line_has_every_part() {
+        let line = api_log_line(
+            "POST",
+            "/api/articles/",
+            201,
+            Duration::from_millis(2),
+            r#"{"title":"t"}"#,
+            r#"{"id":1}"#,
+        );
+        assert_eq!(
+            line,
+            r#"api_logging: POST /api/articles/ 201 2.000 ms request={"title":"t"} response={"id":1}"#
+        );
+        assert!(is_api_path("/api/x/") && !is_api_path("/apix/"));
+    }
+}
