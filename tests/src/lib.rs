@@ -712,6 +712,70 @@ pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Reads until the peer closes the connection (EOF or reset); `Err` when the stream's read
+/// timeout passes first, i.e. the connection stayed open. Returns every byte received.
+pub fn read_until_closed(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return Ok(out)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether the server closes `s` within `limit` (anything still arriving is discarded).
+pub fn closes_within(s: &mut TcpStream, limit: Duration) -> bool {
+    if s.set_read_timeout(Some(limit)).is_err() {
+        return false;
+    }
+    read_until_closed(s).is_ok()
+}
+
+/// Reads from `s` into `data` until it holds at least `count` complete final responses (status
+/// 200 or more) or the read timeout or EOF ends it; unlike [`read_responses`] the bytes are kept,
+/// so the caller can check what followed them.
+pub fn read_more_responses(
+    s: &mut TcpStream,
+    data: &mut Vec<u8>,
+    count: usize,
+    head_only: &[bool],
+) -> (Vec<RawResponse>, Vec<u8>) {
+    let mut buf = [0u8; 65536];
+    loop {
+        let (parsed, rest) = parse_responses(data, head_only);
+        if parsed.iter().filter(|r| r.status >= 200).count() >= count {
+            return (parsed, rest);
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return (parsed, rest),
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The reason phrase of the first status line in `raw` (`Not Found` in `HTTP/1.1 404 Not Found`).
+pub fn reason_phrase(raw: &[u8]) -> String {
+    let end = find(raw, b"\r\n").unwrap_or(raw.len());
+    let line = String::from_utf8_lossy(&raw[..end]).into_owned();
+    line.splitn(3, ' ')
+        .nth(2)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,6 +807,15 @@ HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nx";
         assert_eq!(status, 201);
         assert_eq!(line, "HTTP/1.1 201 Created");
         assert_eq!(headers, vec![("X-A".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn reason_phrase_is_the_rest_of_the_status_line() {
+        assert_eq!(
+            reason_phrase(b"HTTP/1.1 414 URI Too Long\r\nA: b\r\n\r\n"),
+            "URI Too Long"
+        );
+        assert_eq!(reason_phrase(b"HTTP/1.1 200\r\n\r\n"), "");
     }
 
     #[test]

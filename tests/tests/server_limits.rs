@@ -1,0 +1,178 @@
+//! The server's limits on raw-hello: request line, header size and count, body size, the worker
+//! queue (503 with Retry-After), and the head timeout against a trickling client.
+
+use std::io::Write;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tests::{app_lib, closes_within, parse_responses, read_more_responses, reason_phrase, Server};
+
+/// Sends `request` on a new connection, expects one response with `status` whose body names its
+/// reason phrase, then the connection to close; then checks the server still serves.
+fn rejected(server: &Server, request: &[u8], status: u16) {
+    let mut s = server.connect();
+    s.write_all(request).expect("send request");
+    let mut data = Vec::new();
+    let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+    assert_eq!(
+        resps.first().map(|r| r.status),
+        Some(status),
+        "got {:?}",
+        String::from_utf8_lossy(&data[..data.len().min(500)])
+    );
+    let reason = reason_phrase(&data);
+    assert!(!reason.is_empty(), "a reason phrase on the status line");
+    let body = String::from_utf8_lossy(&resps[0].body).to_ascii_lowercase();
+    assert!(
+        body.contains(&reason.to_ascii_lowercase()),
+        "the body {body:?} should name the reason {reason:?}"
+    );
+    assert!(
+        closes_within(&mut s, Duration::from_secs(10)),
+        "the connection must close after a {status}"
+    );
+    let r = server.curl("/plaintext", &[]);
+    assert_eq!(
+        r.status, 200,
+        "the server must keep serving after a {status}"
+    );
+    assert_eq!(r.text(), "Hello, World!");
+}
+
+#[test]
+fn over_long_request_line_is_414() {
+    let server = Server::start(app_lib("raw_hello"));
+    let request = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(5000));
+    rejected(&server, request.as_bytes(), 414);
+}
+
+#[test]
+fn over_long_header_is_431() {
+    let server = Server::start(app_lib("raw_hello"));
+    let request = format!(
+        "GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n",
+        "b".repeat(9000)
+    );
+    rejected(&server, request.as_bytes(), 431);
+}
+
+#[test]
+fn too_many_headers_is_431() {
+    let server = Server::start(app_lib("raw_hello"));
+    let mut request = String::from("GET /plaintext HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..150 {
+        request.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    request.push_str("\r\n");
+    rejected(&server, request.as_bytes(), 431);
+}
+
+#[test]
+fn body_over_the_limit_is_413() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--limit-request-body", "1024"])
+        .start();
+    let mut request =
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2000\r\n\r\n"
+            .to_vec();
+    request.extend_from_slice(&[b'x'; 2000]);
+    rejected(&server, &request, 413);
+    // A body within the limit still goes through.
+    let r = server.curl("/echo", &["--data-binary", "small body"]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "small body");
+}
+
+#[test]
+fn full_queue_sheds_load_with_503_and_retry_after() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--threads", "1", "--max-queue", "1"])
+        .start();
+    let addr = server.addr;
+    let clients: Vec<_> = (0..10)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                s.set_read_timeout(Some(Duration::from_secs(60)))
+                    .expect("read timeout");
+                s.write_all(b"GET /slow?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .expect("send");
+                let mut data = Vec::new();
+                let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+                resps
+                    .first()
+                    .map(|r| (r.status, r.header("retry-after").map(str::to_string)))
+            })
+        })
+        .collect();
+    let results: Vec<_> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client thread"))
+        .collect();
+    assert!(
+        results.iter().all(Option::is_some),
+        "every request must get an answer: {results:?}"
+    );
+    let results: Vec<(u16, Option<String>)> = results.into_iter().flatten().collect();
+    assert!(
+        results.iter().all(|(s, _)| *s == 200 || *s == 503),
+        "only 200 and 503 expected: {results:?}"
+    );
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    let shed = results.iter().filter(|(s, _)| *s == 503).count();
+    assert!(ok >= 1 && shed >= 1, "some of each: {results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|(s, _)| *s == 503)
+            .all(|(_, retry)| retry.is_some()),
+        "every 503 carries Retry-After: {results:?}"
+    );
+}
+
+#[test]
+fn trickled_head_is_cut_off_after_the_timeout_while_others_are_served() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--timeout", "2"])
+        .start();
+    let started = Instant::now();
+    let mut slow = server.connect();
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("read timeout");
+    let mut writer = slow.try_clone().expect("clone the trickling socket");
+    let trickle = thread::spawn(move || {
+        for &b in b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Trickle: aaaaaaaaaaaaaaaaaaaaaaa" {
+            if writer.write_all(&[b]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_secs(1));
+        }
+    });
+
+    thread::sleep(Duration::from_millis(1000));
+    let asked = Instant::now();
+    let r = server.curl("/plaintext", &[]);
+    let took = asked.elapsed();
+    assert_eq!(r.status, 200, "another client is served during the trickle");
+    assert!(
+        took < Duration::from_millis(1500),
+        "the other client waited {took:?}"
+    );
+
+    let raw = tests::read_until_closed(&mut slow);
+    let closed_after = started.elapsed();
+    assert!(
+        raw.is_ok(),
+        "the trickling connection was still open after {closed_after:?}"
+    );
+    assert!(
+        closed_after >= Duration::from_millis(1500) && closed_after <= Duration::from_secs(6),
+        "closed after {closed_after:?}, expected about 2 s (--timeout 2)"
+    );
+    if let Ok(raw) = raw {
+        // Whatever was sent before closing (a 408, or nothing) must not be a success.
+        let (resps, _) = parse_responses(&raw, &[]);
+        assert!(resps.iter().all(|r| r.status != 200), "{resps:?}");
+    }
+    let _ = trickle.join();
+}
