@@ -1,0 +1,566 @@
+//! Owns the app library: loading it (libloading, ABI version checks), the host table with its
+//! logging callback, calling create/handle/destroy, and the ABI callbacks a request uses
+//! (start_response, write, is_cancelled, read_body).
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gateway_api::{
+    AppTable, EntryFn, ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, ABI_MAJOR,
+    ABI_MINOR, ENTRY_SYMBOL, ENTRY_SYMBOL_NUL, GW_CANCEL_CLIENT_GONE, GW_CANCEL_DEADLINE,
+    GW_CANCEL_SHUTDOWN, GW_ERR_ALREADY_STARTED, GW_ERR_APP, GW_ERR_CLIENT_GONE, GW_ERR_INVALID,
+    GW_ERR_NOT_STARTED, GW_ERR_OVERFLOW, GW_OK,
+};
+
+use crate::error::ServerError;
+use crate::http1::write::{self as w, bodyless, SERVER_NAME};
+use crate::worker::{End, Job, Port};
+
+/// Body bytes a response buffers before handing them to the connection: large enough that
+/// typical responses go out in the single message sent when `handle` returns.
+pub const FLUSH_AT: usize = 64 * 1024;
+
+/// Capacity of the buffer the app writes a create error into.
+const CREATE_ERROR_CAP: usize = 4096;
+
+/// A loaded, created app. The library is never unloaded (see the ABI's rules).
+pub struct App {
+    table: &'static AppTable,
+    ptr: *mut c_void,
+    /// The app's name, for logs.
+    pub name: String,
+}
+
+// SAFETY: the ABI requires apps to be thread-safe; the pointer is only passed back to the app.
+unsafe impl Send for App {}
+// SAFETY: as above.
+unsafe impl Sync for App {}
+
+fn load_error(path: &Path, problem: impl Into<String>) -> ServerError {
+    ServerError::Load {
+        path: path.to_path_buf(),
+        problem: problem.into(),
+    }
+}
+
+/// Opens the library and checks its table. The library is leaked on purpose.
+pub fn load(path: &Path) -> Result<&'static AppTable, ServerError> {
+    if !path.exists() {
+        return Err(load_error(path, "no such file"));
+    }
+    // SAFETY: loading a library runs its initialisers; that is the point of an app library.
+    let lib = unsafe { libloading::Library::new(path) }
+        .map_err(|e| load_error(path, format!("not a loadable library ({e})")))?;
+    // SAFETY: the symbol's type is fixed by the ABI.
+    let entry: EntryFn = unsafe { lib.get::<EntryFn>(ENTRY_SYMBOL_NUL) }
+        .map(|s| *s)
+        .map_err(|_| {
+            load_error(
+                path,
+                format!("no `{ENTRY_SYMBOL}` symbol: not a portico app"),
+            )
+        })?;
+    std::mem::forget(lib);
+    // SAFETY: the entry function is defined by the ABI to return a static table.
+    let table = unsafe { entry() };
+    if table.is_null() {
+        return Err(load_error(path, format!("`{ENTRY_SYMBOL}` returned null")));
+    }
+    // SAFETY: non-null and static by contract.
+    let table: &'static AppTable = unsafe { &*table };
+    if table.abi_major != ABI_MAJOR {
+        return Err(load_error(
+            path,
+            format!(
+                "the app speaks gateway ABI {}.{}, this server speaks {ABI_MAJOR}.{ABI_MINOR}",
+                table.abi_major, table.abi_minor
+            ),
+        ));
+    }
+    if table.struct_size < std::mem::size_of::<AppTable>() {
+        return Err(load_error(
+            path,
+            format!("app table too small ({} bytes)", table.struct_size),
+        ));
+    }
+    Ok(table)
+}
+
+unsafe extern "C" fn host_log(_ctx: *mut c_void, level: u32, target: GwStr, message: GwStr) {
+    let _ = catch_unwind(|| {
+        let level = match level {
+            1 => log::Level::Error,
+            2 => log::Level::Warn,
+            3 => log::Level::Info,
+            4 => log::Level::Debug,
+            _ => log::Level::Trace,
+        };
+        // SAFETY: the app keeps both strings alive for the call.
+        let (target, message) = unsafe { (target.as_bytes(), message.as_bytes()) };
+        let target = String::from_utf8_lossy(target);
+        let target = if target.is_empty() { "app" } else { &target };
+        log::log!(target: target, level, "{}", String::from_utf8_lossy(message));
+    });
+}
+
+fn host_table() -> &'static HostTable {
+    let max_log_level = match log::max_level() {
+        log::LevelFilter::Off => 0,
+        l => l as u32,
+    };
+    Box::leak(Box::new(HostTable {
+        struct_size: std::mem::size_of::<HostTable>(),
+        abi_major: ABI_MAJOR,
+        abi_minor: ABI_MINOR,
+        server_name: GwStr::from_str(SERVER_NAME),
+        ctx: std::ptr::null_mut(),
+        max_log_level,
+        log: host_log,
+    }))
+}
+
+impl App {
+    /// Loads the library at `path` and calls its create with `settings`.
+    pub fn open(path: &Path, settings: Option<&Path>) -> Result<App, ServerError> {
+        let table = load(path)?;
+        // SAFETY: the table's name is static by contract.
+        let name = String::from_utf8_lossy(unsafe { table.name.as_bytes() }).into_owned();
+        let settings_bytes: Vec<u8> = settings
+            .map(|p| {
+                use std::os::unix::ffi::OsStrExt;
+                p.as_os_str().as_bytes().to_vec()
+            })
+            .unwrap_or_default();
+        let mut storage = vec![0u8; CREATE_ERROR_CAP];
+        let mut error = ErrorBuf {
+            ptr: storage.as_mut_ptr(),
+            cap: storage.len(),
+            len: 0,
+        };
+        let mut ptr: *mut c_void = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; the host table lives forever.
+        let rc = unsafe {
+            (table.create)(
+                host_table(),
+                GwStr::from_bytes(&settings_bytes),
+                &mut ptr,
+                &mut error,
+            )
+        };
+        if rc != GW_OK {
+            let len = error.len.min(storage.len());
+            let mut message = String::from_utf8_lossy(&storage[..len]).into_owned();
+            if message.is_empty() {
+                message = format!("create returned error code {rc}");
+            }
+            return Err(ServerError::Create { app: name, message });
+        }
+        Ok(App { table, ptr, name })
+    }
+
+    /// Calls the app's handle.
+    ///
+    /// # Safety
+    /// `request` and `responder` must be valid for the call.
+    pub unsafe fn handle(&self, request: &Request, responder: &Responder) -> i32 {
+        // SAFETY: per this function's contract.
+        unsafe { (self.table.handle)(self.ptr, request, responder) }
+    }
+
+    /// Calls destroy; afterwards no handle may run.
+    pub fn destroy(self) {
+        // SAFETY: called once, after every handle returned (the caller joined the workers).
+        unsafe { (self.table.destroy)(self.ptr) }
+    }
+}
+
+/// How the response body is framed on the wire, decided when the head is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length,
+    Chunked,
+    Close,
+    None,
+}
+
+/// One request's response in progress: the state behind the responder and body callbacks.
+pub struct Exchange<'a> {
+    job: &'a Job,
+    port: &'a Port,
+    app_name: &'a str,
+    status: u16,
+    double_start: bool,
+    head: Vec<u8>,
+    declared: Option<u64>,
+    has_date: bool,
+    has_server: bool,
+    head_sent: bool,
+    framing: Framing,
+    keep_alive: bool,
+    buf: Vec<u8>,
+    written: u64,
+    wire_body: u64,
+    body_pos: usize,
+    gone: bool,
+}
+
+const HOP_BY_HOP: [&[u8]; 7] = [
+    b"connection",
+    b"keep-alive",
+    b"transfer-encoding",
+    b"te",
+    b"trailer",
+    b"upgrade",
+    b"proxy-connection",
+];
+
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl<'a> Exchange<'a> {
+    /// A fresh exchange for `job`, sending through `port`.
+    pub fn new(job: &'a Job, port: &'a Port, app_name: &'a str) -> Exchange<'a> {
+        Exchange {
+            job,
+            port,
+            app_name,
+            status: 0,
+            double_start: false,
+            head: Vec::new(),
+            declared: None,
+            has_date: false,
+            has_server: false,
+            head_sent: false,
+            framing: Framing::None,
+            keep_alive: job.keep_alive,
+            buf: Vec::new(),
+            written: 0,
+            wire_body: 0,
+            body_pos: 0,
+            gone: false,
+        }
+    }
+
+    /// The responder whose callbacks drive this exchange.
+    pub fn responder(&mut self) -> Responder {
+        Responder {
+            struct_size: std::mem::size_of::<Responder>(),
+            ctx: self as *mut Exchange as *mut c_void,
+            start_response: cb_start_response,
+            write: cb_write,
+            is_cancelled: cb_is_cancelled,
+        }
+    }
+
+    /// The `read_body` callback and its context for the request.
+    pub fn body_reader(&mut self) -> (*mut c_void, gateway_api::ReadBodyFn) {
+        (self as *mut Exchange as *mut c_void, cb_read_body)
+    }
+
+    fn bodyless(&self) -> bool {
+        bodyless(self.status, self.job.is_head)
+    }
+
+    fn start_response(&mut self, status: u16, headers: &[GwHeader]) -> i32 {
+        if self.status != 0 {
+            self.double_start = true;
+            return GW_ERR_ALREADY_STARTED;
+        }
+        if !(100..=999).contains(&status) || ((100..200).contains(&status) && status != 101) {
+            return GW_ERR_INVALID;
+        }
+        let mut head = Vec::with_capacity(256);
+        w::status_line(&mut head, status);
+        let mut declared = None;
+        for h in headers {
+            // SAFETY: the app keeps its headers alive for the call.
+            let (name, value) = unsafe { (h.name.as_bytes(), h.value.as_bytes()) };
+            if name.is_empty()
+                || !name.iter().all(|b| is_token(*b))
+                || value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0))
+            {
+                return GW_ERR_INVALID;
+            }
+            if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+                continue;
+            }
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let text = std::str::from_utf8(value).map(str::trim).unwrap_or("");
+                match text.parse::<u64>() {
+                    Ok(n) if declared.is_none_or(|d| d == n) => declared = Some(n),
+                    _ => return GW_ERR_INVALID,
+                }
+                continue;
+            }
+            self.has_date |= name.eq_ignore_ascii_case(b"date");
+            self.has_server |= name.eq_ignore_ascii_case(b"server");
+            w::header(&mut head, name, value);
+        }
+        self.status = status;
+        self.head = head;
+        self.declared = declared;
+        GW_OK
+    }
+
+    fn write(&mut self, data: &[u8]) -> i32 {
+        if self.status == 0 {
+            return GW_ERR_NOT_STARTED;
+        }
+        if self.gone || self.job.shared.gone.load(Ordering::Acquire) {
+            self.gone = true;
+            return GW_ERR_CLIENT_GONE;
+        }
+        if data.is_empty() {
+            return self.flush();
+        }
+        if self
+            .declared
+            .is_some_and(|d| self.written + data.len() as u64 > d)
+        {
+            return GW_ERR_OVERFLOW;
+        }
+        self.written += data.len() as u64;
+        if self.bodyless() {
+            return GW_OK;
+        }
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= FLUSH_AT {
+            return self.flush();
+        }
+        GW_OK
+    }
+
+    /// Finishes the head: framing, `Content-Length` / chunked, `Connection`, `Date`, `Server`.
+    fn emit_head(&mut self, out: &mut Vec<u8>, final_len: Option<u64>) {
+        self.framing = if self.bodyless() {
+            Framing::None
+        } else if self.declared.is_some() || final_len.is_some() {
+            Framing::Length
+        } else if self.job.minor == 1 {
+            Framing::Chunked
+        } else {
+            Framing::Close
+        };
+        if self.framing == Framing::Close {
+            self.keep_alive = false;
+        }
+        out.extend_from_slice(&self.head);
+        if !self.has_server {
+            w::header(out, b"Server", SERVER_NAME.as_bytes());
+        }
+        if !self.has_date {
+            w::date_header(out);
+        }
+        let no_length = self.status == 204 || self.status == 304 || self.status < 200;
+        match (self.declared.or(final_len), self.framing) {
+            (Some(n), _) if !no_length => w::content_length(out, n),
+            (_, Framing::Chunked) => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            _ => {}
+        }
+        if !self.keep_alive {
+            out.extend_from_slice(b"Connection: close\r\n");
+        } else if self.job.minor == 0 {
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        self.head_sent = true;
+    }
+
+    fn append_body(&mut self, out: &mut Vec<u8>) {
+        if self.framing == Framing::Chunked {
+            w::chunk(out, &self.buf);
+        } else {
+            out.extend_from_slice(&self.buf);
+        }
+        self.wire_body += self.buf.len() as u64;
+        self.buf.clear();
+    }
+
+    fn flush(&mut self) -> i32 {
+        let mut out = Vec::with_capacity(self.head.len() + self.buf.len() + 128);
+        if !self.head_sent {
+            self.emit_head(&mut out, None);
+        }
+        self.append_body(&mut out);
+        if out.is_empty() {
+            return GW_OK;
+        }
+        if self.port.send_and_wait(self.job, out).is_err() {
+            self.gone = true;
+            return GW_ERR_CLIENT_GONE;
+        }
+        GW_OK
+    }
+
+    /// Completes the response after `handle` returned `rc`: the final bytes and how the
+    /// connection continues, or a 502 when the app failed before sending anything.
+    pub fn finish(mut self, rc: i32) {
+        let mut out = Vec::new();
+        let failed = rc != GW_OK || self.status == 0 || self.double_start;
+        if failed {
+            let why = if self.double_start {
+                "called start_response twice".to_string()
+            } else if self.status == 0 && rc == GW_OK {
+                "returned without calling start_response".to_string()
+            } else {
+                format!("returned error {rc}")
+            };
+            if self.head_sent {
+                log::error!(
+                    "app {} {why} after the response started (request {}); closing the connection",
+                    self.app_name,
+                    self.job.request_id
+                );
+                self.send_end(out, self.status, false);
+            } else {
+                log::error!(
+                    "app {} {why} (request {}); answering 502",
+                    self.app_name,
+                    self.job.request_id
+                );
+                w::simple_response(
+                    &mut out,
+                    502,
+                    "Bad Gateway: the application failed",
+                    self.job.keep_alive,
+                    self.job.is_head,
+                    &[],
+                );
+                self.wire_body = 0;
+                self.send_end(out, 502, self.job.keep_alive);
+            }
+            return;
+        }
+        if !self.head_sent {
+            let final_len = if self.declared.is_none() && (!self.bodyless() || self.job.is_head) {
+                Some(if self.job.is_head {
+                    self.written
+                } else {
+                    self.buf.len() as u64
+                })
+            } else {
+                None
+            };
+            self.emit_head(&mut out, final_len);
+        }
+        self.append_body(&mut out);
+        if self.framing == Framing::Chunked {
+            out.extend_from_slice(w::LAST_CHUNK);
+        }
+        let complete = self.bodyless() || self.declared.is_none_or(|d| d == self.written);
+        let keep_alive = self.keep_alive && complete && self.framing != Framing::Close;
+        let status = self.status;
+        self.send_end(out, status, keep_alive);
+    }
+
+    fn send_end(&mut self, out: Vec<u8>, status: u16, keep_alive: bool) {
+        self.port.send_end(
+            self.job,
+            out,
+            End {
+                status,
+                body_bytes: self.wire_body,
+                keep_alive,
+            },
+        );
+    }
+
+    fn is_cancelled(&self) -> u32 {
+        let shared = &self.job.shared;
+        let mut bits = 0;
+        if self.gone || shared.gone.load(Ordering::Acquire) {
+            bits |= GW_CANCEL_CLIENT_GONE;
+        }
+        if shared.shutdown.load(Ordering::Acquire) {
+            bits |= GW_CANCEL_SHUTDOWN;
+        }
+        if self.job.deadline_unix_ms != 0 && now_unix_ms() > self.job.deadline_unix_ms {
+            bits |= GW_CANCEL_DEADLINE;
+        }
+        bits
+    }
+
+    fn read_body(&mut self, out: &mut [u8]) -> isize {
+        let rest = &self.job.body[self.body_pos.min(self.job.body.len())..];
+        let n = rest.len().min(out.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.body_pos += n;
+        n as isize
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Runs `f` on the exchange behind `ctx`, turning a panic into `fallback`.
+///
+/// # Safety
+/// `ctx` must be the pointer from [`Exchange::responder`] or [`Exchange::body_reader`], used on
+/// the thread running `handle`, during the call.
+unsafe fn with_exchange<R>(ctx: *mut c_void, fallback: R, f: impl FnOnce(&mut Exchange) -> R) -> R {
+    if ctx.is_null() {
+        return fallback;
+    }
+    // SAFETY: per this function's contract, ctx is a live, unaliased Exchange.
+    let ex = unsafe { &mut *(ctx as *mut Exchange) };
+    catch_unwind(AssertUnwindSafe(|| f(ex))).unwrap_or(fallback)
+}
+
+unsafe extern "C" fn cb_start_response(
+    ctx: *mut c_void,
+    status: u16,
+    headers: *const GwHeader,
+    count: usize,
+) -> i32 {
+    if headers.is_null() && count > 0 {
+        return GW_ERR_INVALID;
+    }
+    let headers: &[GwHeader] = if count == 0 {
+        &[]
+    } else {
+        // SAFETY: the app passes `count` valid headers.
+        unsafe { std::slice::from_raw_parts(headers, count) }
+    };
+    // SAFETY: ctx comes from Exchange::responder.
+    unsafe { with_exchange(ctx, GW_ERR_APP, |ex| ex.start_response(status, headers)) }
+}
+
+unsafe extern "C" fn cb_write(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+    if data.is_null() && len > 0 {
+        return GW_ERR_INVALID;
+    }
+    let data: &[u8] = if len == 0 {
+        &[]
+    } else {
+        // SAFETY: the app passes `len` readable bytes.
+        unsafe { std::slice::from_raw_parts(data, len) }
+    };
+    // SAFETY: ctx comes from Exchange::responder.
+    unsafe { with_exchange(ctx, GW_ERR_APP, |ex| ex.write(data)) }
+}
+
+unsafe extern "C" fn cb_is_cancelled(ctx: *mut c_void) -> u32 {
+    // SAFETY: ctx comes from Exchange::responder.
+    unsafe { with_exchange(ctx, GW_CANCEL_SHUTDOWN, |ex| ex.is_cancelled()) }
+}
+
+unsafe extern "C" fn cb_read_body(ctx: *mut c_void, buf: *mut u8, cap: usize) -> isize {
+    if cap == 0 {
+        return 0;
+    }
+    if buf.is_null() {
+        return GW_ERR_INVALID as isize;
+    }
+    // SAFETY: the app passes `cap` writable bytes.
+    let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
+    // SAFETY: ctx comes from Exchange::body_reader.
+    unsafe { with_exchange(ctx, GW_ERR_APP as isize, |ex| ex.read_body(out)) }
+}

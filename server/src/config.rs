@@ -1,0 +1,243 @@
+//! Owns the command line: every `portico` flag, declared once with its help and default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Default maximum number of open client connections. Each idle connection costs a socket and
+/// two small buffers (a few KiB), so 10 000 stays well under a typical `ulimit -n` of 65 536
+/// while being far above what one process serves with good latency.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Default number of parsed requests allowed to wait for a worker thread. 1024 absorbs bursts of
+/// pipelined or concurrent requests while bounding memory (each waiting request holds its head
+/// and body); beyond it the server sheds load with 503 rather than queueing without end.
+pub const DEFAULT_MAX_QUEUE: usize = 1024;
+
+/// Default request body limit: 64 MiB. Bodies are buffered in memory before dispatch, so the
+/// limit bounds memory per connection; uploads bigger than this belong on object storage.
+pub const DEFAULT_LIMIT_REQUEST_BODY: u64 = 64 * 1024 * 1024;
+
+/// `portico [OPTIONS] APP_LIBRARY`: serve a gateway-api application library over HTTP/1.1.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "portico", version, about)]
+pub struct Config {
+    /// Path of the app library (.so / .dylib) exporting `portico_app_entry`.
+    #[arg(value_name = "APP_LIBRARY")]
+    pub app: PathBuf,
+
+    /// Address to listen on: HOST:PORT, [::1]:PORT or unix:PATH; repeatable [default: 127.0.0.1:8000].
+    #[arg(short = 'b', long = "bind", value_name = "ADDRESS", value_parser = parse_bind)]
+    pub bind: Vec<Bind>,
+
+    /// Worker threads running the app [default: 2 x available cores].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+
+    /// Settings file handed to the app's create (empty when not given).
+    #[arg(long, value_name = "PATH")]
+    pub settings: Option<PathBuf>,
+
+    /// Seconds an idle keep-alive connection is kept open.
+    #[arg(long = "keep-alive", value_name = "SECS", default_value_t = 2)]
+    pub keep_alive: u64,
+
+    /// Seconds a client has to send a whole request head; also each request's deadline.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long = "graceful-timeout", value_name = "SECS", default_value_t = 30)]
+    pub graceful_timeout: u64,
+
+    /// Listen backlog: connections the kernel queues before accept.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub backlog: u32,
+
+    /// Maximum open client connections; further ones wait in the backlog.
+    #[arg(long = "max-connections", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = positive_usize)]
+    pub max_connections: usize,
+
+    /// Requests allowed to wait for a worker thread; beyond it: 503 with Retry-After.
+    #[arg(long = "max-queue", default_value_t = DEFAULT_MAX_QUEUE, value_parser = positive_usize)]
+    pub max_queue: usize,
+
+    /// Maximum bytes of the request line (414 beyond).
+    #[arg(long = "limit-request-line", default_value_t = 4094, value_parser = positive_usize)]
+    pub limit_request_line: usize,
+
+    /// Maximum number of request header fields (431 beyond).
+    #[arg(long = "limit-request-fields", default_value_t = 100, value_parser = positive_usize)]
+    pub limit_request_fields: usize,
+
+    /// Maximum bytes of one request header field (431 beyond).
+    #[arg(long = "limit-request-field-size", default_value_t = 8190, value_parser = positive_usize)]
+    pub limit_request_field_size: usize,
+
+    /// Maximum request body bytes (413 beyond); 0 = unlimited.
+    #[arg(long = "limit-request-body", value_name = "BYTES", default_value_t = DEFAULT_LIMIT_REQUEST_BODY)]
+    pub limit_request_body: u64,
+
+    /// Access log file, `-` for stdout [default: none].
+    #[arg(long = "access-logfile", value_name = "PATH|-")]
+    pub access_logfile: Option<String>,
+
+    /// Log level: error, warn, info, debug or trace (RUST_LOG wins when set).
+    #[arg(long = "log-level", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
+    pub log_level: String,
+
+    /// Load the app, call its create with the settings, print the result and exit 0 or 1.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+}
+
+/// One listening address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// A TCP address.
+    Tcp(std::net::SocketAddr),
+    /// A unix-domain socket path.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Bind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bind::Tcp(addr) => write!(f, "http://{addr}"),
+            Bind::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+fn parse_bind(text: &str) -> Result<Bind, String> {
+    if let Some(path) = text.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err("unix: needs a socket path".into());
+        }
+        return Ok(Bind::Unix(PathBuf::from(path)));
+    }
+    if let Ok(addr) = text.parse::<std::net::SocketAddr>() {
+        return Ok(Bind::Tcp(addr));
+    }
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{text}` is not HOST:PORT, [::1]:PORT or unix:PATH"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("`{port}` is not a port number (0-65535)"))?;
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    use std::net::ToSocketAddrs;
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
+        .next()
+        .map(Bind::Tcp)
+        .ok_or_else(|| format!("`{host}` resolves to no address"))
+}
+
+fn positive_usize(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a positive integer")),
+    }
+}
+
+impl Config {
+    /// The listening addresses, with the default when none was given.
+    pub fn binds(&self) -> Vec<Bind> {
+        if self.bind.is_empty() {
+            vec![Bind::Tcp(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                8000,
+            )))]
+        } else {
+            self.bind.clone()
+        }
+    }
+
+    /// Worker thread count: the flag, else 2 x available cores (like gunicorn's advice of
+    /// 2-4 x cores for threads, since app threads block on I/O).
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            Some(n) => n as usize,
+            None => 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// `--keep-alive` as a duration.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.keep_alive)
+    }
+
+    /// `--timeout` as a duration.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+
+    /// `--graceful-timeout` as a duration.
+    pub fn graceful_timeout(&self) -> Duration {
+        Duration::from_secs(self.graceful_timeout)
+    }
+
+    /// The body limit, `None` when unlimited.
+    pub fn body_limit(&self) -> Option<u64> {
+        (self.limit_request_body != 0).then_some(self.limit_request_body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_gunicorn() {
+        let c = Config::try_parse_from(["portico", "app.so"]).unwrap();
+        assert_eq!(
+            c.binds(),
+            vec![Bind::Tcp("127.0.0.1:8000".parse().unwrap())]
+        );
+        assert_eq!(c.keep_alive, 2);
+        assert_eq!(c.timeout, 30);
+        assert_eq!(c.limit_request_line, 4094);
+        assert_eq!(c.limit_request_fields, 100);
+        assert_eq!(c.limit_request_field_size, 8190);
+        assert_eq!(c.backlog, 2048);
+        assert!(c.thread_count() >= 2);
+    }
+
+    #[test]
+    fn binds_parse_every_form() {
+        let c = Config::try_parse_from([
+            "portico",
+            "-b",
+            "127.0.0.1:9",
+            "--bind",
+            "[::1]:10",
+            "-b",
+            "unix:/tmp/x.sock",
+            "a.so",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.binds(),
+            vec![
+                Bind::Tcp("127.0.0.1:9".parse().unwrap()),
+                Bind::Tcp("[::1]:10".parse().unwrap()),
+                Bind::Unix("/tmp/x.sock".into())
+            ]
+        );
+        assert!(matches!(parse_bind("localhost:80"), Ok(Bind::Tcp(_))));
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert!(Config::try_parse_from(["portico", "-b", "nope", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "-b", "1.2.3.4:99999", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--threads", "0", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--log-level", "loud", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--max-queue", "0", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico"]).is_err());
+    }
+}

@@ -1,0 +1,545 @@
+//! Owns one client connection's state machine: reading and parsing heads, decoding bodies,
+//! dispatching jobs, collecting the worker's bytes, writing them in order, keep-alive and the
+//! per-connection timeouts. It never blocks: the socket is non-blocking and edge-triggered.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::access_log::{AccessLog, Entry};
+use crate::app::now_unix_ms;
+use crate::http1::body::{BodyError, Decoder};
+use crate::http1::parse::{error_status, parse_head, BodyKind, Head, Limits};
+use crate::http1::write::{simple_response, CONTINUE};
+use crate::worker::{Job, Output, Peer, Pool, Shared};
+
+/// Bytes requested from the socket per read call.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Unparsed bytes a connection buffers while a request is being served (pipelined requests);
+/// beyond it the connection stops reading until the current response is done, so a client
+/// cannot make us buffer without bound.
+const MAX_PIPELINE_BUFFER: usize = 64 * 1024;
+
+/// Request ids, unique within the process.
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A client socket.
+pub enum Stream {
+    /// TCP.
+    Tcp(mio::net::TcpStream),
+    /// Unix domain.
+    Unix(mio::net::UnixStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl mio::event::Source for Stream {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Unix(s) => s.register(r, t, i),
+        }
+    }
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(r, t, i),
+            Stream::Unix(s) => s.reregister(r, t, i),
+        }
+    }
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Unix(s) => s.deregister(r),
+        }
+    }
+}
+
+/// What the connection needs from the server while it works.
+pub struct Ctx<'a> {
+    /// Head limits.
+    pub limits: Limits,
+    /// Body limit (`None`: unlimited).
+    pub body_limit: Option<u64>,
+    /// Time to send a head; also the request deadline.
+    pub timeout: Duration,
+    /// Idle time allowed between requests.
+    pub keep_alive: Duration,
+    /// The worker pool.
+    pub pool: &'a Pool,
+    /// The access log, when enabled.
+    pub access_log: Option<&'a mut AccessLog>,
+    /// Whether the server is draining.
+    pub shutting_down: bool,
+}
+
+/// What the access log needs from the request, kept while it is served.
+struct Pending {
+    request_id: u64,
+    shared: Arc<Shared>,
+    request_line: Vec<u8>,
+    referer: Vec<u8>,
+    user_agent: Vec<u8>,
+}
+
+enum State {
+    /// Waiting for (the rest of) a head.
+    Head,
+    /// Reading the body of `head` (whose bytes are `head_bytes`).
+    Body {
+        head: Head,
+        head_bytes: Vec<u8>,
+        decoder: Decoder,
+        body: Vec<u8>,
+    },
+    /// A worker is serving the request.
+    Busy(Pending),
+    /// Done: write what is left, then close.
+    Closing,
+}
+
+/// One client connection.
+pub struct Connection {
+    stream: Stream,
+    id: usize,
+    peer: Arc<Peer>,
+    rbuf: Vec<u8>,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    state: State,
+    last_active: Instant,
+    served: u64,
+    read_closed: bool,
+    /// Set when the connection must be dropped now (error, or done and flushed).
+    dead: bool,
+    /// Bytes in `wbuf` that belong to the busy request's flow-control credit.
+    unreleased: usize,
+    /// Whether output is waiting for the next flush.
+    pub dirty: bool,
+}
+
+impl Connection {
+    /// Wraps an accepted socket.
+    pub fn new(stream: Stream, id: usize, peer: Arc<Peer>) -> Connection {
+        Connection {
+            stream,
+            id,
+            peer,
+            rbuf: Vec::with_capacity(READ_CHUNK),
+            wbuf: Vec::new(),
+            wpos: 0,
+            state: State::Head,
+            last_active: Instant::now(),
+            served: 0,
+            read_closed: false,
+            dead: false,
+            unreleased: 0,
+            dirty: false,
+        }
+    }
+
+    /// The socket, for (de)registration.
+    pub fn stream(&mut self) -> &mut Stream {
+        &mut self.stream
+    }
+
+    /// Whether the connection should be dropped.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    /// Whether the connection is between requests with nothing to send.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Head) && self.wpos >= self.wbuf.len()
+    }
+
+    /// Reads what the socket has and advances the state machine.
+    pub fn on_readable(&mut self, ctx: &mut Ctx<'_>) {
+        self.read_socket();
+        self.advance(ctx);
+    }
+
+    fn read_socket(&mut self) {
+        while !self.read_closed && !self.dead {
+            let busy = matches!(self.state, State::Busy(_) | State::Closing);
+            if busy && self.rbuf.len() >= MAX_PIPELINE_BUFFER {
+                return;
+            }
+            let len = self.rbuf.len();
+            self.rbuf.resize(len + READ_CHUNK, 0);
+            match self.stream.read(&mut self.rbuf[len..]) {
+                Ok(0) => {
+                    self.rbuf.truncate(len);
+                    self.read_closed = true;
+                }
+                Ok(n) => {
+                    self.rbuf.truncate(len + n);
+                    self.last_active = Instant::now();
+                }
+                Err(e) => {
+                    self.rbuf.truncate(len);
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => return,
+                        io::ErrorKind::Interrupted => continue,
+                        _ => {
+                            log::debug!("connection {}: read failed: {e}", self.id);
+                            self.kill();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn kill(&mut self) {
+        if let State::Busy(p) = &self.state {
+            p.shared.abandon();
+        }
+        self.dead = true;
+    }
+
+    /// Queues a server-made error response and closes after writing it.
+    fn fail(&mut self, status: u16, message: &str) {
+        log::debug!("connection {}: {status} {message}", self.id);
+        simple_response(&mut self.wbuf, status, message, false, false, &[]);
+        self.dirty = true;
+        self.state = State::Closing;
+    }
+
+    fn advance(&mut self, ctx: &mut Ctx<'_>) {
+        loop {
+            match &mut self.state {
+                State::Head => {
+                    if self.rbuf.is_empty() {
+                        if self.read_closed {
+                            self.state = State::Closing;
+                            self.dirty = true;
+                        }
+                        return;
+                    }
+                    match parse_head(&self.rbuf, &ctx.limits) {
+                        Err(e) => {
+                            let (status, message) = error_status(e);
+                            self.fail(status, message);
+                            return;
+                        }
+                        Ok(None) => {
+                            if self.read_closed {
+                                self.fail(400, "incomplete request head");
+                            }
+                            return;
+                        }
+                        Ok(Some(head)) => self.start_request(head, ctx),
+                    }
+                }
+                State::Body { decoder, body, .. } => {
+                    let used = match decoder.decode(&self.rbuf, body) {
+                        Ok(n) => n,
+                        Err(BodyError::Malformed) => {
+                            self.fail(400, "malformed chunked body");
+                            return;
+                        }
+                        Err(BodyError::TooLarge) => {
+                            self.fail(413, "request body too large");
+                            return;
+                        }
+                    };
+                    self.rbuf.drain(..used);
+                    if decoder.is_done() {
+                        let State::Body {
+                            head,
+                            head_bytes,
+                            body,
+                            ..
+                        } = std::mem::replace(&mut self.state, State::Head)
+                        else {
+                            return;
+                        };
+                        self.dispatch(head, head_bytes, body, ctx);
+                    } else {
+                        if self.read_closed {
+                            self.fail(400, "incomplete request body");
+                        }
+                        return;
+                    }
+                }
+                State::Busy(_) | State::Closing => return,
+            }
+        }
+    }
+
+    fn start_request(&mut self, head: Head, ctx: &mut Ctx<'_>) {
+        let head_bytes = self.rbuf[..head.len].to_vec();
+        self.rbuf.drain(..head.len);
+        match head.body {
+            BodyKind::Empty => self.dispatch(head, head_bytes, Vec::new(), ctx),
+            BodyKind::Length(n) => {
+                if ctx.body_limit.is_some_and(|limit| n > limit) {
+                    self.fail(413, "request body too large");
+                    return;
+                }
+                if head.expect_continue && self.rbuf.is_empty() {
+                    self.wbuf.extend_from_slice(CONTINUE);
+                    self.dirty = true;
+                }
+                // Preallocate only a bounded amount: the declared size is the client's claim.
+                let body = Vec::with_capacity(n.min(1024 * 1024) as usize);
+                self.state = State::Body {
+                    head,
+                    head_bytes,
+                    decoder: Decoder::length(n),
+                    body,
+                };
+            }
+            BodyKind::Chunked => {
+                if head.expect_continue && self.rbuf.is_empty() {
+                    self.wbuf.extend_from_slice(CONTINUE);
+                    self.dirty = true;
+                }
+                self.state = State::Body {
+                    head,
+                    head_bytes,
+                    decoder: Decoder::chunked(ctx.body_limit),
+                    body: Vec::new(),
+                };
+            }
+        }
+    }
+
+    fn dispatch(&mut self, head: Head, head_bytes: Vec<u8>, body: Vec<u8>, ctx: &mut Ctx<'_>) {
+        let request_id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+        let is_head = &head_bytes[head.method.clone()] == b"HEAD";
+        let keep_alive = head.keep_alive && !ctx.shutting_down;
+        let shared = Arc::new(Shared::default());
+        let pending = Pending {
+            request_id,
+            shared: Arc::clone(&shared),
+            request_line: if ctx.access_log.is_some() {
+                request_line(&head_bytes)
+            } else {
+                Vec::new()
+            },
+            referer: header_value(&head, &head_bytes, b"referer"),
+            user_agent: header_value(&head, &head_bytes, b"user-agent"),
+        };
+        let content_length = match head.body {
+            BodyKind::Empty => 0,
+            BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
+            BodyKind::Chunked => -1,
+        };
+        let job = Job {
+            conn: self.id,
+            request_id,
+            method: head.method,
+            target: head.target,
+            minor: head.minor,
+            headers: head.headers,
+            head: head_bytes,
+            body,
+            content_length,
+            is_head,
+            keep_alive,
+            peer: Arc::clone(&self.peer),
+            deadline_unix_ms: now_unix_ms() + ctx.timeout.as_millis() as u64,
+            shared,
+        };
+        match ctx.pool.submit(job) {
+            Ok(()) => self.state = State::Busy(pending),
+            Err(job) => {
+                log::warn!("queue full: answering 503 to request {}", job.request_id);
+                simple_response(
+                    &mut self.wbuf,
+                    503,
+                    "Service Unavailable: the server is overloaded",
+                    keep_alive,
+                    is_head,
+                    &[("Retry-After", "1")],
+                );
+                self.dirty = true;
+                self.log_access(ctx, &pending, 503, 0);
+                self.served += 1;
+                self.state = if keep_alive {
+                    State::Head
+                } else {
+                    State::Closing
+                };
+            }
+        }
+    }
+
+    fn log_access(&self, ctx: &mut Ctx<'_>, p: &Pending, status: u16, bytes: u64) {
+        if let Some(log) = ctx.access_log.as_deref_mut() {
+            let host = if self.peer.remote_addr.is_empty() {
+                "-"
+            } else {
+                &self.peer.remote_addr
+            };
+            log.log(&Entry {
+                host,
+                request_line: &p.request_line,
+                status,
+                bytes,
+                referer: &p.referer,
+                user_agent: &p.user_agent,
+            });
+        }
+    }
+
+    /// Takes bytes from the worker serving this connection.
+    pub fn on_output(&mut self, out: Output, ctx: &mut Ctx<'_>) {
+        let State::Busy(pending) = &self.state else {
+            return;
+        };
+        if pending.request_id != out.request_id {
+            return;
+        }
+        if self.wpos >= self.wbuf.len() {
+            self.wbuf.clear();
+            self.wpos = 0;
+        }
+        self.unreleased += out.data.len();
+        self.wbuf.extend_from_slice(&out.data);
+        self.dirty = true;
+        let Some(end) = out.end else {
+            return;
+        };
+        let State::Busy(pending) = std::mem::replace(&mut self.state, State::Head) else {
+            return;
+        };
+        pending.shared.release(self.unreleased);
+        self.unreleased = 0;
+        self.log_access(ctx, &pending, end.status, end.body_bytes);
+        self.served += 1;
+        self.last_active = Instant::now();
+        if !end.keep_alive || ctx.shutting_down {
+            self.state = State::Closing;
+            return;
+        }
+        self.on_readable(ctx);
+    }
+
+    /// Writes queued bytes until the socket would block. Called once per loop turn per dirty
+    /// connection, so pipelined responses share one write call.
+    pub fn flush(&mut self) {
+        self.dirty = false;
+        while self.wpos < self.wbuf.len() && !self.dead {
+            match self.stream.write(&self.wbuf[self.wpos..]) {
+                Ok(0) => {
+                    self.kill();
+                    return;
+                }
+                Ok(n) => self.wpos += n,
+                Err(e) => match e.kind() {
+                    io::ErrorKind::WouldBlock => return,
+                    io::ErrorKind::Interrupted => {}
+                    _ => {
+                        log::debug!("connection {}: client gone: {e}", self.id);
+                        self.kill();
+                        return;
+                    }
+                },
+            }
+        }
+        if self.wpos >= self.wbuf.len() {
+            self.wbuf.clear();
+            self.wpos = 0;
+            if let State::Busy(p) = &self.state {
+                p.shared.release(self.unreleased);
+                self.unreleased = 0;
+            }
+            if matches!(self.state, State::Closing) {
+                if let Stream::Tcp(s) = &self.stream {
+                    let _ = s.shutdown(std::net::Shutdown::Write);
+                }
+                self.dead = true;
+            }
+        }
+    }
+
+    /// Applies the timeouts; returns true when the connection was closed by them.
+    pub fn sweep(&mut self, now: Instant, ctx: &Ctx<'_>) -> bool {
+        let idle = now.saturating_duration_since(self.last_active);
+        match &self.state {
+            State::Head if self.rbuf.is_empty() && self.wpos >= self.wbuf.len() => {
+                let limit = if self.served > 0 {
+                    ctx.keep_alive
+                } else {
+                    ctx.timeout
+                };
+                if ctx.shutting_down || idle > limit {
+                    self.dead = true;
+                    return true;
+                }
+            }
+            State::Head | State::Body { .. } if idle > ctx.timeout => {
+                self.fail(408, "request timeout");
+                self.flush();
+                self.dead = true;
+                return true;
+            }
+            State::Closing if idle > ctx.timeout => {
+                self.dead = true;
+                return true;
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// Marks an in-flight request as given up (graceful timeout ran out).
+    pub fn cancel_for_shutdown(&mut self) {
+        if let State::Busy(p) = &self.state {
+            p.shared.shutdown.store(true, Ordering::Release);
+            p.shared.abandon();
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let State::Busy(p) = &self.state {
+            p.shared.abandon();
+        }
+    }
+}
+
+/// The request line of a head (without CRLF), for the access log.
+fn request_line(head: &[u8]) -> Vec<u8> {
+    let start = head
+        .iter()
+        .position(|b| *b != b'\r' && *b != b'\n')
+        .unwrap_or(0);
+    let rest = &head[start..];
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let line = &rest[..end];
+    line.strip_suffix(b"\r").unwrap_or(line).to_vec()
+}
+
+fn header_value(head: &Head, bytes: &[u8], name: &[u8]) -> Vec<u8> {
+    head.headers
+        .iter()
+        .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
+        .map(|(_, v)| bytes[v.clone()].to_vec())
+        .unwrap_or_default()
+}

@@ -1,0 +1,80 @@
+//! Owns the server's startup error type: what can stop `portico` before it serves.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A failure that stops the server from starting.
+#[derive(Debug)]
+pub enum ServerError {
+    /// The app library could not be loaded or is not a compatible app.
+    Load {
+        /// The library path.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The app's create returned an error.
+    Create {
+        /// The app's name.
+        app: String,
+        /// The app's message.
+        message: String,
+    },
+    /// A listening socket could not be opened.
+    Bind {
+        /// The address, as given.
+        address: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another I/O failure (poller, waker, log file, threads).
+    Io {
+        /// What the server was doing.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl ServerError {
+    /// Wraps an I/O error with what the server was doing.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> ServerError {
+        ServerError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::Load { path, problem } => {
+                write!(f, "cannot load app {}: {problem}", path.display())
+            }
+            ServerError::Create { app, message } => {
+                write!(f, "app {app} failed to start: {message}")
+            }
+            ServerError::Bind { address, source } => {
+                write!(f, "cannot listen on {address}: {source}")
+            }
+            ServerError::Io { what, source } => write!(f, "{what}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_errors_name_the_path_and_problem() {
+        let e = ServerError::Load {
+            path: "/x/y.so".into(),
+            problem: "no such file".into(),
+        };
+        assert_eq!(e.to_string(), "cannot load app /x/y.so: no such file");
+    }
+}

@@ -1,0 +1,292 @@
+//! Owns request-body decoding: Content-Length counting and the chunked decoder (RFC 9112
+//! section 7.1; extensions and trailers are accepted and ignored).
+//!
+//! Design: the event loop decodes the whole body (up to `--limit-request-body`) into a buffer
+//! before dispatching the request, and `read_body` then reads from that buffer. Simple and
+//! correct; streaming to the worker with back-pressure would lower memory for large uploads.
+
+/// Longest chunk-size line (hex digits, extensions) or trailer line accepted: bounds the bytes
+/// a client can make us scan without producing body.
+pub const MAX_CHUNK_LINE: usize = 4096;
+
+/// Most trailer bytes accepted in total, for the same reason.
+pub const MAX_TRAILERS: usize = 16 * 1024;
+
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Malformed chunked framing (400).
+    Malformed,
+    /// Over `--limit-request-body` (413).
+    TooLarge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading hex digits of a chunk size.
+    Size,
+    /// After the digits: optional whitespace and extensions until LF.
+    SizeRest,
+    /// Inside chunk data, with this many bytes left.
+    Data(u64),
+    /// Expecting the CR after chunk data.
+    DataCr,
+    /// Expecting the LF after chunk data.
+    DataLf,
+    /// At the start of a trailer line (or the final empty line).
+    TrailerStart,
+    /// Inside a trailer line.
+    Trailer,
+    /// Saw the CR of the final empty line.
+    EndLf,
+    /// The body is complete.
+    Done,
+}
+
+/// An incremental decoder for either framing.
+#[derive(Debug)]
+pub struct Decoder {
+    chunked: bool,
+    remaining: u64,
+    state: State,
+    size: u64,
+    digits: usize,
+    line: usize,
+    trailers: usize,
+    total: u64,
+    limit: Option<u64>,
+}
+
+impl Decoder {
+    /// A decoder for a `Content-Length` body.
+    pub fn length(n: u64) -> Decoder {
+        Decoder::new(false, n, None)
+    }
+
+    /// A decoder for a chunked body, refusing more than `limit` decoded bytes.
+    pub fn chunked(limit: Option<u64>) -> Decoder {
+        Decoder::new(true, 0, limit)
+    }
+
+    fn new(chunked: bool, remaining: u64, limit: Option<u64>) -> Decoder {
+        Decoder {
+            chunked,
+            remaining,
+            state: State::Size,
+            size: 0,
+            digits: 0,
+            line: 0,
+            trailers: 0,
+            total: 0,
+            limit,
+        }
+    }
+
+    /// Whether the whole body has been decoded.
+    pub fn is_done(&self) -> bool {
+        if self.chunked {
+            self.state == State::Done
+        } else {
+            self.remaining == 0
+        }
+    }
+
+    /// Decodes from `input`, appending body bytes to `out`. Returns how many input bytes were
+    /// consumed; bytes after the end of the body are left for the next request.
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, BodyError> {
+        if !self.chunked {
+            let n = (input.len() as u64).min(self.remaining) as usize;
+            out.extend_from_slice(&input[..n]);
+            self.remaining -= n as u64;
+            return Ok(n);
+        }
+        let mut i = 0;
+        while i < input.len() && self.state != State::Done {
+            let b = input[i];
+            match self.state {
+                State::Size => match hex(b) {
+                    Some(d) => {
+                        self.digits += 1;
+                        if self.digits > 16 {
+                            return Err(BodyError::Malformed);
+                        }
+                        self.size = self.size << 4 | u64::from(d);
+                    }
+                    None if self.digits == 0 => return Err(BodyError::Malformed),
+                    None => {
+                        self.state = State::SizeRest;
+                        self.line = self.digits;
+                        continue;
+                    }
+                },
+                State::SizeRest => {
+                    self.line += 1;
+                    if self.line > MAX_CHUNK_LINE {
+                        return Err(BodyError::Malformed);
+                    }
+                    if b == b'\n' {
+                        self.start_chunk()?;
+                    } else if b != b'\r' && b != b';' && b != b' ' && b != b'\t' && !ext_byte(b) {
+                        return Err(BodyError::Malformed);
+                    }
+                }
+                State::Data(left) => {
+                    let n = ((input.len() - i) as u64).min(left) as usize;
+                    out.extend_from_slice(&input[i..i + n]);
+                    i += n;
+                    self.state = if left - n as u64 == 0 {
+                        State::DataCr
+                    } else {
+                        State::Data(left - n as u64)
+                    };
+                    continue;
+                }
+                State::DataCr => {
+                    self.state = match b {
+                        b'\r' => State::DataLf,
+                        b'\n' => self.next_size(),
+                        _ => return Err(BodyError::Malformed),
+                    }
+                }
+                State::DataLf => {
+                    if b != b'\n' {
+                        return Err(BodyError::Malformed);
+                    }
+                    self.state = self.next_size();
+                }
+                State::TrailerStart => {
+                    self.state = match b {
+                        b'\r' => State::EndLf,
+                        b'\n' => State::Done,
+                        _ => {
+                            self.line = 1;
+                            State::Trailer
+                        }
+                    }
+                }
+                State::Trailer => {
+                    self.line += 1;
+                    self.trailers += 1;
+                    if self.line > MAX_CHUNK_LINE || self.trailers > MAX_TRAILERS {
+                        return Err(BodyError::Malformed);
+                    }
+                    if b == b'\n' {
+                        self.state = State::TrailerStart;
+                    }
+                }
+                State::EndLf => {
+                    if b != b'\n' {
+                        return Err(BodyError::Malformed);
+                    }
+                    self.state = State::Done;
+                }
+                State::Done => {}
+            }
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    fn next_size(&mut self) -> State {
+        self.size = 0;
+        self.digits = 0;
+        State::Size
+    }
+
+    fn start_chunk(&mut self) -> Result<(), BodyError> {
+        if self.size == 0 {
+            self.state = State::TrailerStart;
+            return Ok(());
+        }
+        self.total = self
+            .total
+            .checked_add(self.size)
+            .ok_or(BodyError::TooLarge)?;
+        if self.limit.is_some_and(|limit| self.total > limit) {
+            return Err(BodyError::TooLarge);
+        }
+        self.state = State::Data(self.size);
+        Ok(())
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Bytes allowed in chunk extensions: token characters, `=` and quoted-string content.
+fn ext_byte(b: u8) -> bool {
+    b.is_ascii_graphic()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(input: &[u8], limit: Option<u64>) -> Result<(Vec<u8>, usize, bool), BodyError> {
+        let mut d = Decoder::chunked(limit);
+        let mut out = Vec::new();
+        let n = d.decode(input, &mut out)?;
+        Ok((out, n, d.is_done()))
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let input = b"5;name=val\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        let (out, n, done) = decode_all(input, None).unwrap();
+        assert_eq!(out, b"hello world");
+        assert!(done);
+        assert_eq!(&input[n..], b"NEXT");
+    }
+
+    #[test]
+    fn chunked_byte_by_byte_gives_the_same_body() {
+        let input = b"A\r\n0123456789\r\n0\r\n\r\n";
+        let mut d = Decoder::chunked(None);
+        let mut out = Vec::new();
+        for b in input.iter() {
+            assert_eq!(d.decode(std::slice::from_ref(b), &mut out).unwrap(), 1);
+        }
+        assert!(d.is_done());
+        assert_eq!(out, b"0123456789");
+    }
+
+    #[test]
+    fn malformed_chunked_is_refused() {
+        for bad in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloX\r\n",
+            b"\r\n",
+            b"11111111111111111\r\n",
+        ] {
+            assert_eq!(
+                decode_all(bad, None).unwrap_err(),
+                BodyError::Malformed,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn chunked_over_the_limit_is_too_large() {
+        assert_eq!(
+            decode_all(b"10\r\n", Some(15)).unwrap_err(),
+            BodyError::TooLarge
+        );
+        assert!(decode_all(b"f\r\n", Some(15)).is_ok());
+    }
+
+    #[test]
+    fn length_stops_at_the_declared_size() {
+        let mut d = Decoder::length(3);
+        let mut out = Vec::new();
+        assert_eq!(d.decode(b"abcdef", &mut out).unwrap(), 3);
+        assert!(d.is_done());
+        assert_eq!(out, b"abc");
+    }
+}

@@ -1,0 +1,286 @@
+//! Owns the worker pool: threads that run the app's `handle` on jobs from a bounded
+//! crossbeam channel, and the way bytes get back to the event loop (one channel plus one
+//! `mio::Waker`, woken at most once per batch).
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use gateway_api::{GwHeader, GwStr, Request};
+
+use crate::app::{App, Exchange};
+
+/// Bytes of one response allowed in flight between a worker and a slow client before `write`
+/// blocks: bounds memory per streaming response.
+pub const MAX_IN_FLIGHT: usize = 256 * 1024;
+
+/// How often a blocked `write` rechecks for a gone client or shutdown, in case a wake-up is
+/// missed.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+/// The connection side of a request, shared by the event loop and the worker.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Bytes sent to the event loop and not yet written to the socket.
+    in_flight: Mutex<usize>,
+    drained: Condvar,
+    /// The client has gone: nothing more can be delivered.
+    pub gone: AtomicBool,
+    /// The server is shutting down and its graceful timeout ran out.
+    pub shutdown: AtomicBool,
+}
+
+impl Shared {
+    /// Called by the event loop when `n` bytes of this request reached the socket.
+    pub fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            *in_flight = in_flight.saturating_sub(n);
+        }
+        self.drained.notify_all();
+    }
+
+    /// Called by the event loop when the client is gone or the request is abandoned.
+    pub fn abandon(&self) {
+        self.gone.store(true, Ordering::Release);
+        self.drained.notify_all();
+    }
+}
+
+/// Where the connection is: text forms of the peer and local addresses.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    /// Client IP as text (empty for unix sockets).
+    pub remote_addr: String,
+    /// Client port.
+    pub remote_port: u16,
+    /// Local IP as text, or the unix socket path.
+    pub server_addr: String,
+    /// Local port.
+    pub server_port: u16,
+}
+
+/// One parsed request, ready for a worker.
+#[derive(Debug)]
+pub struct Job {
+    /// The connection's id in the event loop.
+    pub conn: usize,
+    /// Unique request id (also matches responses to the current request of a connection).
+    pub request_id: u64,
+    /// The head bytes; the ranges below index it.
+    pub head: Vec<u8>,
+    /// Method range.
+    pub method: Range<usize>,
+    /// Target range.
+    pub target: Range<usize>,
+    /// HTTP minor version.
+    pub minor: u8,
+    /// Header name and value ranges.
+    pub headers: Vec<(Range<usize>, Range<usize>)>,
+    /// The decoded body.
+    pub body: Vec<u8>,
+    /// Declared length, -1 for chunked, 0 for none.
+    pub content_length: i64,
+    /// Whether the method is HEAD.
+    pub is_head: bool,
+    /// Whether the connection may persist after this response.
+    pub keep_alive: bool,
+    /// Addresses.
+    pub peer: Arc<Peer>,
+    /// When the server gives up on the request (ms since the epoch).
+    pub deadline_unix_ms: u64,
+    /// State shared with the connection.
+    pub shared: Arc<Shared>,
+}
+
+/// How a response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// The status sent.
+    pub status: u16,
+    /// Body bytes sent (for the access log).
+    pub body_bytes: u64,
+    /// Whether the connection may serve another request.
+    pub keep_alive: bool,
+}
+
+/// Bytes from a worker for a connection.
+#[derive(Debug)]
+pub struct Output {
+    /// Connection id.
+    pub conn: usize,
+    /// Request id.
+    pub request_id: u64,
+    /// Wire bytes to append to the connection's output.
+    pub data: Vec<u8>,
+    /// Present on the last message of a response.
+    pub end: Option<End>,
+}
+
+/// The way back to the event loop.
+pub struct Port {
+    tx: Sender<Output>,
+    waker: Arc<mio::Waker>,
+    wake_pending: Arc<AtomicBool>,
+}
+
+impl Port {
+    /// Builds a port; `wake_pending` is cleared by the event loop before it drains.
+    pub fn new(tx: Sender<Output>, waker: Arc<mio::Waker>, wake_pending: Arc<AtomicBool>) -> Port {
+        Port {
+            tx,
+            waker,
+            wake_pending,
+        }
+    }
+
+    fn send(&self, out: Output) -> Result<(), ()> {
+        self.tx.send(out).map_err(|_| ())?;
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            if let Err(e) = self.waker.wake() {
+                log::error!("cannot wake the event loop: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends part of a response and blocks while too many bytes are in flight. `Err`: the
+    /// client is gone.
+    pub fn send_and_wait(&self, job: &Job, data: Vec<u8>) -> Result<(), ()> {
+        let shared = &job.shared;
+        let n = data.len();
+        if let Ok(mut in_flight) = shared.in_flight.lock() {
+            *in_flight += n;
+        }
+        self.send(Output {
+            conn: job.conn,
+            request_id: job.request_id,
+            data,
+            end: None,
+        })?;
+        let mut in_flight = shared.in_flight.lock().map_err(|_| ())?;
+        while *in_flight > MAX_IN_FLIGHT {
+            if shared.gone.load(Ordering::Acquire) || shared.shutdown.load(Ordering::Acquire) {
+                return Err(());
+            }
+            in_flight = shared
+                .drained
+                .wait_timeout(in_flight, WAIT_SLICE)
+                .map_err(|_| ())?
+                .0;
+        }
+        if shared.gone.load(Ordering::Acquire) {
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Sends the last part of a response.
+    pub fn send_end(&self, job: &Job, data: Vec<u8>, end: End) {
+        let _ = self.send(Output {
+            conn: job.conn,
+            request_id: job.request_id,
+            data,
+            end: Some(end),
+        });
+    }
+}
+
+/// The pool: a bounded queue of jobs and the threads serving it.
+pub struct Pool {
+    tx: Option<Sender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Starts `threads` workers on `app`; at most `max_queue` jobs wait.
+    pub fn start(
+        app: Arc<App>,
+        threads: usize,
+        max_queue: usize,
+        port: impl Fn() -> Port,
+    ) -> std::io::Result<Pool> {
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(max_queue);
+        let mut handles = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let rx: Receiver<Job> = rx.clone();
+            let app = Arc::clone(&app);
+            let port = port();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("portico-worker-{i}"))
+                    .spawn(move || run(&app, &rx, &port))?,
+            );
+        }
+        Ok(Pool {
+            tx: Some(tx),
+            threads: handles,
+        })
+    }
+
+    /// Queues a job; gives it back when the queue is full (or the pool stopped).
+    pub fn submit(&self, job: Job) -> Result<(), Box<Job>> {
+        match &self.tx {
+            Some(tx) => tx.try_send(job).map_err(|e| match e {
+                TrySendError::Full(j) | TrySendError::Disconnected(j) => Box::new(j),
+            }),
+            None => Err(Box::new(job)),
+        }
+    }
+
+    /// Stops taking jobs and waits for the threads to finish the queued ones.
+    pub fn join(mut self) {
+        self.tx = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(app: &App, rx: &Receiver<Job>, port: &Port) {
+    let mut headers: Vec<GwHeader> = Vec::new();
+    while let Ok(job) = rx.recv() {
+        headers.clear();
+        headers.extend(job.headers.iter().map(|(n, v)| GwHeader {
+            name: GwStr::from_bytes(&job.head[n.clone()]),
+            value: GwStr::from_bytes(&job.head[v.clone()]),
+        }));
+        let target = &job.head[job.target.clone()];
+        let (path, query) = match memchr::memchr(b'?', target) {
+            Some(i) => (&target[..i], &target[i + 1..]),
+            None => (target, &b""[..]),
+        };
+        let mut exchange = Exchange::new(&job, port, &app.name);
+        let (body_ctx, read_body) = exchange.body_reader();
+        let request = Request {
+            struct_size: std::mem::size_of::<Request>(),
+            request_id: job.request_id,
+            method: GwStr::from_bytes(&job.head[job.method.clone()]),
+            target: GwStr::from_bytes(target),
+            path: GwStr::from_bytes(path),
+            query: GwStr::from_bytes(query),
+            version_major: 1,
+            version_minor: u16::from(job.minor),
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+            content_length: job.content_length,
+            remote_addr: GwStr::from_str(&job.peer.remote_addr),
+            remote_port: job.peer.remote_port,
+            server_addr: GwStr::from_str(&job.peer.server_addr),
+            server_port: job.peer.server_port,
+            url_scheme: GwStr::from_str("http"),
+            deadline_unix_ms: job.deadline_unix_ms,
+            body_ctx,
+            read_body,
+        };
+        let responder = exchange.responder();
+        // SAFETY: request, responder and everything they point to outlive the call.
+        let rc = unsafe { app.handle(&request, &responder) };
+        exchange.finish(rc);
+    }
+}
