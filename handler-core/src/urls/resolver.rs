@@ -9,7 +9,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use regex::RegexSet;
 
 use super::converters::{py_str_repr, Converters, PathValue};
-use super::pattern::{ImproperlyConfigured, LevelMatch, Pattern, Segment};
+use super::pattern::{ImproperlyConfigured, Pattern, Segment};
 
 #[derive(Debug, Clone)]
 enum Source {
@@ -452,24 +452,32 @@ impl<V: Clone> UrlResolver<V> {
 
     /// Django's level-by-level match of one view; merges captures like `URLResolver.resolve`.
     fn match_leaf(&self, idx: usize, path: &str) -> Option<(Vec<PathValue>, Kwargs)> {
+        let chain = &self.leaves[idx].chain;
         let mut rest = path;
-        let mut args = Vec::new();
-        let mut kwargs = Kwargs::default();
-        for &p in &self.leaves[idx].chain {
-            let LevelMatch {
-                end,
-                args: a,
-                kwargs: k,
-            } = self.patterns[p].matches(rest)?;
-            rest = &rest[end..];
-            args.extend(a);
-            for (n, v) in k {
-                kwargs.set(n, v);
-            }
+        let mut levels = Vec::with_capacity(chain.len());
+        for &p in chain {
+            let m = self.patterns[p].matches(rest)?;
+            rest = &rest[m.end..];
+            levels.push(m);
         }
-        // Django: with any named value, positional ones are dropped.
-        if !kwargs.is_empty() {
-            args.clear();
+        // Fold from the view outwards as each `URLResolver.resolve` does: the outer level's
+        // kwargs are updated by the inner ones, and the outer positional args are kept only
+        // while no level so far captured a named value.
+        let mut levels = levels.into_iter().rev();
+        let inner = levels.next()?;
+        let mut args = inner.args;
+        let mut kwargs = Kwargs(inner.kwargs);
+        for outer in levels {
+            let mut merged = Kwargs(outer.kwargs);
+            for (n, v) in kwargs.0 {
+                merged.set(n, v);
+            }
+            if merged.is_empty() {
+                let mut all = outer.args;
+                all.extend(args);
+                args = all;
+            }
+            kwargs = merged;
         }
         Some((args, kwargs))
     }
@@ -976,6 +984,62 @@ mod tests {
             r.reverse("post", &[], &[("lang", "fr".into()), ("n", "12".into())]),
             Ok("/blog/fr/post/12/".into())
         );
+    }
+
+    #[test]
+    fn positional_and_named_captures_merge_like_django() {
+        let r = build(vec![
+            include_re(
+                r"^n/(?P<lang>[a-z]{2})/",
+                vec![re_path(r"^([0-9]+)/$", "named-outer")],
+            ),
+            include_re(
+                r"^p/([a-z]{2})/",
+                vec![re_path(r"^([0-9]+)/$", "positional")],
+            ),
+            include_re(
+                r"^o/([a-z]{2})/",
+                vec![re_path(r"^(?P<n>[0-9]+)/$", "named-inner")],
+            ),
+        ]);
+        let got = |p: &str| r.resolve(p).ok().map(|m| (m.func, m.args, m.kwargs.len()));
+        // The view's own positional group survives an outer named one (Django passes
+        // `sub_match.args` when the merged kwargs are not empty).
+        assert_eq!(
+            got("/n/en/5/"),
+            Some(("named-outer", vec![PathValue::from("5")], 1))
+        );
+        assert_eq!(
+            got("/p/en/5/"),
+            Some((
+                "positional",
+                vec![PathValue::from("en"), PathValue::from("5")],
+                0
+            ))
+        );
+        assert_eq!(got("/o/en/5/"), Some(("named-inner", vec![], 1)));
+    }
+
+    #[test]
+    fn resolver_is_shared_across_worker_threads() {
+        fn shareable<T: Send + Sync>(_: &T) -> bool {
+            true
+        }
+        let r = conf();
+        assert!(shareable(&r));
+        let hits: Vec<Option<&'static str>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|i| {
+                    let r = &r;
+                    s.spawn(move || view(r, &format!("/articles/{i}/")))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        assert_eq!(hits, vec![Some("detail"); 4]);
     }
 
     #[test]
