@@ -19,8 +19,9 @@ use crate::error::ServerError;
 use crate::http1::write::{self as w, bodyless, SERVER_NAME};
 use crate::worker::{End, Job, Port};
 
-/// Body bytes a response buffers before handing them to the connection: large enough that
-/// typical responses go out in the single message sent when `handle` returns.
+/// Body bytes a response with a declared `Content-Length` buffers before handing them to the
+/// connection: large enough that typical responses go out in the single message sent when
+/// `handle` returns.
 pub const FLUSH_AT: usize = 64 * 1024;
 
 /// Capacity of the buffer the app writes a create error into.
@@ -328,7 +329,10 @@ impl<'a> Exchange<'a> {
             return GW_OK;
         }
         self.buf.extend_from_slice(data);
-        if self.buf.len() >= FLUSH_AT {
+        // Without a declared length the response is a stream: each write goes out as a chunk
+        // as it comes, so the client sees progress. With one, bytes are held back until
+        // `handle` returns (the one-message hot path) unless they exceed FLUSH_AT.
+        if self.declared.is_none() || self.buf.len() >= FLUSH_AT {
             return self.flush();
         }
         GW_OK
@@ -425,7 +429,7 @@ impl<'a> Exchange<'a> {
                 w::simple_response(
                     &mut out,
                     502,
-                    "Bad Gateway: the application failed",
+                    "the application failed",
                     self.job.keep_alive,
                     self.job.is_head,
                     &[],

@@ -128,6 +128,9 @@ pub struct Connection {
     wpos: usize,
     state: State,
     last_active: Instant,
+    /// When the connection started waiting for its current head: `--timeout` counts from here,
+    /// so a client trickling bytes cannot keep a head open forever.
+    head_since: Instant,
     served: u64,
     read_closed: bool,
     /// Set when the connection must be dropped now (error, or done and flushed).
@@ -150,6 +153,7 @@ impl Connection {
             wpos: 0,
             state: State::Head,
             last_active: Instant::now(),
+            head_since: Instant::now(),
             served: 0,
             read_closed: false,
             dead: false,
@@ -371,7 +375,7 @@ impl Connection {
                 simple_response(
                     &mut self.wbuf,
                     503,
-                    "Service Unavailable: the server is overloaded",
+                    "the server is overloaded, retry later",
                     keep_alive,
                     is_head,
                     &[("Retry-After", "1")],
@@ -379,6 +383,7 @@ impl Connection {
                 self.dirty = true;
                 self.log_access(ctx, &pending, 503, 0);
                 self.served += 1;
+                self.head_since = Instant::now();
                 self.state = if keep_alive {
                     State::Head
                 } else {
@@ -432,6 +437,7 @@ impl Connection {
         self.log_access(ctx, &pending, end.status, end.body_bytes);
         self.served += 1;
         self.last_active = Instant::now();
+        self.head_since = self.last_active;
         if !end.keep_alive || ctx.shutting_down {
             self.state = State::Closing;
             return;
@@ -480,6 +486,7 @@ impl Connection {
     /// Applies the timeouts; returns true when the connection was closed by them.
     pub fn sweep(&mut self, now: Instant, ctx: &Ctx<'_>) -> bool {
         let idle = now.saturating_duration_since(self.last_active);
+        let waiting = now.saturating_duration_since(self.head_since);
         match &self.state {
             State::Head if self.rbuf.is_empty() && self.wpos >= self.wbuf.len() => {
                 let limit = if self.served > 0 {
@@ -487,13 +494,19 @@ impl Connection {
                 } else {
                     ctx.timeout
                 };
-                if ctx.shutting_down || idle > limit {
+                if ctx.shutting_down || waiting > limit {
                     self.dead = true;
                     return true;
                 }
             }
-            State::Head | State::Body { .. } if idle > ctx.timeout => {
-                self.fail(408, "request timeout");
+            State::Head if waiting > ctx.timeout => {
+                self.fail(408, "request head not received in time");
+                self.flush();
+                self.dead = true;
+                return true;
+            }
+            State::Body { .. } if idle > ctx.timeout => {
+                self.fail(408, "request body not received in time");
                 self.flush();
                 self.dead = true;
                 return true;

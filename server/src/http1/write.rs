@@ -102,12 +102,13 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 /// The interim response sent before reading a body the client held back with `Expect`.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// A complete short response from the server itself: a one-line text/plain body, and
-/// `Connection: close` unless `keep_alive`. `extra` headers come first (e.g. `Retry-After`).
+/// A complete short response from the server itself: a one-line text/plain body naming the
+/// reason phrase and `detail`, and `Connection: close` unless `keep_alive`. `extra` headers come
+/// first (e.g. `Retry-After`).
 pub fn simple_response(
     out: &mut Vec<u8>,
     status: u16,
-    message: &str,
+    detail: &str,
     keep_alive: bool,
     head_request: bool,
     extra: &[(&str, &str)],
@@ -121,14 +122,14 @@ pub fn simple_response(
     out.extend_from_slice(b"\r\n");
     date_header(out);
     out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
-    content_length(out, message.len() as u64 + 1);
+    let message = format!("{}: {detail}\n", reason(status));
+    content_length(out, message.len() as u64);
     if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
     if !head_request {
         out.extend_from_slice(message.as_bytes());
-        out.push(b'\n');
     }
 }
 
@@ -142,9 +143,9 @@ mod tests {
         simple_response(&mut out, 503, "busy", false, false, &[("Retry-After", "1")]);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"));
-        assert!(text.contains("\r\nContent-Length: 5\r\n"));
+        assert!(text.contains("\r\nContent-Length: 27\r\n"));
         assert!(text.contains("\r\nConnection: close\r\n"));
-        assert!(text.ends_with("\r\n\r\nbusy\n"));
+        assert!(text.ends_with("\r\n\r\nService Unavailable: busy\n"));
     }
 
     #[test]
