@@ -143,7 +143,7 @@ mod tests {
         simple_response(&mut out, 503, "busy", false, false, &[("Retry-After", "1")]);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"));
-        assert!(text.contains("\r\nContent-Length: 27\r\n"));
+        assert!(text.contains("\r\nContent-Length: 26\r\n"));
         assert!(text.contains("\r\nConnection: close\r\n"));
         assert!(text.ends_with("\r\n\r\nService Unavailable: busy\n"));
     }
