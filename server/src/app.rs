@@ -413,7 +413,16 @@ impl<'a> Exchange<'a> {
             } else {
                 format!("returned error {rc}")
             };
-            if self.head_sent {
+            if self.job.shared.gone.load(Ordering::Acquire) || self.gone {
+                // The client left and the app gave up: that is the expected outcome, not a
+                // failure of the app.
+                log::debug!(
+                    "app {} {why} after the client left (request {})",
+                    self.app_name,
+                    self.job.request_id
+                );
+                self.send_end(out, self.status, false);
+            } else if self.head_sent {
                 log::error!(
                     "app {} {why} after the response started (request {}); closing the connection",
                     self.app_name,
@@ -434,7 +443,8 @@ impl<'a> Exchange<'a> {
                     self.job.is_head,
                     &[],
                 );
-                self.wire_body = 0;
+                let head_end = memchr::memmem::find(&out, b"\r\n\r\n").map_or(0, |i| i + 4);
+                self.wire_body = (out.len() - head_end) as u64;
                 self.send_end(out, 502, self.job.keep_alive);
             }
             return;
@@ -567,4 +577,243 @@ unsafe extern "C" fn cb_read_body(ctx: *mut c_void, buf: *mut u8, cap: usize) ->
     let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
     // SAFETY: ctx comes from Exchange::body_reader.
     unsafe { with_exchange(ctx, GW_ERR_APP as isize, |ex| ex.read_body(out)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::{Output, Peer, Shared};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    struct Rig {
+        _poll: mio::Poll,
+        port: Port,
+        rx: crossbeam_channel::Receiver<Output>,
+    }
+
+    fn rig() -> Rig {
+        let poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).unwrap());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let port = Port::new(tx, waker, Arc::new(AtomicBool::new(false)));
+        Rig {
+            _poll: poll,
+            port,
+            rx,
+        }
+    }
+
+    fn job(method: &str, minor: u8, keep_alive: bool) -> Job {
+        let head = format!("{method} / HTTP/1.{minor}\r\n\r\n").into_bytes();
+        Job {
+            conn: 1,
+            request_id: 7,
+            method: 0..method.len(),
+            target: method.len() + 1..method.len() + 2,
+            minor,
+            headers: Vec::new(),
+            head,
+            body: b"body!".to_vec(),
+            content_length: 5,
+            is_head: method == "HEAD",
+            keep_alive,
+            peer: Arc::new(Peer::default()),
+            deadline_unix_ms: 0,
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
+    fn hdr(name: &'static str, value: &'static str) -> GwHeader {
+        GwHeader {
+            name: GwStr::from_str(name),
+            value: GwStr::from_str(value),
+        }
+    }
+
+    /// All bytes sent and the end record.
+    fn collect(r: &Rig) -> (String, Option<End>, usize) {
+        let mut text = Vec::new();
+        let mut end = None;
+        let mut messages = 0;
+        while let Ok(out) = r.rx.try_recv() {
+            messages += 1;
+            text.extend_from_slice(&out.data);
+            end = end.or(out.end);
+        }
+        (String::from_utf8(text).unwrap(), end, messages)
+    }
+
+    #[test]
+    fn declared_length_goes_out_in_one_message() {
+        let r = rig();
+        let j = job("GET", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        let hs = [
+            hdr("Content-Length", "5"),
+            hdr("Connection", "x"),
+            hdr("X-A", "b"),
+        ];
+        assert_eq!(ex.start_response(200, &hs), GW_OK);
+        assert_eq!(ex.write(b"hel"), GW_OK);
+        assert_eq!(ex.write(b"lo"), GW_OK);
+        assert_eq!(ex.write(b"!"), GW_ERR_OVERFLOW);
+        ex.finish(GW_OK);
+        let (text, end, messages) = collect(&r);
+        assert_eq!(messages, 1);
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\nX-A: b\r\nServer: portico/"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nContent-Length: 5\r\n"));
+        assert!(!text.contains("Connection"), "{text}");
+        assert!(text.ends_with("\r\n\r\nhello"));
+        let end = end.unwrap();
+        assert_eq!((end.status, end.body_bytes, end.keep_alive), (200, 5, true));
+    }
+
+    #[test]
+    fn undeclared_length_streams_chunked_on_1_1() {
+        let r = rig();
+        let j = job("GET", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        assert_eq!(ex.start_response(200, &[]), GW_OK);
+        assert_eq!(ex.write(b"abc"), GW_OK);
+        assert_eq!(ex.write(b"defg"), GW_OK);
+        ex.finish(GW_OK);
+        let (text, end, messages) = collect(&r);
+        assert_eq!(messages, 3);
+        assert!(text.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(
+            text.ends_with("\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"),
+            "{text}"
+        );
+        assert!(end.unwrap().keep_alive);
+    }
+
+    #[test]
+    fn undeclared_length_on_1_0_is_close_delimited() {
+        let r = rig();
+        let j = job("GET", 0, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        assert_eq!(ex.start_response(200, &[]), GW_OK);
+        assert_eq!(ex.write(b"abc"), GW_OK);
+        ex.finish(GW_OK);
+        let (text, end, _) = collect(&r);
+        assert!(text.contains("Connection: close\r\n"));
+        assert!(!text.contains("chunked"));
+        assert!(text.ends_with("\r\n\r\nabc"));
+        assert!(!end.unwrap().keep_alive);
+    }
+
+    #[test]
+    fn head_keeps_the_length_and_drops_the_body() {
+        let r = rig();
+        let j = job("HEAD", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        assert_eq!(ex.start_response(200, &[]), GW_OK);
+        assert_eq!(ex.write(b"hello world"), GW_OK);
+        ex.finish(GW_OK);
+        let (text, end, _) = collect(&r);
+        assert!(text.contains("Content-Length: 11\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"));
+        assert!(end.unwrap().keep_alive);
+    }
+
+    #[test]
+    fn no_content_has_neither_body_nor_length() {
+        let r = rig();
+        let j = job("GET", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        assert_eq!(ex.start_response(204, &[]), GW_OK);
+        assert_eq!(ex.write(b"ignored"), GW_OK);
+        ex.finish(GW_OK);
+        let (text, _, _) = collect(&r);
+        assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"));
+        assert!(
+            !text.contains("Content-Length") && !text.contains("chunked"),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn broken_apps_get_502() {
+        for case in 0..3 {
+            let r = rig();
+            let j = job("GET", 1, true);
+            let mut ex = Exchange::new(&j, &r.port, "t");
+            let rc = match case {
+                0 => GW_OK,
+                1 => {
+                    assert_eq!(ex.start_response(200, &[]), GW_OK);
+                    assert_eq!(ex.start_response(200, &[]), GW_ERR_ALREADY_STARTED);
+                    GW_OK
+                }
+                _ => GW_ERR_APP,
+            };
+            ex.finish(rc);
+            let (text, end, _) = collect(&r);
+            assert!(
+                text.starts_with("HTTP/1.1 502 Bad Gateway\r\n"),
+                "case {case}: {text}"
+            );
+            assert_eq!(end.unwrap().status, 502);
+        }
+    }
+
+    #[test]
+    fn bad_calls_are_refused() {
+        let r = rig();
+        let j = job("GET", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        assert_eq!(ex.write(b"x"), GW_ERR_NOT_STARTED);
+        assert_eq!(ex.start_response(99, &[]), GW_ERR_INVALID);
+        assert_eq!(ex.start_response(100, &[]), GW_ERR_INVALID);
+        assert_eq!(
+            ex.start_response(200, &[hdr("Bad Name", "v")]),
+            GW_ERR_INVALID
+        );
+        assert_eq!(
+            ex.start_response(200, &[hdr("X", "a\r\nb")]),
+            GW_ERR_INVALID
+        );
+        assert_eq!(
+            ex.start_response(200, &[hdr("Content-Length", "x")]),
+            GW_ERR_INVALID
+        );
+        assert_eq!(ex.start_response(200, &[]), GW_OK);
+    }
+
+    #[test]
+    fn a_short_body_closes_the_connection() {
+        let r = rig();
+        let j = job("GET", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        assert_eq!(
+            ex.start_response(200, &[hdr("Content-Length", "10")]),
+            GW_OK
+        );
+        assert_eq!(ex.write(b"abc"), GW_OK);
+        ex.finish(GW_OK);
+        let (_, end, _) = collect(&r);
+        assert!(!end.unwrap().keep_alive);
+    }
+
+    #[test]
+    fn body_reads_and_cancellation_bits() {
+        let r = rig();
+        let j = job("POST", 1, true);
+        let mut ex = Exchange::new(&j, &r.port, "t");
+        let mut buf = [0u8; 3];
+        assert_eq!(ex.read_body(&mut buf), 3);
+        assert_eq!(&buf, b"bod");
+        assert_eq!(ex.read_body(&mut buf), 2);
+        assert_eq!(ex.read_body(&mut buf), 0);
+        assert_eq!(ex.is_cancelled(), 0);
+        j.shared.abandon();
+        assert_eq!(ex.is_cancelled(), GW_CANCEL_CLIENT_GONE);
+        assert_eq!(ex.start_response(200, &[]), GW_OK);
+        assert_eq!(ex.write(b"x"), GW_ERR_CLIENT_GONE);
+    }
 }

@@ -22,6 +22,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// cannot make us buffer without bound.
 const MAX_PIPELINE_BUFFER: usize = 64 * 1024;
 
+/// How long a closing connection keeps reading (and discarding) after its last response, so
+/// that unread request bytes do not make the kernel reset the connection and destroy the error
+/// response before the client reads it (the "lingering close" of Apache and nginx).
+const LINGER: Duration = Duration::from_secs(2);
+
 /// Request ids, unique within the process.
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -135,6 +140,8 @@ pub struct Connection {
     read_closed: bool,
     /// Set when the connection must be dropped now (error, or done and flushed).
     dead: bool,
+    /// Set once the write side is shut down while the client may still be sending.
+    lingering_since: Option<Instant>,
     /// Bytes in `wbuf` that belong to the busy request's flow-control credit.
     unreleased: usize,
     /// Whether output is waiting for the next flush.
@@ -157,6 +164,7 @@ impl Connection {
             served: 0,
             read_closed: false,
             dead: false,
+            lingering_since: None,
             unreleased: 0,
             dirty: false,
         }
@@ -195,8 +203,21 @@ impl Connection {
                 Ok(0) => {
                     self.rbuf.truncate(len);
                     self.read_closed = true;
+                    if self.lingering_since.is_some() {
+                        self.dead = true;
+                    } else if let State::Busy(p) = &self.state {
+                        // Like hyper without half-close: a client that closes while its request
+                        // runs is gone, and the app learns it through is_cancelled / write.
+                        log::debug!("connection {}: client closed during a request", self.id);
+                        p.shared.abandon();
+                        self.dead = true;
+                    }
                 }
                 Ok(n) => {
+                    if self.lingering_since.is_some() {
+                        self.rbuf.clear();
+                        continue;
+                    }
                     self.rbuf.truncate(len + n);
                     self.last_active = Instant::now();
                 }
@@ -344,8 +365,16 @@ impl Connection {
             } else {
                 Vec::new()
             },
-            referer: header_value(&head, &head_bytes, b"referer"),
-            user_agent: header_value(&head, &head_bytes, b"user-agent"),
+            referer: if ctx.access_log.is_some() {
+                header_value(&head, &head_bytes, b"referer")
+            } else {
+                Vec::new()
+            },
+            user_agent: if ctx.access_log.is_some() {
+                header_value(&head, &head_bytes, b"user-agent")
+            } else {
+                Vec::new()
+            },
         };
         let content_length = match head.body {
             BodyKind::Empty => 0,
@@ -474,11 +503,18 @@ impl Connection {
                 p.shared.release(self.unreleased);
                 self.unreleased = 0;
             }
-            if matches!(self.state, State::Closing) {
-                if let Stream::Tcp(s) = &self.stream {
-                    let _ = s.shutdown(std::net::Shutdown::Write);
+            if matches!(self.state, State::Closing) && self.lingering_since.is_none() {
+                if self.read_closed {
+                    self.dead = true;
+                    return;
                 }
-                self.dead = true;
+                let _ = match &self.stream {
+                    Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+                    Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+                };
+                self.lingering_since = Some(Instant::now());
+                self.rbuf.clear();
+                self.read_socket();
             }
         }
     }
@@ -508,6 +544,14 @@ impl Connection {
             State::Body { .. } if idle > ctx.timeout => {
                 self.fail(408, "request body not received in time");
                 self.flush();
+                self.dead = true;
+                return true;
+            }
+            State::Closing
+                if self
+                    .lingering_since
+                    .is_some_and(|t| now.saturating_duration_since(t) > LINGER) =>
+            {
                 self.dead = true;
                 return true;
             }
