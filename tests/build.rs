@@ -10,18 +10,31 @@ const NO_ENTRY_SOURCE: &str =
     "int not_a_portico_app(int x);\nint not_a_portico_app(int x) { return x + 1; }\n";
 
 fn compile(compiler: &cc::Tool, include: &Path, source: &Path, output: &Path) {
+    let args = |cmd: &mut Command| {
+        cmd.args([
+            "-std=c99", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
+        ])
+        .arg("-I")
+        .arg(include)
+        .arg("-o")
+        .arg(output)
+        .arg(source);
+    };
     let mut cmd: Command = compiler.to_command();
-    cmd.args([
-        "-std=c99", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
-    ])
-    .arg("-I")
-    .arg(include)
-    .arg("-o")
-    .arg(output)
-    .arg(source);
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler ({cmd:?}): {e}"));
+    args(&mut cmd);
+    let status = match cmd.status() {
+        Ok(status) => status,
+        // cc-rs defaults to `cc`; a machine with only `gcc` installed may lack that name.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut gcc = Command::new("gcc");
+            gcc.args(compiler.args());
+            args(&mut gcc);
+            cmd = gcc;
+            cmd.status()
+                .unwrap_or_else(|e| panic!("cannot run a C compiler (cc or gcc): {e}"))
+        }
+        Err(e) => panic!("cannot run the C compiler ({cmd:?}): {e}"),
+    };
     assert!(
         status.success(),
         "compiling {} failed ({status}): {cmd:?}",
