@@ -138,7 +138,7 @@ fn next_param(s: &str) -> (&str, &str) {
         match b {
             b'"' if i == 0 || bytes[i - 1] != b'\\' => quotes += 1,
             // Django's loop only honours a `;` at index > 0 once quotes are balanced.
-            b';' if i > 0 && quotes % 2 == 0 => return (s[..i].trim(), &s[i..]),
+            b';' if i > 0 && quotes.is_multiple_of(2) => return (s[..i].trim(), &s[i..]),
             b';' if i == 0 => return ("", &s[i..]),
             _ => {}
         }
