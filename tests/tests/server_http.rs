@@ -295,3 +295,58 @@ fn unix_socket_serves_plaintext() {
     assert_eq!(r.status, 200, "curl: {}", r.stderr);
     assert_eq!(r.text(), "Hello, World!");
 }
+
+#[test]
+fn connection_close_is_honoured_after_the_response() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    s.write_all(b"GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let raw = read_until_closed(&mut s).expect("the server must close after Connection: close");
+    let (resps, rest) = parse_responses(&raw, &[]);
+    assert_eq!(resps.len(), 1, "{:?}", String::from_utf8_lossy(&raw));
+    assert_eq!(body_text(&resps[0]), r#"{"message":"Hello, World!"}"#);
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed_after_keep_alive_seconds() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--keep-alive", "1"])
+        .start();
+    let mut s = server.connect();
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut data = Vec::new();
+    let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+    assert_eq!(resps.first().map(|r| r.status), Some(200));
+    let idle_from = Instant::now();
+    assert!(
+        closes_within(&mut s, Duration::from_secs(10)),
+        "an idle keep-alive connection must be closed"
+    );
+    let idle = idle_from.elapsed();
+    assert!(
+        idle >= Duration::from_millis(500) && idle <= Duration::from_secs(5),
+        "closed after {idle:?} idle, expected about 1 s (--keep-alive 1)"
+    );
+}
+
+#[test]
+fn http_1_0_stream_is_whole_without_chunked_framing() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    s.write_all(b"GET /stream?n=2000 HTTP/1.0\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let raw = read_until_closed(&mut s).expect("HTTP/1.0: the server closes after the response");
+    let (resps, _) = parse_responses(&raw, &[]);
+    assert_eq!(resps.len(), 1);
+    assert_eq!(resps[0].status, 200);
+    assert_eq!(
+        resps[0].header("transfer-encoding"),
+        None,
+        "an HTTP/1.0 client cannot read chunked framing"
+    );
+    let expected: String = (0..2000).map(|i| format!("chunk {i}\n")).collect();
+    assert_eq!(body_text(&resps[0]), expected);
+}

@@ -158,3 +158,73 @@ fn version_prints_the_version() {
         done.stdout
     );
 }
+
+#[test]
+fn a_client_that_leaves_mid_stream_frees_its_worker() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--threads", "1"])
+        .start();
+    {
+        let mut s = server.connect();
+        s.write_all(b"GET /stream?n=100000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
+        let mut first = [0u8; 1024];
+        let n = std::io::Read::read(&mut s, &mut first).expect("the stream starts");
+        assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+        // Dropping the socket with unread data resets the connection.
+    }
+    let asked = Instant::now();
+    let r = server.curl("/plaintext", &[]);
+    assert_eq!(r.status, 200, "the only worker must be free again");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        asked.elapsed()
+    );
+}
+
+#[test]
+fn a_request_past_its_deadline_is_given_up() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--timeout", "1"])
+        .start();
+    let asked = Instant::now();
+    let r = server.curl("/slow?ms=20000", &[]);
+    let took = asked.elapsed();
+    assert!(
+        r.status >= 500 || r.exit_code != 0,
+        "a cancelled request must not succeed: {r:?}"
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "the app should see is_cancelled soon after the 1 s deadline; took {took:?}"
+    );
+    let r = server.curl("/plaintext", &[]);
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn sigterm_past_the_graceful_timeout_cancels_the_request_and_exits() {
+    let mut server = Server::builder(app_lib("raw_hello"))
+        .args(["--graceful-timeout", "1"])
+        .start();
+    let mut s = server.connect();
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    s.write_all(b"GET /slow?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    thread::sleep(Duration::from_millis(400));
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    let exited = server.wait_exit(Duration::from_secs(15));
+    assert!(
+        exited.is_some(),
+        "portico must exit soon after its graceful timeout; log:\n{}",
+        server.logs()
+    );
+    let took = signalled.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "exited {took:?} after SIGTERM with --graceful-timeout 1"
+    );
+}
