@@ -39,11 +39,11 @@ pub struct Config {
     #[arg(long, value_name = "PATH")]
     pub settings: Option<PathBuf>,
 
-    /// Seconds an idle keep-alive connection is kept open.
+    /// Seconds an idle keep-alive connection is kept open (0: no keep-alive).
     #[arg(long = "keep-alive", value_name = "SECS", default_value_t = 2)]
     pub keep_alive: u64,
 
-    /// Seconds a client has to send a whole request head; also each request's deadline.
+    /// Seconds a client has to send a whole request head; also each request's deadline (0: none).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 

@@ -355,7 +355,7 @@ impl Connection {
     fn dispatch(&mut self, head: Head, head_bytes: Vec<u8>, body: Vec<u8>, ctx: &mut Ctx<'_>) {
         let request_id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
         let is_head = &head_bytes[head.method.clone()] == b"HEAD";
-        let keep_alive = head.keep_alive && !ctx.shutting_down;
+        let keep_alive = head.keep_alive && !ctx.shutting_down && !ctx.keep_alive.is_zero();
         let shared = Arc::new(Shared::default());
         let pending = Pending {
             request_id,
@@ -394,7 +394,11 @@ impl Connection {
             is_head,
             keep_alive,
             peer: Arc::clone(&self.peer),
-            deadline_unix_ms: now_unix_ms() + ctx.timeout.as_millis() as u64,
+            deadline_unix_ms: if ctx.timeout.is_zero() {
+                0
+            } else {
+                now_unix_ms() + ctx.timeout.as_millis() as u64
+            },
             shared,
         };
         match ctx.pool.submit(job) {
@@ -521,6 +525,12 @@ impl Connection {
 
     /// Applies the timeouts; returns true when the connection was closed by them.
     pub fn sweep(&mut self, now: Instant, ctx: &Ctx<'_>) -> bool {
+        // `--timeout 0` disables the head, body and deadline timeouts, as in gunicorn.
+        let timeout = if ctx.timeout.is_zero() {
+            Duration::MAX
+        } else {
+            ctx.timeout
+        };
         let idle = now.saturating_duration_since(self.last_active);
         let waiting = now.saturating_duration_since(self.head_since);
         match &self.state {
@@ -528,20 +538,20 @@ impl Connection {
                 let limit = if self.served > 0 {
                     ctx.keep_alive
                 } else {
-                    ctx.timeout
+                    timeout
                 };
                 if ctx.shutting_down || waiting > limit {
                     self.dead = true;
                     return true;
                 }
             }
-            State::Head if waiting > ctx.timeout => {
+            State::Head if waiting > timeout => {
                 self.fail(408, "request head not received in time");
                 self.flush();
                 self.dead = true;
                 return true;
             }
-            State::Body { .. } if idle > ctx.timeout => {
+            State::Body { .. } if idle > timeout => {
                 self.fail(408, "request body not received in time");
                 self.flush();
                 self.dead = true;
@@ -555,7 +565,7 @@ impl Connection {
                 self.dead = true;
                 return true;
             }
-            State::Closing if idle > ctx.timeout => {
+            State::Closing if idle > timeout => {
                 self.dead = true;
                 return true;
             }
