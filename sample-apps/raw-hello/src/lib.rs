@@ -544,7 +544,43 @@ unsafe extern "C" fn destroy(app: *mut c_void) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::{Cell, RefCell};
+
+    /// Counts the allocations the app itself makes on this thread while `COUNTING` is on (the
+    /// fake server's callbacks switch it off while they record), to hold /plaintext to zero.
+    struct CountingAlloc;
+
+    thread_local! {
+        static COUNTING: Cell<bool> = const { Cell::new(false) };
+        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    // SAFETY: forwards to the system allocator; the counters are const-initialised thread-locals
+    // that never allocate.
+    unsafe impl GlobalAlloc for CountingAlloc {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if COUNTING.with(Cell::get) {
+                ALLOCATIONS.with(|a| a.set(a.get() + 1));
+            }
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: CountingAlloc = CountingAlloc;
+
+    /// Runs `f` with allocation counting off (the fake server's own bookkeeping).
+    fn uncounted<T>(f: impl FnOnce() -> T) -> T {
+        let was = COUNTING.with(|c| c.replace(false));
+        let out = f();
+        COUNTING.with(|c| c.set(was));
+        out
+    }
 
     #[test]
     fn routes_by_method_and_path() {
@@ -638,6 +674,7 @@ mod tests {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
         starts: usize,
+        allocations: usize,
     }
 
     /// A fake body: bytes handed out at most `step` at a time, or an error after them.
@@ -665,26 +702,30 @@ mod tests {
         h: *const GwHeader,
         n: usize,
     ) -> i32 {
-        let rec = unsafe { &*ctx.cast::<RefCell<Recorded>>() };
-        let mut rec = rec.borrow_mut();
-        rec.starts += 1;
-        rec.status = Some(status);
-        for hd in unsafe { std::slice::from_raw_parts(h, n) } {
-            let (k, v) = unsafe { (hd.name.as_bytes(), hd.value.as_bytes()) };
-            rec.headers.push((
-                String::from_utf8_lossy(k).into_owned(),
-                String::from_utf8_lossy(v).into_owned(),
-            ));
-        }
-        GW_OK
+        uncounted(|| {
+            let rec = unsafe { &*ctx.cast::<RefCell<Recorded>>() };
+            let mut rec = rec.borrow_mut();
+            rec.starts += 1;
+            rec.status = Some(status);
+            for hd in unsafe { std::slice::from_raw_parts(h, n) } {
+                let (k, v) = unsafe { (hd.name.as_bytes(), hd.value.as_bytes()) };
+                rec.headers.push((
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                ));
+            }
+            GW_OK
+        })
     }
 
     unsafe extern "C" fn fake_write(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
-        let rec = unsafe { &*ctx.cast::<RefCell<Recorded>>() };
-        rec.borrow_mut()
-            .body
-            .extend_from_slice(unsafe { std::slice::from_raw_parts(data, len) });
-        GW_OK
+        uncounted(|| {
+            let rec = unsafe { &*ctx.cast::<RefCell<Recorded>>() };
+            rec.borrow_mut()
+                .body
+                .extend_from_slice(unsafe { std::slice::from_raw_parts(data, len) });
+            GW_OK
+        })
     }
 
     unsafe extern "C" fn never_cancelled(_ctx: *mut c_void) -> u32 {
@@ -755,7 +796,11 @@ mod tests {
         let table = unsafe { &*portico_app_entry() };
         let rc = unsafe { (table.create)(std::ptr::null(), GwStr::EMPTY, &mut app_ptr, &mut ebuf) };
         assert_eq!(rc, GW_OK);
+        ALLOCATIONS.with(|a| a.set(0));
+        COUNTING.with(|c| c.set(true));
         let rc = unsafe { (table.handle)(app_ptr, &request, &responder) };
+        COUNTING.with(|c| c.set(false));
+        rec.borrow_mut().allocations = ALLOCATIONS.with(Cell::get);
         unsafe { (table.destroy)(app_ptr) };
         (rc, rec.into_inner())
     }
@@ -774,6 +819,15 @@ mod tests {
         assert_eq!(rec.status, Some(200));
         assert_eq!(rec.body, b"Hello, World!");
         assert_eq!(header_of(&rec, "content-length"), Some("13"));
+        assert_eq!(
+            rec.allocations, 0,
+            "the benchmark's hot path must not allocate"
+        );
+        let (_, rec) = call("GET", "/headers", &[], None);
+        assert!(
+            rec.allocations > 0,
+            "the counter must see the app's allocations"
+        );
     }
 
     #[test]
