@@ -15,7 +15,7 @@ use crate::http1::write::{simple_response, CONTINUE};
 use crate::worker::{Job, Output, Peer, Pool, Shared};
 
 /// Bytes requested from the socket per read call.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Unparsed bytes a connection buffers while a request is being served (pipelined requests);
 /// beyond it the connection stops reading until the current response is done, so a client
@@ -26,6 +26,13 @@ const MAX_PIPELINE_BUFFER: usize = 64 * 1024;
 /// that unread request bytes do not make the kernel reset the connection and destroy the error
 /// response before the client reads it (the "lingering close" of Apache and nginx).
 const LINGER: Duration = Duration::from_secs(2);
+
+thread_local! {
+    // One zeroed read buffer for the event-loop thread: reads land here and only the bytes
+    // received are copied into the connection's buffer, so no per-read zeroing or growth.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
+}
 
 /// Request ids, unique within the process.
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
@@ -155,7 +162,7 @@ impl Connection {
             stream,
             id,
             peer,
-            rbuf: Vec::with_capacity(READ_CHUNK),
+            rbuf: Vec::new(),
             wbuf: Vec::new(),
             wpos: 0,
             state: State::Head,
@@ -197,11 +204,16 @@ impl Connection {
             if busy && self.rbuf.len() >= MAX_PIPELINE_BUFFER {
                 return;
             }
-            let len = self.rbuf.len();
-            self.rbuf.resize(len + READ_CHUNK, 0);
-            match self.stream.read(&mut self.rbuf[len..]) {
+            let result = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let n = self.stream.read(&mut scratch[..])?;
+                if self.lingering_since.is_none() {
+                    self.rbuf.extend_from_slice(&scratch[..n]);
+                }
+                Ok::<usize, io::Error>(n)
+            });
+            match result {
                 Ok(0) => {
-                    self.rbuf.truncate(len);
                     self.read_closed = true;
                     if self.lingering_since.is_some() {
                         self.dead = true;
@@ -213,26 +225,16 @@ impl Connection {
                         self.dead = true;
                     }
                 }
-                Ok(n) => {
-                    if self.lingering_since.is_some() {
-                        self.rbuf.clear();
-                        continue;
+                Ok(_) => self.last_active = Instant::now(),
+                Err(e) => match e.kind() {
+                    io::ErrorKind::WouldBlock => return,
+                    io::ErrorKind::Interrupted => continue,
+                    _ => {
+                        log::debug!("connection {}: read failed: {e}", self.id);
+                        self.kill();
+                        return;
                     }
-                    self.rbuf.truncate(len + n);
-                    self.last_active = Instant::now();
-                }
-                Err(e) => {
-                    self.rbuf.truncate(len);
-                    match e.kind() {
-                        io::ErrorKind::WouldBlock => return,
-                        io::ErrorKind::Interrupted => continue,
-                        _ => {
-                            log::debug!("connection {}: read failed: {e}", self.id);
-                            self.kill();
-                            return;
-                        }
-                    }
-                }
+                },
             }
         }
     }
