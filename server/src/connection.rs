@@ -1,6 +1,10 @@
 //! Owns one client connection's state machine: reading and parsing heads, decoding bodies,
 //! dispatching jobs, collecting the worker's bytes, writing them in order, keep-alive and the
 //! per-connection timeouts. It never blocks: the socket is non-blocking and edge-triggered.
+//!
+//! Request bodies are read and decoded here, whole (up to `--limit-request-body`), before the
+//! job is dispatched; `read_body` then reads from that buffer. Pipelined requests are answered
+//! strictly in order: the next head is parsed only once the current response has ended.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +37,10 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Box<[u8]>> =
         std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
 }
+
+/// Most bytes reserved up front for a body from its `Content-Length`: a client can declare a
+/// huge length and send nothing, so memory grows with the bytes received beyond this.
+const MAX_BODY_PREALLOC: u64 = 1024 * 1024;
 
 /// Request ids, unique within the process.
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
@@ -283,12 +291,9 @@ impl Connection {
                 State::Body { decoder, body, .. } => {
                     let used = match decoder.decode(&self.rbuf, body) {
                         Ok(n) => n,
-                        Err(BodyError::Malformed) => {
-                            self.fail(400, "malformed chunked body");
-                            return;
-                        }
-                        Err(BodyError::TooLarge) => {
-                            self.fail(413, "request body too large");
+                        Err(e) => {
+                            let (status, message) = e.status();
+                            self.fail(status, message);
                             return;
                         }
                     };
@@ -323,7 +328,8 @@ impl Connection {
             BodyKind::Empty => self.dispatch(head, head_bytes, Vec::new(), ctx),
             BodyKind::Length(n) => {
                 if ctx.body_limit.is_some_and(|limit| n > limit) {
-                    self.fail(413, "request body too large");
+                    let (status, message) = BodyError::TooLarge.status();
+                    self.fail(status, message);
                     return;
                 }
                 if head.expect_continue && self.rbuf.is_empty() {
@@ -331,7 +337,7 @@ impl Connection {
                     self.dirty = true;
                 }
                 // Preallocate only a bounded amount: the declared size is the client's claim.
-                let body = Vec::with_capacity(n.min(1024 * 1024) as usize);
+                let body = Vec::with_capacity(n.min(MAX_BODY_PREALLOC) as usize);
                 self.state = State::Body {
                     head,
                     head_bytes,
@@ -611,4 +617,25 @@ fn header_value(head: &Head, bytes: &[u8], name: &[u8]) -> Vec<u8> {
         .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
         .map(|(_, v)| bytes[v.clone()].to_vec())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http1::parse::{parse_head, Limits};
+
+    #[test]
+    fn request_line_and_header_values_for_the_access_log() {
+        let buf = b"\r\nGET /x?y HTTP/1.1\r\nUser-Agent: ua/1\r\nReferer: r\r\n\r\n";
+        let limits = Limits {
+            request_line: 100,
+            fields: 10,
+            field_size: 100,
+        };
+        let head = parse_head(buf, &limits).unwrap().unwrap();
+        assert_eq!(request_line(buf), b"GET /x?y HTTP/1.1");
+        assert_eq!(header_value(&head, buf, b"user-agent"), b"ua/1");
+        assert_eq!(header_value(&head, buf, b"REFERER"), b"r");
+        assert_eq!(header_value(&head, buf, b"cookie"), b"");
+    }
 }

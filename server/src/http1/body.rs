@@ -21,6 +21,16 @@ pub enum BodyError {
     TooLarge,
 }
 
+impl BodyError {
+    /// The status and one-line reason sent for this failure.
+    pub fn status(self) -> (u16, &'static str) {
+        match self {
+            BodyError::Malformed => (400, "malformed chunked body"),
+            BodyError::TooLarge => (413, "request body too large"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading hex digits of a chunk size.
