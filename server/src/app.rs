@@ -157,7 +157,11 @@ impl App {
             if message.is_empty() {
                 message = format!("create returned error code {rc}");
             }
-            return Err(ServerError::Create { app: name, message });
+            return Err(ServerError::Create {
+                path: path.to_path_buf(),
+                app: name,
+                message,
+            });
         }
         Ok(App { table, ptr, name })
     }

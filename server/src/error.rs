@@ -15,6 +15,8 @@ pub enum ServerError {
     },
     /// The app's create returned an error.
     Create {
+        /// The library path.
+        path: PathBuf,
         /// The app's name.
         app: String,
         /// The app's message.
@@ -52,9 +54,11 @@ impl fmt::Display for ServerError {
             ServerError::Load { path, problem } => {
                 write!(f, "cannot load app {}: {problem}", path.display())
             }
-            ServerError::Create { app, message } => {
-                write!(f, "app {app} failed to start: {message}")
-            }
+            ServerError::Create { path, app, message } => write!(
+                f,
+                "cannot start app {} ({app}): create failed: {message}",
+                path.display()
+            ),
             ServerError::Bind { address, source } => {
                 write!(f, "cannot listen on {address}: {source}")
             }
@@ -76,5 +80,14 @@ mod tests {
             problem: "no such file".into(),
         };
         assert_eq!(e.to_string(), "cannot load app /x/y.so: no such file");
+        let e = ServerError::Create {
+            path: "/x/y.so".into(),
+            app: "y".into(),
+            message: "settings.toml line 3: bad key".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot start app /x/y.so (y): create failed: settings.toml line 3: bad key"
+        );
     }
 }
