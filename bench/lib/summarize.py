@@ -1,0 +1,103 @@
+"""Turns the per-run records that bench/run.sh collects (one JSON object per line) into the
+markdown table of medians and ratios that RESULTS.md quotes.
+
+A record: {"scenario", "server", "role": "subject"|"peer", "path", "load", "rep",
+"requests", "duration_us", "p50_us", "p99_us", "err_connect", "err_read", "err_write",
+"err_status", "err_timeout"}. The ratio of a subject is its median requests/s over the median
+of the peer measured in the same scenario, path and load, in the same (interleaved) run.
+"""
+import json
+import statistics
+import sys
+from collections import OrderedDict
+
+
+def requests_per_second(record):
+    seconds = record["duration_us"] / 1e6
+    return record["requests"] / seconds if seconds > 0 else 0.0
+
+
+def errors(record):
+    """Socket errors and non-2xx/3xx answers; read errors are not counted because a server
+    that closes after each response (gunicorn's sync worker) makes wrk report one per request."""
+    return record["err_connect"] + record["err_write"] + record["err_timeout"] + record["err_status"]
+
+
+def group(records):
+    """Records grouped by (scenario, path, load, server), in first-seen order."""
+    groups = OrderedDict()
+    for r in records:
+        groups.setdefault((r["scenario"], r["path"], r["load"], r["server"]), []).append(r)
+    return groups
+
+
+def summarize(records):
+    """One row per group: medians of requests/s, p50 and p99, and the ratio to the peer."""
+    groups = group(records)
+    peers = {}
+    for (scenario, path, load, _server), runs in groups.items():
+        if runs[0]["role"] == "peer":
+            peers[(scenario, path, load)] = statistics.median(requests_per_second(r) for r in runs)
+    rows = []
+    for (scenario, path, load, server), runs in groups.items():
+        rps = statistics.median(requests_per_second(r) for r in runs)
+        peer = peers.get((scenario, path, load))
+        is_peer = runs[0]["role"] == "peer"
+        if is_peer:
+            ratio = "1 (peer)"
+        elif peer:
+            ratio = f"{rps / peer:.2f}x"
+        else:
+            ratio = "n/a"
+        rows.append(
+            {
+                "scenario": scenario,
+                "server": server,
+                "path": path,
+                "load": load,
+                "runs": len(runs),
+                "rps": rps,
+                "rps_min": min(requests_per_second(r) for r in runs),
+                "rps_max": max(requests_per_second(r) for r in runs),
+                "ratio": ratio,
+                "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
+                "p99_ms": statistics.median(r["p99_us"] for r in runs) / 1000,
+                "errors": sum(errors(r) for r in runs),
+            }
+        )
+    return rows
+
+
+def markdown(rows):
+    lines = [
+        "| scenario | server | path | load | runs | req/s (median) | min-max | vs peer | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scenario']} | {r['server']} | `{r['path']}` | {r['load']} | {r['runs']} "
+            f"| {r['rps']:,.0f} | {r['rps_min']:,.0f}-{r['rps_max']:,.0f} | {r['ratio']} "
+            f"| {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['errors']} |"
+        )
+    return "\n".join(lines)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: summarize.py RECORDS.jsonl", file=sys.stderr)
+        return 2
+    records = load(argv[1])
+    if not records:
+        print("summarize.py: no records", file=sys.stderr)
+        return 1
+    print(markdown(summarize(records)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

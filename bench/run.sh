@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# Throughput and latency of Portico against its peers, per core, on loopback.
+#
+#   bench/run.sh            5 interleaved runs of 10 s per scenario and server
+#   bench/run.sh --quick    1 run of 3 s each: a smoke check of the harness
+#
+# Options: --runs N, --duration SECS, --connections N, --scenarios a,b,c, --pipeline (adds
+# 16-deep pipelined loads for the keep-alive servers), --no-build.
+#
+# Every server is pinned to CPU 0 and wrk to CPU 1. Each server is started fresh for its run,
+# checked with curl (right status, right body) before any load, loaded, then stopped; the runs
+# of one repetition go A B C, A B C, ... so drift on this shared machine hits all peers alike.
+# The table (medians of the runs, ratio against the scenario's peer) goes to
+# bench/out/<timestamp>.md and to stdout; the raw per-run records to <timestamp>.jsonl.
+#
+# Scenarios:
+#   a  plaintext through the ABI: portico + raw-hello vs axum (tokio current_thread)
+#   b  the handler-core runtime:  portico + hello /plaintext, /json vs axum
+#   c  the Django-style stack:    portico + articles vs gunicorn (-w 1 sync) + Django 5.2
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH_DIR")"
+SERVER_CPU=0
+CLIENT_CPU=1
+
+RUNS=5
+DURATION=10
+WARMUP=1
+CONNECTIONS=64
+SCENARIOS="a,b,c"
+PIPELINE=0
+BUILD=1
+ORIG_ARGS="$*"
+
+die() {
+    echo "run.sh: $*" >&2
+    exit 1
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) RUNS=1; DURATION=3; WARMUP=1 ;;
+        --runs) RUNS="${2:?--runs needs a number}"; shift ;;
+        --duration) DURATION="${2:?--duration needs seconds}"; shift ;;
+        --connections) CONNECTIONS="${2:?--connections needs a number}"; shift ;;
+        --scenarios) SCENARIOS="${2:?--scenarios needs a list like a,b}"; shift ;;
+        --pipeline) PIPELINE=1 ;;
+        --no-build) BUILD=0 ;;
+        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option $1 (see --help)" ;;
+    esac
+    shift
+done
+for n in "$RUNS" "$DURATION" "$CONNECTIONS"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "'$n' is not a positive integer"
+done
+
+command -v wrk >/dev/null || die "wrk is missing: run bench/setup.sh"
+command -v taskset >/dev/null || die "taskset is missing: run bench/setup.sh"
+VENV="$BENCH_DIR/.venv"
+DJANGO_DIR="$BENCH_DIR/peers/django"
+AXUM_DIR="$BENCH_DIR/peers/axum"
+AXUM_BIN="$AXUM_DIR/target/release/axum-peer"
+PORTICO="$ROOT/target/release/portico"
+SEED="$BENCH_DIR/peers/articles-seed.json"
+
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+OUT_DIR="$BENCH_DIR/out"
+WORK="$OUT_DIR/$STAMP.work"
+OUT="$OUT_DIR/$STAMP.md"
+RECORDS="$OUT_DIR/$STAMP.jsonl"
+mkdir -p "$WORK"
+: >"$RECORDS"
+
+note() {
+    echo "$*" | tee -a "$WORK/notes.txt" >&2
+}
+
+# --- build -----------------------------------------------------------------------------------
+declare -A LIB=(
+    [raw-hello]="$ROOT/target/release/libraw_hello.so"
+    [hello]="$ROOT/target/release/libhello.so"
+    [articles]="$ROOT/target/release/libarticles.so"
+)
+if [ "$BUILD" -eq 1 ]; then
+    note "building portico and the apps (release)"
+    if ! (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello -p articles); then
+        # One app not compiling (yet) must not stop the scenarios of the others.
+        for pkg in server raw-hello hello articles; do
+            (cd "$ROOT" && cargo build --release -p "$pkg") || note "build of $pkg failed"
+        done
+    fi
+    note "building the axum peer (release)"
+    cargo build --release --manifest-path "$AXUM_DIR/Cargo.toml" || note "build of the axum peer failed"
+fi
+[ -x "$PORTICO" ] || die "$PORTICO is missing: the server does not build"
+
+# --- servers ---------------------------------------------------------------------------------
+SERVER_PID=""
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        # SIGTERM first: portico and gunicorn drain and exit; wait so CPU 0 is free for the next.
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The settings file of a handler-core app, in this run's work directory so its database is
+# fresh and nothing is written into the source tree.
+settings_for() {
+    local app="$1" src="$ROOT/sample-apps/$1/settings.toml"
+    [ -f "$src" ] || return 0
+    mkdir -p "$WORK/$app"
+    [ -f "$WORK/$app/settings.toml" ] || cp "$src" "$WORK/$app/settings.toml"
+    echo "$WORK/$app/settings.toml"
+}
+
+# start_server KIND APP THREADS: starts it pinned to CPU 0 on a free port; sets SERVER_PID and
+# SERVER_PORT; fails when it does not answer HTTP within 20 s.
+start_server() {
+    local kind="$1" app="$2" threads="$3" log
+    SERVER_PORT="$(free_port)"
+    log="$WORK/server-$kind-$app-$threads.log"
+    case "$kind" in
+        portico)
+            local args=(--bind "127.0.0.1:$SERVER_PORT" --log-level warn)
+            [ "$threads" = default ] || args+=(--threads "$threads")
+            local settings
+            settings="$(settings_for "$app")"
+            [ -z "$settings" ] || args+=(--settings "$settings")
+            taskset -c "$SERVER_CPU" "$PORTICO" "${args[@]}" "${LIB[$app]}" >>"$log" 2>&1 &
+            ;;
+        axum)
+            taskset -c "$SERVER_CPU" "$AXUM_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
+            ;;
+        gunicorn)
+            # exec: the recorded pid is gunicorn's master, which SIGTERM stops with its worker.
+            (cd "$DJANGO_DIR" && PEER_LOG_LEVEL=WARNING exec taskset -c "$SERVER_CPU" \
+                "$VENV/bin/gunicorn" --workers 1 --worker-class sync \
+                --bind "127.0.0.1:$SERVER_PORT" --log-level warning peer.wsgi:application) \
+                >>"$log" 2>&1 &
+            ;;
+        *) die "unknown server kind $kind" ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            note "$kind $app exited at start: $(tail -n 3 "$log" | tr '\n' ' ')"
+            SERVER_PID=""
+            return 1
+        fi
+        if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$SERVER_PORT/"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    note "$kind $app did not answer within 20 s"
+    stop_server
+    return 1
+}
+
+# check_body PATH EXPECTED: the running server answers GET PATH with 200 and the expected body:
+# the same text, or for JSON (EXPECTED starting with { or [) the same value whatever the spacing.
+check_body() {
+    local path="$1" expected="$2" body status
+    body="$WORK/body"
+    status="$(curl -s -o "$body" -w '%{http_code}' --max-time 5 "http://127.0.0.1:$SERVER_PORT$path")" || status="none"
+    if [ "$status" != 200 ]; then
+        note "GET $path answered $status, not 200: $(head -c 200 "$body" 2>/dev/null)"
+        return 1
+    fi
+    python3 - "$body" "$expected" <<'EOF' || { note "GET $path answered the wrong body: $(head -c 200 "$body")"; return 1; }
+import json, sys
+got = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+expected = sys.argv[2]
+if expected[:1] in "{[":
+    try:
+        ok = json.loads(got) == json.loads(expected)
+    except ValueError:
+        ok = False
+else:
+    ok = got == expected
+sys.exit(0 if ok else 1)
+EOF
+}
+
+ARTICLES_JSON="$(python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+print(json.dumps({"articles": [dict(id=i, **r) for i, r in enumerate(rows, 1)]}))' "$SEED")"
+declare -A EXPECTED=(
+    [/plaintext]="Hello, World!"
+    [/json]='{"message":"Hello, World!"}'
+    [/api/success/]='{"message": "Success", "data": [1, 2, 3]}'
+    [/api/articles/]="$ARTICLES_JSON"
+)
+
+# Gives Portico's articles app the seed rows, through its own API, into this run's database.
+seed_portico_articles() {
+    start_server portico articles 1 || return 1
+    local status
+    while IFS= read -r row; do
+        status="$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+            --data "$row" "http://127.0.0.1:$SERVER_PORT/api/articles/")" || status=none
+        if [ "$status" != 201 ]; then
+            note "seeding portico's articles: POST answered $status"
+            stop_server
+            return 1
+        fi
+    done < <(python3 -c 'import json, sys
+for r in json.load(open(sys.argv[1])): print(json.dumps(r))' "$SEED")
+    stop_server
+}
+
+seed_django() {
+    [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 1; }
+    (cd "$DJANGO_DIR" && "$VENV/bin/python" manage.py migrate --noinput -v 0 \
+        && "$VENV/bin/python" manage.py seed_articles >/dev/null)
+}
+
+# --- the plan: one line per server configuration ----------------------------------------------
+# scenario|label|role|kind|app|threads|paths (space-separated)
+PLAN=()
+want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
+if want a; then
+    PLAN+=("a|portico --threads 1 + raw-hello|subject|portico|raw-hello|1|/plaintext")
+    PLAN+=("a|axum (tokio current_thread)|peer|axum|-|-|/plaintext")
+    PLAN+=("a|portico default threads + raw-hello|subject|portico|raw-hello|default|/plaintext")
+fi
+if want b; then
+    PLAN+=("b|portico --threads 1 + hello|subject|portico|hello|1|/plaintext /json")
+    PLAN+=("b|axum (tokio current_thread)|peer|axum|-|-|/plaintext /json")
+    PLAN+=("b|portico default threads + hello|subject|portico|hello|default|/plaintext /json")
+fi
+if want c; then
+    PLAN+=("c|portico --threads 1 + articles|subject|portico|articles|1|/api/success/ /api/articles/")
+    PLAN+=("c|gunicorn -w 1 sync + Django 5.2|peer|gunicorn|-|-|/api/success/ /api/articles/")
+    PLAN+=("c|portico default threads + articles|subject|portico|articles|default|/api/success/ /api/articles/")
+fi
+[ "${#PLAN[@]}" -gt 0 ] || die "no scenario selected from '$SCENARIOS'"
+
+declare -A SKIP=()
+# Reasons known before any load: a missing binary or an unseeded database.
+for entry in "${PLAN[@]}"; do
+    IFS='|' read -r scenario label role kind app threads paths <<<"$entry"
+    if [ "$kind" = portico ] && [ ! -f "${LIB[$app]}" ]; then
+        SKIP[$label]="${LIB[$app]} not built"
+    elif [ "$kind" = axum ] && [ ! -x "$AXUM_BIN" ]; then
+        SKIP[$label]="the axum peer did not build"
+    fi
+done
+if want c; then
+    if [ -z "${SKIP[portico --threads 1 + articles]:-}" ] && ! seed_portico_articles; then
+        SKIP[portico --threads 1 + articles]="could not seed its database"
+        SKIP[portico default threads + articles]="could not seed its database"
+    fi
+    seed_django || SKIP[gunicorn -w 1 sync + Django 5.2]="the Django peer is not set up"
+fi
+
+# run_wrk SCENARIO LABEL ROLE PATH LOAD REP: one measured wrk run, appended to RECORDS.
+run_wrk() {
+    local scenario="$1" label="$2" role="$3" path="$4" load="$5" rep="$6" script out line
+    script="$BENCH_DIR/wrk/stats.lua"
+    [ "$load" = "c$CONNECTIONS" ] || script="$BENCH_DIR/wrk/pipeline.lua"
+    local url="http://127.0.0.1:$SERVER_PORT$path"
+    if [ "$WARMUP" -gt 0 ]; then
+        WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" \
+            -d"${WARMUP}s" -s "$script" "$url" >/dev/null 2>&1 || true
+    fi
+    out="$WORK/wrk-$scenario-$rep-${path//\//_}-$load-$RANDOM.txt"
+    WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" \
+        -d"${DURATION}s" --latency -s "$script" "$url" >"$out" 2>&1 || true
+    line="$(grep -m1 '^WRK_JSON ' "$out" | sed 's/^WRK_JSON {//')" || true
+    if [ -z "$line" ]; then
+        note "wrk gave no result for $label $path: $(tail -n 2 "$out" | tr '\n' ' ')"
+        return 1
+    fi
+    printf '{"scenario":"%s","server":"%s","role":"%s","path":"%s","load":"%s","rep":%d,%s\n' \
+        "$scenario" "$label" "$role" "$path" "$load" "$rep" "$line" >>"$RECORDS"
+    local rps
+    rps="$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(round(r["requests"]/(r["duration_us"]/1e6)))' \
+        "$(tail -n 1 "$RECORDS")")"
+    note "  run $rep  $scenario  $label  $path  $load: $rps req/s"
+}
+
+# --- the runs --------------------------------------------------------------------------------
+note "runs=$RUNS duration=${DURATION}s connections=$CONNECTIONS scenarios=$SCENARIOS pipeline=$PIPELINE"
+for rep in $(seq 1 "$RUNS"); do
+    for entry in "${PLAN[@]}"; do
+        IFS='|' read -r scenario label role kind app threads paths <<<"$entry"
+        [ -z "${SKIP[$label]:-}" ] || continue
+        if ! start_server "$kind" "$app" "$threads"; then
+            SKIP[$label]="did not start (see $WORK)"
+            continue
+        fi
+        ok=1
+        for path in $paths; do
+            check_body "$path" "${EXPECTED[$path]}" || ok=0
+        done
+        if [ "$ok" -eq 0 ]; then
+            SKIP[$label]="answered a wrong status or body (see $WORK/notes.txt)"
+            stop_server
+            continue
+        fi
+        for path in $paths; do
+            run_wrk "$scenario" "$label" "$role" "$path" "c$CONNECTIONS" "$rep" || true
+            # gunicorn's sync worker closes every connection: pipelining cannot apply to it.
+            if [ "$PIPELINE" -eq 1 ] && [ "$kind" != gunicorn ]; then
+                run_wrk "$scenario" "$label" "$role" "$path" "c$CONNECTIONS-pipeline16" "$rep" || true
+            fi
+        done
+        stop_server
+    done
+done
+
+# --- the report ------------------------------------------------------------------------------
+{
+    echo "# Portico benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- command: \`bench/run.sh $ORIG_ARGS\` (runs=$RUNS, ${DURATION} s each after ${WARMUP} s warm-up, \`wrk -t1 -c$CONNECTIONS\`)"
+    echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared and noisy;" \
+        "servers pinned to CPU $SERVER_CPU (\`taskset -c $SERVER_CPU\`), wrk to CPU $CLIENT_CPU"
+    echo "- git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+    echo "- medians over the runs; \"vs peer\" = median req/s over the peer's median in the same interleaved run"
+    echo
+    if [ -s "$RECORDS" ]; then
+        python3 "$BENCH_DIR/lib/summarize.py" "$RECORDS"
+    else
+        echo "No run produced a result."
+    fi
+    if [ "${#SKIP[@]}" -gt 0 ]; then
+        echo
+        echo "Skipped:"
+        for label in "${!SKIP[@]}"; do
+            echo "- $label: ${SKIP[$label]}"
+        done
+    fi
+} >"$OUT"
+cat "$OUT"
+echo
+echo "written: $OUT (per-run records: $RECORDS, logs: $WORK)"
