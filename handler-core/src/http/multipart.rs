@@ -250,6 +250,7 @@ struct PartState {
 struct PartHeaders {
     disposition: Option<Vec<(String, String)>>,
     content_type: Option<(String, Vec<(String, String)>)>,
+    base64: bool,
 }
 
 /// Splits a part into its headers and content; `Ok(None)` when no blank line ends the
@@ -286,6 +287,9 @@ fn split_part(
         match name.trim().to_ascii_lowercase().as_str() {
             "content-disposition" => headers.disposition = Some(parse_header_parameters(value).1),
             "content-type" => headers.content_type = Some(parse_header_parameters(value)),
+            "content-transfer-encoding" => {
+                headers.base64 = value.trim().eq_ignore_ascii_case("base64");
+            }
             _ => {}
         }
     }
@@ -322,6 +326,13 @@ impl PartState {
         let Some((headers, content)) = split_part(part, limits.max_part_header_bytes)? else {
             return Ok(());
         };
+        // Django decodes base64 parts and keeps the raw bytes when they do not decode.
+        let decoded = if headers.base64 {
+            decode_base64(content)
+        } else {
+            None
+        };
+        let content = decoded.as_deref().unwrap_or(content);
         let Some(disposition) = headers.disposition else {
             return Ok(());
         };
@@ -368,6 +379,46 @@ impl PartState {
         }
         Ok(())
     }
+}
+
+fn base64_value(b: u8) -> Option<u32> {
+    let v = match b {
+        b'A'..=b'Z' => b - b'A',
+        b'a'..=b'z' => b - b'a' + 26,
+        b'0'..=b'9' => b - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// Python's lenient `base64.b64decode`: characters outside the alphabet are ignored, the
+/// padding must be right; `None` where Python raises `binascii.Error`.
+fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
+    let kept: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|&b| b == b'=' || base64_value(b).is_some())
+        .collect();
+    let data_len = kept.iter().position(|&b| b == b'=').unwrap_or(kept.len());
+    let padding = &kept[data_len..];
+    if padding.iter().any(|&b| b != b'=') || data_len % 4 == 1 {
+        return None;
+    }
+    if !(data_len + padding.len()).is_multiple_of(4) || padding.len() > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data_len / 4 * 3 + 2);
+    for chunk in kept[..data_len].chunks(4) {
+        let mut acc = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            acc |= base64_value(b)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
 }
 
 /// Python's `str.isprintable()`, near enough: no controls, no format characters, no
@@ -669,6 +720,22 @@ mod tests {
         assert_eq!(m.fields.get("caf\u{e9}\u{FFFD}"), Some("\u{FFFD}t\u{e9}"));
         assert_eq!(m.fields.get("_charset_"), Some("iso-8859-1"));
         assert_eq!(m.fields.get("l"), Some("\u{e9}"));
+    }
+
+    #[test]
+    fn base64_parts_are_decoded_and_bad_base64_kept() {
+        assert_eq!(decode_base64(b"aGVs\r\nbG8="), Some(b"hello".to_vec()));
+        assert_eq!(decode_base64(b"aGVsbG8h"), Some(b"hello!".to_vec()));
+        assert_eq!(decode_base64(b"aGVsbG8"), None);
+        assert_eq!(decode_base64(b"a==="), None);
+        assert_eq!(decode_base64(b""), Some(Vec::new()));
+        let body = "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"\r\n\
+            Content-Transfer-Encoding: BASE64\r\n\r\nY2Fmw6k=\r\n\
+            --XyZ123\r\nContent-Disposition: form-data; name=\"f\"; filename=\"b\"\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\nnot base64!\r\n--XyZ123--";
+        let m = parse(body).unwrap();
+        assert_eq!(m.fields.get("a"), Some("caf\u{e9}"));
+        assert_eq!(m.file("f").unwrap().content, b"not base64!");
     }
 
     #[test]
