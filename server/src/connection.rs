@@ -6,6 +6,7 @@
 //! job is dispatched; `read_body` then reads from that buffer. Pipelined requests are answered
 //! strictly in order: the next head is parsed only once the current response has ended.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::app::now_unix_ms;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::parse::{error_status, parse_head, BodyKind, Head, Limits};
 use crate::http1::write::{simple_response, CONTINUE};
-use crate::worker::{Job, Output, Peer, Pool, Shared};
+use crate::worker::{End, Job, Output, Peer, Pool, Shared};
 
 /// Bytes requested from the socket per read call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -41,6 +42,12 @@ thread_local! {
 /// Most bytes reserved up front for a body from its `Content-Length`: a client can declare a
 /// huge length and send nothing, so memory grows with the bytes received beyond this.
 const MAX_BODY_PREALLOC: u64 = 1024 * 1024;
+
+/// Most requests of one connection dispatched at once: pipelined requests run concurrently on
+/// the workers (their responses still go out in order), so a pipelining client gets one write
+/// per batch instead of one worker round trip per request. Bounded so one connection cannot
+/// occupy the whole queue.
+const MAX_PIPELINE_DEPTH: usize = 16;
 
 /// Request ids, unique within the process.
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
@@ -113,15 +120,29 @@ pub struct Ctx<'a> {
     pub shutting_down: bool,
 }
 
-/// What the access log needs from the request, kept while it is served.
-struct Pending {
-    request_id: u64,
-    shared: Arc<Shared>,
+/// What the access log needs from a request, kept while it is served.
+#[derive(Default)]
+struct LogInfo {
     request_line: Vec<u8>,
     referer: Vec<u8>,
     user_agent: Vec<u8>,
 }
 
+/// One request whose response is owed to the client, in request order. Responses are written
+/// strictly in this order; a later slot's bytes wait in `out` until every earlier one ended.
+struct Slot {
+    /// 0 for a response made by the server itself (errors, 503).
+    request_id: u64,
+    shared: Option<Arc<Shared>>,
+    log: Option<LogInfo>,
+    out: Vec<u8>,
+    end: Option<End>,
+}
+
+/// The reading side's state.
+// One per connection, switched per request: boxing `Body` would cost an allocation per
+// request with a body to save a few hundred bytes per connection.
+#[allow(clippy::large_enum_variant)]
 enum State {
     /// Waiting for (the rest of) a head.
     Head,
@@ -132,10 +153,6 @@ enum State {
         decoder: Decoder,
         body: Vec<u8>,
     },
-    /// A worker is serving the request.
-    Busy(Pending),
-    /// Done: write what is left, then close.
-    Closing,
 }
 
 /// One client connection.
@@ -147,6 +164,10 @@ pub struct Connection {
     wbuf: Vec<u8>,
     wpos: usize,
     state: State,
+    /// Responses owed, oldest first (pipelined requests run concurrently, answered in order).
+    slots: VecDeque<Slot>,
+    /// No more requests are read: the connection closes once `slots` are written.
+    closing: bool,
     last_active: Instant,
     /// When the connection started waiting for its current head: `--timeout` counts from here,
     /// so a client trickling bytes cannot keep a head open forever.
@@ -157,7 +178,7 @@ pub struct Connection {
     dead: bool,
     /// Set once the write side is shut down while the client may still be sending.
     lingering_since: Option<Instant>,
-    /// Bytes in `wbuf` that belong to the busy request's flow-control credit.
+    /// Bytes in `wbuf` that count against the front slot's flow-control credit.
     unreleased: usize,
     /// Whether output is waiting for the next flush.
     pub dirty: bool,
@@ -174,6 +195,8 @@ impl Connection {
             wbuf: Vec::new(),
             wpos: 0,
             state: State::Head,
+            slots: VecDeque::new(),
+            closing: false,
             last_active: Instant::now(),
             head_since: Instant::now(),
             served: 0,
@@ -197,19 +220,23 @@ impl Connection {
 
     /// Whether the connection is between requests with nothing to send.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Head) && self.wpos >= self.wbuf.len()
+        matches!(self.state, State::Head)
+            && self.slots.is_empty()
+            && self.rbuf.is_empty()
+            && self.wpos >= self.wbuf.len()
     }
 
     /// Reads what the socket has and advances the state machine.
     pub fn on_readable(&mut self, ctx: &mut Ctx<'_>) {
         self.read_socket();
-        self.advance(ctx);
+        self.progress(ctx);
     }
 
     fn read_socket(&mut self) {
         while !self.read_closed && !self.dead {
-            let busy = matches!(self.state, State::Busy(_) | State::Closing);
-            if busy && self.rbuf.len() >= MAX_PIPELINE_BUFFER {
+            // While responses are owed, buffer only a bounded amount of what follows.
+            let waiting = !self.slots.is_empty() || self.closing;
+            if waiting && self.rbuf.len() >= MAX_PIPELINE_BUFFER && self.lingering_since.is_none() {
                 return;
             }
             let result = SCRATCH.with(|scratch| {
@@ -225,12 +252,11 @@ impl Connection {
                     self.read_closed = true;
                     if self.lingering_since.is_some() {
                         self.dead = true;
-                    } else if let State::Busy(p) = &self.state {
-                        // Like hyper without half-close: a client that closes while its request
-                        // runs is gone, and the app learns it through is_cancelled / write.
+                    } else if self.slots.iter().any(|s| s.end.is_none()) {
+                        // Like hyper without half-close: a client that closes while its requests
+                        // run is gone, and the app learns it through is_cancelled / write.
                         log::debug!("connection {}: client closed during a request", self.id);
-                        p.shared.abandon();
-                        self.dead = true;
+                        self.kill();
                     }
                 }
                 Ok(_) => self.last_active = Instant::now(),
@@ -247,28 +273,59 @@ impl Connection {
         }
     }
 
-    fn kill(&mut self) {
-        if let State::Busy(p) = &self.state {
-            p.shared.abandon();
+    fn abandon_all(&mut self) {
+        for slot in self.slots.drain(..) {
+            if let Some(shared) = &slot.shared {
+                shared.abandon();
+            }
         }
+    }
+
+    fn kill(&mut self) {
+        self.abandon_all();
         self.dead = true;
     }
 
-    /// Queues a server-made error response and closes after writing it.
+    /// Queues a server-made error response (after the ones owed) and stops reading requests.
     fn fail(&mut self, status: u16, message: &str) {
         log::debug!("connection {}: {status} {message}", self.id);
-        simple_response(&mut self.wbuf, status, message, false, false, &[]);
-        self.dirty = true;
-        self.state = State::Closing;
+        let mut out = Vec::new();
+        simple_response(&mut out, status, message, false, false, &[]);
+        self.slots.push_back(Slot {
+            request_id: 0,
+            shared: None,
+            log: None,
+            out,
+            end: Some(End {
+                status,
+                body_bytes: 0,
+                keep_alive: false,
+            }),
+        });
+        self.closing = true;
+        self.state = State::Head;
+    }
+
+    /// Parses and dispatches requests, moves finished responses out, and repeats while that
+    /// frees room for more.
+    fn progress(&mut self, ctx: &mut Ctx<'_>) {
+        loop {
+            self.advance(ctx);
+            let popped = self.pump(ctx);
+            if popped == 0 || self.closing || self.dead {
+                return;
+            }
+            self.read_socket();
+        }
     }
 
     fn advance(&mut self, ctx: &mut Ctx<'_>) {
-        loop {
+        while !self.closing && !self.dead && self.slots.len() < MAX_PIPELINE_DEPTH {
             match &mut self.state {
                 State::Head => {
                     if self.rbuf.is_empty() {
-                        if self.read_closed {
-                            self.state = State::Closing;
+                        if self.read_closed && self.slots.is_empty() {
+                            self.closing = true;
                             self.dirty = true;
                         }
                         return;
@@ -316,7 +373,6 @@ impl Connection {
                         return;
                     }
                 }
-                State::Busy(_) | State::Closing => return,
             }
         }
     }
@@ -324,6 +380,9 @@ impl Connection {
     fn start_request(&mut self, head: Head, ctx: &mut Ctx<'_>) {
         let head_bytes = self.rbuf[..head.len].to_vec();
         self.rbuf.drain(..head.len);
+        // `100 Continue` goes out at once only when no earlier response is owed; otherwise it
+        // would overtake them. A client that pipelines behind others sends its body anyway.
+        let say_continue = head.expect_continue && self.rbuf.is_empty() && self.slots.is_empty();
         match head.body {
             BodyKind::Empty => self.dispatch(head, head_bytes, Vec::new(), ctx),
             BodyKind::Length(n) => {
@@ -332,7 +391,7 @@ impl Connection {
                     self.fail(status, message);
                     return;
                 }
-                if head.expect_continue && self.rbuf.is_empty() {
+                if say_continue {
                     self.wbuf.extend_from_slice(CONTINUE);
                     self.dirty = true;
                 }
@@ -346,7 +405,7 @@ impl Connection {
                 };
             }
             BodyKind::Chunked => {
-                if head.expect_continue && self.rbuf.is_empty() {
+                if say_continue {
                     self.wbuf.extend_from_slice(CONTINUE);
                     self.dirty = true;
                 }
@@ -365,25 +424,11 @@ impl Connection {
         let is_head = &head_bytes[head.method.clone()] == b"HEAD";
         let keep_alive = head.keep_alive && !ctx.shutting_down && !ctx.keep_alive.is_zero();
         let shared = Arc::new(Shared::default());
-        let pending = Pending {
-            request_id,
-            shared: Arc::clone(&shared),
-            request_line: if ctx.access_log.is_some() {
-                request_line(&head_bytes)
-            } else {
-                Vec::new()
-            },
-            referer: if ctx.access_log.is_some() {
-                header_value(&head, &head_bytes, b"referer")
-            } else {
-                Vec::new()
-            },
-            user_agent: if ctx.access_log.is_some() {
-                header_value(&head, &head_bytes, b"user-agent")
-            } else {
-                Vec::new()
-            },
-        };
+        let log = ctx.access_log.is_some().then(|| LogInfo {
+            request_line: request_line(&head_bytes),
+            referer: header_value(&head, &head_bytes, b"referer"),
+            user_agent: header_value(&head, &head_bytes, b"user-agent"),
+        });
         let content_length = match head.body {
             BodyKind::Empty => 0,
             BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
@@ -407,34 +452,91 @@ impl Connection {
             } else {
                 now_unix_ms() + ctx.timeout.as_millis() as u64
             },
-            shared,
+            shared: Arc::clone(&shared),
         };
-        match ctx.pool.submit(job) {
-            Ok(()) => self.state = State::Busy(pending),
+        let slot = match ctx.pool.submit(job) {
+            Ok(()) => Slot {
+                request_id,
+                shared: Some(shared),
+                log,
+                out: Vec::new(),
+                end: None,
+            },
             Err(job) => {
                 log::warn!("queue full: answering 503 to request {}", job.request_id);
+                let mut out = Vec::new();
                 simple_response(
-                    &mut self.wbuf,
+                    &mut out,
                     503,
                     "the server is overloaded, retry later",
                     keep_alive,
                     is_head,
                     &[("Retry-After", "1")],
                 );
-                self.dirty = true;
-                self.log_access(ctx, &pending, 503, 0);
-                self.served += 1;
-                self.head_since = Instant::now();
-                self.state = if keep_alive {
-                    State::Head
-                } else {
-                    State::Closing
-                };
+                Slot {
+                    request_id,
+                    shared: None,
+                    log,
+                    out,
+                    end: Some(End {
+                        status: 503,
+                        body_bytes: 0,
+                        keep_alive,
+                    }),
+                }
             }
+        };
+        self.slots.push_back(slot);
+        if !keep_alive {
+            // Nothing after a request that ends the connection is read.
+            self.closing = true;
         }
     }
 
-    fn log_access(&self, ctx: &mut Ctx<'_>, p: &Pending, status: u16, bytes: u64) {
+    /// Moves finished output of the oldest slots to the write buffer, in order. Returns how
+    /// many responses ended.
+    fn pump(&mut self, ctx: &mut Ctx<'_>) -> usize {
+        let mut popped = 0;
+        while let Some(front) = self.slots.front_mut() {
+            if !front.out.is_empty() {
+                if self.wpos >= self.wbuf.len() {
+                    self.wbuf.clear();
+                    self.wpos = 0;
+                }
+                if front.shared.is_some() {
+                    self.unreleased += front.out.len();
+                }
+                self.wbuf.extend_from_slice(&front.out);
+                front.out.clear();
+                self.dirty = true;
+            }
+            let Some(end) = front.end else {
+                break;
+            };
+            let Some(slot) = self.slots.pop_front() else {
+                break;
+            };
+            if let Some(shared) = &slot.shared {
+                shared.release(self.unreleased);
+            }
+            self.unreleased = 0;
+            popped += 1;
+            if let Some(info) = &slot.log {
+                self.log_access(ctx, info, end.status, end.body_bytes);
+            }
+            self.served += 1;
+            self.last_active = Instant::now();
+            self.head_since = self.last_active;
+            if !end.keep_alive || ctx.shutting_down {
+                self.closing = true;
+                self.abandon_all();
+                break;
+            }
+        }
+        popped
+    }
+
+    fn log_access(&self, ctx: &mut Ctx<'_>, info: &LogInfo, status: u16, bytes: u64) {
         if let Some(log) = ctx.access_log.as_deref_mut() {
             let host = if self.peer.remote_addr.is_empty() {
                 "-"
@@ -443,47 +545,32 @@ impl Connection {
             };
             log.log(&Entry {
                 host,
-                request_line: &p.request_line,
+                request_line: &info.request_line,
                 status,
                 bytes,
-                referer: &p.referer,
-                user_agent: &p.user_agent,
+                referer: &info.referer,
+                user_agent: &info.user_agent,
             });
         }
     }
 
-    /// Takes bytes from the worker serving this connection.
+    /// Takes bytes from a worker serving one of this connection's requests.
     pub fn on_output(&mut self, out: Output, ctx: &mut Ctx<'_>) {
-        let State::Busy(pending) = &self.state else {
+        let Some(slot) = self
+            .slots
+            .iter_mut()
+            .find(|s| s.request_id == out.request_id && s.end.is_none())
+        else {
             return;
         };
-        if pending.request_id != out.request_id {
-            return;
+        if slot.out.is_empty() {
+            slot.out = out.data;
+        } else {
+            slot.out.extend_from_slice(&out.data);
         }
-        if self.wpos >= self.wbuf.len() {
-            self.wbuf.clear();
-            self.wpos = 0;
-        }
-        self.unreleased += out.data.len();
-        self.wbuf.extend_from_slice(&out.data);
+        slot.end = out.end;
         self.dirty = true;
-        let Some(end) = out.end else {
-            return;
-        };
-        let State::Busy(pending) = std::mem::replace(&mut self.state, State::Head) else {
-            return;
-        };
-        pending.shared.release(self.unreleased);
-        self.unreleased = 0;
-        self.log_access(ctx, &pending, end.status, end.body_bytes);
-        self.served += 1;
-        self.last_active = Instant::now();
-        self.head_since = self.last_active;
-        if !end.keep_alive || ctx.shutting_down {
-            self.state = State::Closing;
-            return;
-        }
-        self.on_readable(ctx);
+        self.progress(ctx);
     }
 
     /// Writes queued bytes until the socket would block. Called once per loop turn per dirty
@@ -511,11 +598,11 @@ impl Connection {
         if self.wpos >= self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
-            if let State::Busy(p) = &self.state {
-                p.shared.release(self.unreleased);
-                self.unreleased = 0;
+            if let Some(shared) = self.slots.front().and_then(|s| s.shared.as_ref()) {
+                shared.release(self.unreleased);
             }
-            if matches!(self.state, State::Closing) && self.lingering_since.is_none() {
+            self.unreleased = 0;
+            if self.closing && self.slots.is_empty() && self.lingering_since.is_none() {
                 if self.read_closed {
                     self.dead = true;
                     return;
@@ -541,6 +628,23 @@ impl Connection {
         };
         let idle = now.saturating_duration_since(self.last_active);
         let waiting = now.saturating_duration_since(self.head_since);
+        if self.closing {
+            if let Some(since) = self.lingering_since {
+                if now.saturating_duration_since(since) > LINGER {
+                    self.dead = true;
+                    return true;
+                }
+            } else if self.slots.is_empty() && idle > timeout {
+                // The client stopped reading the last response.
+                self.kill();
+                return true;
+            }
+            return false;
+        }
+        if !self.slots.is_empty() {
+            // Requests are running: the app has their deadline; nothing to time out here.
+            return false;
+        }
         match &self.state {
             State::Head if self.rbuf.is_empty() && self.wpos >= self.wbuf.len() => {
                 let limit = if self.served > 0 {
@@ -554,27 +658,11 @@ impl Connection {
                 }
             }
             State::Head if waiting > timeout => {
-                self.fail(408, "request head not received in time");
-                self.flush();
-                self.dead = true;
+                self.send_timeout("request head not received in time");
                 return true;
             }
             State::Body { .. } if idle > timeout => {
-                self.fail(408, "request body not received in time");
-                self.flush();
-                self.dead = true;
-                return true;
-            }
-            State::Closing
-                if self
-                    .lingering_since
-                    .is_some_and(|t| now.saturating_duration_since(t) > LINGER) =>
-            {
-                self.dead = true;
-                return true;
-            }
-            State::Closing if idle > timeout => {
-                self.dead = true;
+                self.send_timeout("request body not received in time");
                 return true;
             }
             _ => {}
@@ -582,20 +670,30 @@ impl Connection {
         false
     }
 
-    /// Marks an in-flight request as given up (graceful timeout ran out).
+    fn send_timeout(&mut self, message: &str) {
+        self.fail(408, message);
+        let mut owed = std::mem::take(&mut self.slots);
+        for slot in owed.drain(..) {
+            self.wbuf.extend_from_slice(&slot.out);
+        }
+        self.flush();
+        self.dead = true;
+    }
+
+    /// Marks in-flight requests as given up (graceful timeout ran out).
     pub fn cancel_for_shutdown(&mut self) {
-        if let State::Busy(p) = &self.state {
-            p.shared.shutdown.store(true, Ordering::Release);
-            p.shared.abandon();
+        for slot in &self.slots {
+            if let Some(shared) = &slot.shared {
+                shared.shutdown.store(true, Ordering::Release);
+                shared.abandon();
+            }
         }
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let State::Busy(p) = &self.state {
-            p.shared.abandon();
-        }
+        self.abandon_all();
     }
 }
 
