@@ -166,6 +166,17 @@ impl App {
         Ok(App { table, ptr, name })
     }
 
+    /// Wraps an app table already in this process (an app compiled into a test).
+    #[cfg(test)]
+    pub fn from_table(table: &'static AppTable) -> App {
+        App {
+            table,
+            ptr: std::ptr::null_mut(),
+            // SAFETY: the table's name is static by contract.
+            name: String::from_utf8_lossy(unsafe { table.name.as_bytes() }).into_owned(),
+        }
+    }
+
     /// Calls the app's handle.
     ///
     /// # Safety

@@ -389,3 +389,162 @@ impl EventLoop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The whole request path in one process: a real event loop and worker pool on 127.0.0.1,
+    //! serving an app compiled into the test, driven over raw TCP.
+    use super::*;
+    use crate::app::App;
+    use crate::worker::Port;
+    use clap::Parser;
+    use gateway_api::{
+        app_table, AppTable, ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, GW_OK,
+    };
+    use std::ffi::c_void;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    unsafe extern "C" fn create(
+        _: *const HostTable,
+        _: GwStr,
+        _: *mut *mut c_void,
+        _: *mut ErrorBuf,
+    ) -> i32 {
+        GW_OK
+    }
+
+    unsafe extern "C" fn destroy(_: *mut c_void) {}
+
+    /// `/hello`: 5 bytes with Content-Length; `/echo`: the body back, streamed; `/sleep`: 200 ms
+    /// then `slept`; anything else returns without a response.
+    unsafe extern "C" fn handle(
+        _: *mut c_void,
+        req: *const Request,
+        resp: *const Responder,
+    ) -> i32 {
+        let (req, resp) = unsafe { (&*req, &*resp) };
+        let path = unsafe { req.path.as_bytes() };
+        let cl = [GwHeader {
+            name: GwStr::from_str("Content-Length"),
+            value: GwStr::from_str("5"),
+        }];
+        unsafe {
+            match path {
+                b"/hello" => {
+                    (resp.start_response)(resp.ctx, 200, cl.as_ptr(), 1);
+                    (resp.write)(resp.ctx, b"hello".as_ptr(), 5)
+                }
+                b"/sleep" => {
+                    std::thread::sleep(Duration::from_millis(200));
+                    (resp.start_response)(resp.ctx, 200, cl.as_ptr(), 1);
+                    (resp.write)(resp.ctx, b"slept".as_ptr(), 5)
+                }
+                b"/echo" => {
+                    (resp.start_response)(resp.ctx, 200, std::ptr::null(), 0);
+                    let mut buf = [0u8; 4];
+                    loop {
+                        let n = (req.read_body)(req.body_ctx, buf.as_mut_ptr(), buf.len());
+                        if n <= 0 {
+                            return GW_OK;
+                        }
+                        (resp.write)(resp.ctx, buf.as_ptr(), n as usize);
+                    }
+                }
+                _ => GW_OK,
+            }
+        }
+    }
+
+    static TABLE: AppTable = app_table("fake", create, handle, destroy);
+
+    struct Running {
+        port: u16,
+        flag: Arc<AtomicBool>,
+        thread: std::thread::JoinHandle<bool>,
+    }
+
+    fn start(extra: &[&str]) -> Running {
+        let mut args = vec!["portico", "fake.so", "-b", "127.0.0.1:0", "--threads", "2"];
+        args.extend_from_slice(extra);
+        let config = Config::try_parse_from(args).unwrap();
+        let listeners = Listener::bind_all(&config).unwrap();
+        let port: u16 = listeners[0]
+            .describe()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (shutdown, flag) = Shutdown::manual();
+        let thread = std::thread::spawn(move || {
+            let poll = Poll::new().unwrap();
+            let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER).unwrap());
+            let pending = Arc::new(AtomicBool::new(false));
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let app = Arc::new(App::from_table(&TABLE));
+            let pool = Pool::start(app, config.thread_count(), config.max_queue, || {
+                Port::new(tx.clone(), Arc::clone(&waker), Arc::clone(&pending))
+            })
+            .unwrap();
+            let lp = EventLoop::new(&config, poll, listeners, rx, pending, None).unwrap();
+            let clean = lp.run(&pool, &shutdown).unwrap();
+            pool.join();
+            clean
+        });
+        Running { port, flag, thread }
+    }
+
+    fn exchange(port: u16, request: &[u8]) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn statuses(text: &str) -> Vec<&str> {
+        text.match_indices("HTTP/1.1 ")
+            .map(|(i, _)| &text[i + 9..i + 12])
+            .collect()
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order_then_closed() {
+        let server = start(&[]);
+        let text = exchange(
+            server.port,
+            b"GET /sleep HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\n\r\n\
+              POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n0\r\n\r\n\
+              GET /hello HTTP/1.1\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\n\r\n",
+        );
+        assert_eq!(
+            statuses(&text),
+            ["200", "200", "502", "200", "200"],
+            "{text}"
+        );
+        let slept = text.find("slept").unwrap();
+        let hello = text.find("hello").unwrap();
+        assert!(slept < hello, "responses out of order: {text}");
+        assert!(text.contains("4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n"), "{text}");
+        assert!(text.ends_with("Connection: close\r\n\r\nhello"), "{text}");
+        server.flag.store(true, Ordering::Release);
+        assert!(server.thread.join().unwrap(), "a clean shutdown");
+    }
+
+    #[test]
+    fn bad_input_gets_its_status_after_the_owed_responses() {
+        let server = start(&["--limit-request-body", "3"]);
+        let text = exchange(server.port, b"GET /hello HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+        assert_eq!(statuses(&text), ["200", "400"], "{text}");
+        let text = exchange(
+            server.port,
+            b"POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd",
+        );
+        assert_eq!(statuses(&text), ["413"], "{text}");
+        assert!(text.contains("Content Too Large"), "{text}");
+        server.flag.store(true, Ordering::Release);
+        assert!(server.thread.join().unwrap());
+    }
+}

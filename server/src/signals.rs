@@ -21,6 +21,13 @@ impl Shutdown {
         Ok(Shutdown(flag))
     }
 
+    /// A flag set by hand instead of by a signal.
+    #[cfg(test)]
+    pub fn manual() -> (Shutdown, Arc<AtomicBool>) {
+        let flag = Arc::new(AtomicBool::new(false));
+        (Shutdown(Arc::clone(&flag)), flag)
+    }
+
     /// Whether a shutdown signal arrived.
     pub fn requested(&self) -> bool {
         self.0.load(Ordering::Acquire)
