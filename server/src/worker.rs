@@ -284,3 +284,119 @@ fn run(app: &App, rx: &Receiver<Job>, port: &Port) {
         exchange.finish(rc);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn job(shared: Arc<Shared>) -> Job {
+        Job {
+            conn: 3,
+            request_id: 9,
+            head: Vec::new(),
+            method: 0..0,
+            target: 0..0,
+            minor: 1,
+            headers: Vec::new(),
+            body: Vec::new(),
+            content_length: 0,
+            is_head: false,
+            keep_alive: true,
+            peer: Arc::new(Peer::default()),
+            deadline_unix_ms: 0,
+            shared,
+        }
+    }
+
+    fn port() -> (mio::Poll, Port, Receiver<Output>) {
+        let poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).unwrap());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (
+            poll,
+            Port::new(tx, waker, Arc::new(AtomicBool::new(false))),
+            rx,
+        )
+    }
+
+    #[test]
+    fn write_blocks_until_the_connection_drains() {
+        let (_poll, port, rx) = port();
+        let shared = Arc::new(Shared::default());
+        let j = job(Arc::clone(&shared));
+        assert!(port.send_and_wait(&j, vec![0; MAX_IN_FLIGHT]).is_ok());
+        let releaser = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(150));
+                shared.release(MAX_IN_FLIGHT);
+            })
+        };
+        let started = Instant::now();
+        assert!(port.send_and_wait(&j, vec![0; 10]).is_ok());
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "did not wait"
+        );
+        releaser.join().unwrap();
+        assert_eq!(rx.try_iter().count(), 2);
+    }
+
+    #[test]
+    fn a_gone_client_unblocks_the_writer_with_an_error() {
+        let (_poll, port, _rx) = port();
+        let shared = Arc::new(Shared::default());
+        let j = job(Arc::clone(&shared));
+        let abandoner = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                shared.abandon();
+            })
+        };
+        assert!(port.send_and_wait(&j, vec![0; MAX_IN_FLIGHT + 1]).is_err());
+        abandoner.join().unwrap();
+    }
+
+    #[test]
+    fn a_full_queue_gives_the_job_back() {
+        let app = Arc::new(crate::app::App::from_table(&SLOW_TABLE));
+        let (_poll, p, _rx) = port();
+        // One thread busy for 300 ms and a queue of one: the third job does not fit.
+        let pool = Pool::start(app, 1, 1, || {
+            Port::new(
+                p.tx.clone(),
+                Arc::clone(&p.waker),
+                Arc::clone(&p.wake_pending),
+            )
+        })
+        .unwrap();
+        assert!(pool.submit(job(Arc::default())).is_ok());
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(pool.submit(job(Arc::default())).is_ok());
+        let back = pool.submit(job(Arc::default())).unwrap_err();
+        assert_eq!(back.request_id, 9);
+        pool.join();
+    }
+
+    unsafe extern "C" fn no_create(
+        _: *const gateway_api::HostTable,
+        _: GwStr,
+        _: *mut *mut std::ffi::c_void,
+        _: *mut gateway_api::ErrorBuf,
+    ) -> i32 {
+        0
+    }
+    unsafe extern "C" fn no_handle(
+        _: *mut std::ffi::c_void,
+        _: *const Request,
+        _: *const gateway_api::Responder,
+    ) -> i32 {
+        std::thread::sleep(Duration::from_millis(300));
+        0
+    }
+    unsafe extern "C" fn no_destroy(_: *mut std::ffi::c_void) {}
+    static SLOW_TABLE: gateway_api::AppTable =
+        gateway_api::app_table("slow", no_create, no_handle, no_destroy);
+}
