@@ -67,6 +67,8 @@ pub enum ParseError {
     LengthAndEncoding,
     /// A transfer coding other than a final `chunked`, or Transfer-Encoding on HTTP/1.0.
     BadTransferEncoding,
+    /// More than one Host field (RFC 9112 section 3.2: the target would be ambiguous).
+    DuplicateHost,
 }
 
 /// The status and one-line reason for a refused head: the one place parse failures map to HTTP.
@@ -85,6 +87,7 @@ pub fn error_status(err: ParseError) -> (u16, &'static str) {
         ParseError::BadContentLength => (400, "invalid Content-Length"),
         ParseError::LengthAndEncoding => (400, "both Content-Length and Transfer-Encoding"),
         ParseError::BadTransferEncoding => (400, "unsupported Transfer-Encoding"),
+        ParseError::DuplicateHost => (400, "more than one Host header"),
     }
 }
 
@@ -162,6 +165,7 @@ fn parse_with<'b>(
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
     let mut has_te = false;
+    let mut has_host = false;
     for h in req.headers.iter() {
         if h.name.len() + h.value.len() + 2 > limits.field_size {
             return Err(ParseError::FieldTooLarge);
@@ -200,6 +204,11 @@ fn parse_with<'b>(
                     head.keep_alive = true;
                 }
             }
+        } else if name.eq_ignore_ascii_case(b"host") {
+            if has_host {
+                return Err(ParseError::DuplicateHost);
+            }
+            has_host = true;
         } else if name.eq_ignore_ascii_case(b"expect") {
             head.expect_continue =
                 version == 1 && trim(h.value).eq_ignore_ascii_case(b"100-continue");
