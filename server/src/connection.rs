@@ -22,9 +22,9 @@ use crate::worker::{End, Job, Output, Peer, Pool, Shared};
 /// Bytes requested from the socket per read call.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Unparsed bytes a connection buffers while a request is being served (pipelined requests);
-/// beyond it the connection stops reading until the current response is done, so a client
-/// cannot make us buffer without bound.
+/// Unparsed bytes a connection buffers while responses are owed (pipelined requests); beyond
+/// it the connection stops reading until those bytes are consumed, so a client cannot make us
+/// buffer without bound.
 const MAX_PIPELINE_BUFFER: usize = 64 * 1024;
 
 /// How long a closing connection keeps reading (and discarding) after its last response, so
@@ -174,6 +174,8 @@ pub struct Connection {
     head_since: Instant,
     served: u64,
     read_closed: bool,
+    /// Reading stopped at `MAX_PIPELINE_BUFFER` with bytes possibly left in the socket.
+    read_paused: bool,
     /// Set when the connection must be dropped now (error, or done and flushed).
     dead: bool,
     /// Set once the write side is shut down while the client may still be sending.
@@ -201,6 +203,7 @@ impl Connection {
             head_since: Instant::now(),
             served: 0,
             read_closed: false,
+            read_paused: false,
             dead: false,
             lingering_since: None,
             unreleased: 0,
@@ -237,6 +240,9 @@ impl Connection {
             // While responses are owed, buffer only a bounded amount of what follows.
             let waiting = !self.slots.is_empty() || self.closing;
             if waiting && self.rbuf.len() >= MAX_PIPELINE_BUFFER && self.lingering_since.is_none() {
+                // Edge-triggered: no new event will come for bytes already queued, so
+                // `progress` resumes reading once the buffer has room again.
+                self.read_paused = true;
                 return;
             }
             let result = SCRATCH.with(|scratch| {
@@ -312,7 +318,15 @@ impl Connection {
         loop {
             self.advance(ctx);
             let popped = self.pump(ctx);
-            if popped == 0 || self.closing || self.dead {
+            if self.closing || self.dead {
+                return;
+            }
+            if self.read_paused && self.rbuf.len() < MAX_PIPELINE_BUFFER {
+                self.read_paused = false;
+                self.read_socket();
+                continue;
+            }
+            if popped == 0 {
                 return;
             }
             self.read_socket();
