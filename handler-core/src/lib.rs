@@ -1,6 +1,141 @@
 //! Django's request/response cycle in Rust, exported through the gateway ABI.
 //!
-//! Module map (Django's names): `http` (HttpRequest, HttpResponse, QueryDict, cookies,
-//! multipart), `urls` (path, re_path, include, reverse).
+//! An app is a `cdylib` that builds an [`App`] from its [`Settings`] and exports it with
+//! [`export_app!`]. The server loads the library, `create` reads the settings file
+//! (`--settings`), builds the URL conf and the middleware chain once, and every request runs
+//! Django's cycle: middleware in, URL resolution, `process_view`, the view, `process_exception`,
+//! middleware out.
+//!
+//! Module map (Django's names): [`settings`] (settings.py), [`middleware`] (MIDDLEWARE and the
+//! built-ins `common`, `conditional_get`, `security`), [`urls`] (path, re_path, include,
+//! reverse), [`views`] (function views, class-based [`View`], [`decorators`](views::decorators),
+//! error pages), [`http`] (HttpRequest, HttpResponse family, QueryDict, cookies, multipart),
+//! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User), [`shortcuts`]
+//! (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI export).
+//!
+//! # A complete app
+//!
+//! ```
+//! use handler_core::prelude::*;
+//! use serde_json::json;
+//!
+//! // settings.toml (read by the server's --settings):
+//! //   debug = false
+//! //   allowed_hosts = ["localhost"]
+//! //   middleware = ["timer", "common"]
+//! //   [app]
+//! //   greeting = "Hello"
+//!
+//! /// A hook-form middleware: stamps every response.
+//! struct Timer;
+//! impl Middleware for Timer {
+//!     fn process_request(&self, request: &mut HttpRequest) -> Result<Option<HttpResponse>, ViewError> {
+//!         request.extensions.insert(std::time::Instant::now());
+//!         Ok(None)
+//!     }
+//!     fn process_response(&self, request: &mut HttpRequest, response: HttpResponse)
+//!         -> Result<HttpResponse, ViewError> {
+//!         let ms = request.extensions.get::<std::time::Instant>()
+//!             .map_or(0, |t| t.elapsed().as_millis());
+//!         Ok(response.header("X-Duration-ms", ms.to_string()))
+//!     }
+//! }
+//!
+//! /// A function view.
+//! fn home(_request: &mut HttpRequest) -> ViewResult {
+//!     Ok(HttpResponse::new("Success!"))
+//! }
+//!
+//! /// A class-based view: GET and POST; everything else is 405 with
+//! /// `Allow: GET, POST, HEAD, OPTIONS`.
+//! struct Articles;
+//! impl View for Articles {
+//!     const HANDLERS: &'static [Method] = &[Method::Get, Method::Post];
+//!     fn get(&self, request: &mut HttpRequest) -> ViewResult {
+//!         let page = request.GET().get("page").unwrap_or("1").to_string();
+//!         JsonResponse::new(&json!({"articles": [], "page": page}))
+//!     }
+//!     fn post(&self, request: &mut HttpRequest) -> ViewResult {
+//!         let title = match request.json::<serde_json::Value>() {
+//!             Ok(v) => v["title"].as_str().unwrap_or("").to_string(),
+//!             Err(_) => return JsonResponse::with_status(400, &json!({"error": "Invalid JSON"})),
+//!         };
+//!         JsonResponse::with_status(201, &json!({"title": title}))
+//!     }
+//! }
+//!
+//! fn article(request: &mut HttpRequest) -> ViewResult {
+//!     let id = request.kwarg_int("id").ok_or_else(|| ViewError::not_found("no id"))?;
+//!     JsonResponse::new(&json!({"id": id}))
+//! }
+//!
+//! fn build(settings: &Settings) -> Result<App, ConfigError> {
+//!     let _greeting = settings.app.get("greeting").and_then(|v| v.as_str()).unwrap_or("Hi");
+//!     let urlpatterns = vec![
+//!         path("", view(home)).name("home"),
+//!         path("old/", view(|_req: &mut HttpRequest| Ok(redirect("home")))),
+//!         path("dashboard/", login_required(view(home))),
+//!         path("get-only/", require_http_methods(&["GET"], view(home))),
+//!         include("api/", vec![
+//!             path("articles/", Articles.as_view()).name("article-list"),
+//!             path("articles/<int:id>/", view(article)).name("article-detail"),
+//!         ]),
+//!     ];
+//!     Ok(App::new(urlpatterns)
+//!         .middleware("timer", |_settings: &Settings| Ok(Timer))
+//!         .handler404(|_req: &mut HttpRequest, _err: &ViewError| {
+//!             HttpResponseNotFound::new("<h1>nothing here</h1>")
+//!         }))
+//! }
+//!
+//! handler_core::export_app!(build);
+//! # fn main() {}
+//! ```
+//!
+//! The wrapper form of a middleware overrides [`Middleware::call`] and calls
+//! [`Next::run`](middleware::Next::run) (Django's `self.get_response(request)`).
+
+pub mod adapter;
+pub mod app;
+pub mod auth;
+pub mod exception;
+pub mod handler;
 pub mod http;
+pub mod middleware;
+pub mod settings;
+pub mod shortcuts;
 pub mod urls;
+pub mod views;
+
+pub use gateway_api;
+
+pub use app::App;
+pub use auth::User;
+pub use exception::ViewError;
+pub use middleware::{Middleware, Next};
+pub use settings::{ConfigError, Settings};
+pub use views::generic::{Method, View};
+pub use views::{view, ViewFn, ViewResult};
+
+/// Everything an app usually needs, in one `use handler_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::app::App;
+    pub use crate::auth::User;
+    pub use crate::exception::ViewError;
+    pub use crate::http::{
+        FileResponse, Headers, HttpRequest, HttpResponse, HttpResponseBadRequest,
+        HttpResponseForbidden, HttpResponseGone, HttpResponseNotAllowed, HttpResponseNotFound,
+        HttpResponseNotModified, HttpResponsePermanentRedirect, HttpResponseRedirect,
+        HttpResponseServerError, JsonResponse, QueryDict, StreamingHttpResponse,
+    };
+    pub use crate::middleware::{Middleware, Next};
+    pub use crate::settings::{ConfigError, Settings};
+    pub use crate::shortcuts::{get_object_or_404, redirect, redirect_permanent, reverse};
+    pub use crate::urls::{include, path, re_path, PathValue};
+    pub use crate::views::decorators::{
+        login_required, login_required_at, require_GET, require_POST, require_http_methods,
+        require_safe,
+    };
+    pub use crate::views::generic::{Method, View};
+    pub use crate::views::{view, ViewFn, ViewResult};
+}

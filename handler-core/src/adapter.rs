@@ -1,0 +1,449 @@
+//! The adapter between the gateway ABI and the cycle (Django's `WSGIHandler`): `export_app!`,
+//! `create` (settings, the app's `build`, the handler), `handle` (ABI request → `HttpRequest`
+//! → response through `start_response` / `write`), `destroy`, and log forwarding to the host.
+//! Nothing unwinds across `extern "C"`.
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gateway_api::{ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, GW_ERR_APP, GW_OK};
+
+use crate::app::App;
+use crate::exception::ViewError;
+use crate::handler::Handler;
+use crate::http::response::Body;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::settings::{ConfigError, Settings};
+
+/// The app's build function: gets the settings, returns the app.
+pub type BuildFn = fn(&Settings) -> Result<App, ConfigError>;
+
+/// How many bytes the body reader asks for per `read_body` call.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The host's table, kept for the logger (valid for the life of the process by contract).
+static HOST: AtomicUsize = AtomicUsize::new(0);
+
+/// A `log::Log` that forwards records to the host's `log` callback (a cdylib has its own copy
+/// of `log`'s global state, so without this the app's records would vanish).
+struct HostLogger;
+
+static LOGGER: HostLogger = HostLogger;
+
+fn host() -> Option<&'static HostTable> {
+    let p = HOST.load(Ordering::Acquire) as *const HostTable;
+    // SAFETY: only ever set from a non-null `host` the server promises to keep alive for the
+    // life of the process.
+    unsafe { p.as_ref() }
+}
+
+fn level_number(level: log::Level) -> u32 {
+    match level {
+        log::Level::Error => gateway_api::GW_LOG_ERROR,
+        log::Level::Warn => gateway_api::GW_LOG_WARN,
+        log::Level::Info => gateway_api::GW_LOG_INFO,
+        log::Level::Debug => gateway_api::GW_LOG_DEBUG,
+        log::Level::Trace => gateway_api::GW_LOG_TRACE,
+    }
+}
+
+impl log::Log for HostLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        host().is_some_and(|h| level_number(metadata.level()) <= h.max_log_level)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let Some(h) = host() else { return };
+        if level_number(record.level()) > h.max_log_level {
+            return;
+        }
+        let message = record.args().to_string();
+        let target = record.target();
+        // SAFETY: the host's callback copies both strings before returning and may be called
+        // from any thread.
+        unsafe {
+            (h.log)(
+                h.ctx,
+                level_number(record.level()),
+                GwStr::from_str(target),
+                GwStr::from_str(&message),
+            )
+        };
+    }
+
+    fn flush(&self) {}
+}
+
+fn install_logger(host: *const HostTable) {
+    if host.is_null() {
+        return;
+    }
+    HOST.store(host as usize, Ordering::Release);
+    // SAFETY: checked non-null; valid for the process's life by contract.
+    let max = unsafe { (*host).max_log_level };
+    let filter = match max {
+        0 => log::LevelFilter::Off,
+        1 => log::LevelFilter::Error,
+        2 => log::LevelFilter::Warn,
+        3 => log::LevelFilter::Info,
+        4 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    };
+    // A second create in the same library keeps the logger already installed.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(filter);
+}
+
+/// The state behind the opaque app pointer.
+pub struct AppState {
+    handler: Handler,
+}
+
+/// Builds the handler from a settings path (empty: defaults) and the app's build function;
+/// what `create` does, minus the ABI. Also what `--check-config` exercises.
+pub fn build_handler(settings_path: &str, build: BuildFn) -> Result<Handler, ConfigError> {
+    let settings = if settings_path.is_empty() {
+        Settings::defaults()
+    } else {
+        Settings::load(Path::new(settings_path))?
+    };
+    let app = build(&settings)?;
+    app.into_handler(settings)
+}
+
+/// The body of the exported `create`.
+///
+/// # Safety
+/// Called by the server through the ABI with the pointers `CreateFn` describes.
+pub unsafe fn create(
+    host: *const HostTable,
+    settings_path: GwStr,
+    out_app: *mut *mut c_void,
+    error: *mut ErrorBuf,
+    build: BuildFn,
+) -> i32 {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        install_logger(host);
+        // SAFETY: the server passes a valid string for the duration of the call.
+        let raw = unsafe { settings_path.as_bytes() };
+        let path = std::str::from_utf8(raw)
+            .map_err(|_| ConfigError::new("the settings path is not valid UTF-8"))?;
+        build_handler(path, build)
+    }));
+    let message = match outcome {
+        Ok(Ok(handler)) => {
+            if out_app.is_null() {
+                return GW_ERR_APP;
+            }
+            let state = Box::new(AppState { handler });
+            // SAFETY: checked non-null; the server gives a writable slot.
+            unsafe { *out_app = Box::into_raw(state).cast() };
+            return GW_OK;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(payload) => format!(
+            "create panicked: {}",
+            ViewError::from_panic(payload).message()
+        ),
+    };
+    // SAFETY: `error` is the server's buffer for this call, or null.
+    if let Some(buf) = unsafe { error.as_mut() } {
+        unsafe { buf.set(&message) };
+    }
+    GW_ERR_APP
+}
+
+/// The exported `destroy`.
+///
+/// # Safety
+/// `app` must come from a successful `create` and not be used again.
+pub unsafe extern "C" fn destroy(app: *mut c_void) {
+    if app.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `app` is the Box created in `create`, destroyed once.
+        drop(unsafe { Box::from_raw(app.cast::<AppState>()) });
+    }));
+}
+
+/// The exported `handle`.
+///
+/// # Safety
+/// Called by the server with a live app pointer, request and responder.
+pub unsafe extern "C" fn handle(
+    app: *mut c_void,
+    request: *const Request,
+    responder: *const Responder,
+) -> i32 {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: pointers are valid for the duration of the call by the ABI contract.
+        let (state, req, resp) = unsafe {
+            match (
+                app.cast::<AppState>().as_ref(),
+                request.as_ref(),
+                responder.as_ref(),
+            ) {
+                (Some(s), Some(q), Some(r)) => (s, q, r),
+                _ => return GW_ERR_APP,
+            }
+        };
+        // SAFETY: as above.
+        unsafe { serve(&state.handler, req, resp) }
+    }));
+    outcome.unwrap_or_else(|payload| {
+        log::error!(
+            target: "django.request",
+            "panic while writing the response: {}",
+            ViewError::from_panic(payload).message()
+        );
+        GW_ERR_APP
+    })
+}
+
+/// Wraps the responder's `is_cancelled` so a view can poll it.
+struct CancelHandle {
+    ctx: *mut c_void,
+    probe: gateway_api::IsCancelledFn,
+    thread: std::thread::ThreadId,
+}
+
+// SAFETY: the probe is only invoked on the thread running `handle` (checked in `call`); the
+// request holding it is dropped before `handle` returns.
+unsafe impl Send for CancelHandle {}
+// SAFETY: as above.
+unsafe impl Sync for CancelHandle {}
+
+impl CancelHandle {
+    fn call(&self) -> u32 {
+        if std::thread::current().id() != self.thread {
+            return 0;
+        }
+        // SAFETY: the responder is alive while `handle` runs, on this thread.
+        unsafe { (self.probe)(self.ctx) }
+    }
+}
+
+unsafe fn gw(s: &GwStr) -> &[u8] {
+    // SAFETY: request strings are valid during `handle`.
+    unsafe { s.as_bytes() }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Why the body could not be read.
+enum BodyError {
+    Read,
+    TooLarge,
+}
+
+unsafe fn read_body(req: &Request, limit: Option<u64>) -> Result<Vec<u8>, BodyError> {
+    if req.content_length == 0 {
+        return Ok(Vec::new());
+    }
+    if let (Some(limit), Ok(len)) = (limit, u64::try_from(req.content_length)) {
+        if len > limit {
+            return Err(BodyError::TooLarge);
+        }
+    }
+    let mut body: Vec<u8> = Vec::with_capacity(
+        usize::try_from(req.content_length)
+            .unwrap_or(0)
+            .min(1 << 20),
+    );
+    loop {
+        body.reserve(READ_CHUNK);
+        let spare = body.capacity() - body.len();
+        // SAFETY: we hand the reader `spare` writable bytes past the initialised length.
+        let n = unsafe { (req.read_body)(req.body_ctx, body.as_mut_ptr().add(body.len()), spare) };
+        if n == 0 {
+            return Ok(body);
+        }
+        let Ok(n) = usize::try_from(n) else {
+            return Err(BodyError::Read);
+        };
+        // SAFETY: the reader initialised `n <= spare` bytes.
+        unsafe { body.set_len(body.len() + n.min(spare)) };
+        if limit.is_some_and(|l| body.len() as u64 > l) {
+            return Err(BodyError::TooLarge);
+        }
+    }
+}
+
+unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
+    let settings = handler.settings();
+    // SAFETY: request fields are valid during `handle`.
+    let (method, path, query) = unsafe {
+        (
+            lossy(gw(&req.method)),
+            lossy(gw(&req.path)),
+            lossy(gw(&req.query)),
+        )
+    };
+    let mut request = HttpRequest::new(&method, &path, &query, Arc::clone(settings));
+    // SAFETY: as above.
+    for h in unsafe { req.header_slice() } {
+        let (name, value) = unsafe { (gw(&h.name), gw(&h.value)) };
+        request.headers.append(lossy(name), lossy(value));
+    }
+    {
+        let c = &mut request.connection;
+        // SAFETY: as above.
+        unsafe {
+            c.remote_addr = lossy(gw(&req.remote_addr));
+            c.server_name = lossy(gw(&req.server_addr));
+            c.scheme = lossy(gw(&req.url_scheme));
+        }
+        c.remote_port = req.remote_port;
+        c.server_port = req.server_port;
+        c.protocol = format!("HTTP/{}.{}", req.version_major, req.version_minor);
+    }
+    let cancel = CancelHandle {
+        ctx: resp.ctx,
+        probe: resp.is_cancelled,
+        thread: std::thread::current().id(),
+    };
+    request.set_cancel_probe(Box::new(move || cancel.call()));
+
+    let is_multipart = request.headers.get("Content-Type").is_some_and(|ct| {
+        ct.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+    });
+    // Django's DATA_UPLOAD_MAX_MEMORY_SIZE leaves file uploads out of the limit.
+    let limit = (!is_multipart).then_some(settings.data_upload_max_memory_size);
+    // SAFETY: `read_body` is called during `handle`, on its thread.
+    let response = match unsafe { read_body(req, limit) } {
+        Ok(body) => {
+            request = request.with_body(body);
+            handler.get_response(&mut request)
+        }
+        Err(BodyError::Read) => {
+            log::warn!(target: "django.request", "Bad Request: {} (body could not be read)", request.path);
+            HttpResponse::with_status(400, "<h1>Bad Request (400)</h1>")
+        }
+        Err(BodyError::TooLarge) => {
+            let e = ViewError::SuspiciousOperation(
+                "Request body exceeded data_upload_max_memory_size.".to_string(),
+            );
+            handler.response_for_exception(&mut request, &e)
+        }
+    };
+    drop(request);
+    // SAFETY: the responder is valid during `handle`.
+    unsafe { write_response(resp, response) }
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits (no allocation on the hot path).
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+unsafe fn write_response(resp: &Responder, mut response: HttpResponse) -> i32 {
+    let body = response.take_body();
+    let status = response.status_code;
+    let mut headers: Vec<GwHeader> = Vec::with_capacity(response.headers.len() + 1);
+    for (name, value) in response.headers.iter() {
+        headers.push(GwHeader {
+            name: GwStr::from_str(name),
+            value: GwStr::from_str(value),
+        });
+    }
+    let mut digits = [0u8; 20];
+    let bodyless_status = status == 204 || status == 304 || (100..200).contains(&status);
+    if let Body::Bytes(content) = &body {
+        if !bodyless_status && !response.headers.contains("Content-Length") {
+            headers.push(GwHeader {
+                name: GwStr::from_str("Content-Length"),
+                value: GwStr::from_bytes(decimal(content.len(), &mut digits)),
+            });
+        }
+    }
+    // SAFETY: the header array and its strings live until the call returns.
+    let rc = unsafe { (resp.start_response)(resp.ctx, status, headers.as_ptr(), headers.len()) };
+    drop(headers);
+    if rc != GW_OK {
+        log::error!(target: "django.request", "start_response refused the response: code {rc}");
+        return GW_ERR_APP;
+    }
+    match body {
+        Body::Bytes(content) => {
+            if !content.is_empty() {
+                // SAFETY: `content` is alive for the call.
+                let rc = unsafe { (resp.write)(resp.ctx, content.as_ptr(), content.len()) };
+                if rc != GW_OK {
+                    log::debug!("write failed (code {rc}): the client is gone");
+                }
+            }
+        }
+        Body::Stream(chunks) => {
+            for chunk in chunks {
+                if chunk.is_empty() {
+                    continue;
+                }
+                // SAFETY: `chunk` is alive for the call; a zero-length write flushes.
+                let rc = unsafe {
+                    let rc = (resp.write)(resp.ctx, chunk.as_ptr(), chunk.len());
+                    if rc == GW_OK {
+                        (resp.write)(resp.ctx, std::ptr::null(), 0)
+                    } else {
+                        rc
+                    }
+                };
+                if rc != GW_OK {
+                    log::debug!("streaming stopped (code {rc}): the client is gone");
+                    break;
+                }
+            }
+        }
+    }
+    GW_OK
+}
+
+/// Exports an app through the gateway ABI: defines `portico_app_entry`, whose table's
+/// `create` reads the settings the server names and calls `build`.
+///
+/// `build` is a `fn(&Settings) -> Result<App, ConfigError>`.
+#[macro_export]
+macro_rules! export_app {
+    ($build:expr) => {
+        #[doc(hidden)]
+        unsafe extern "C" fn __portico_create(
+            host: *const $crate::gateway_api::HostTable,
+            settings_path: $crate::gateway_api::GwStr,
+            out_app: *mut *mut ::std::ffi::c_void,
+            error: *mut $crate::gateway_api::ErrorBuf,
+        ) -> i32 {
+            // SAFETY: forwarded as received from the server.
+            unsafe { $crate::adapter::create(host, settings_path, out_app, error, $build) }
+        }
+
+        #[doc(hidden)]
+        static __PORTICO_APP_TABLE: $crate::gateway_api::AppTable = $crate::gateway_api::app_table(
+            env!("CARGO_PKG_NAME"),
+            __portico_create,
+            $crate::adapter::handle,
+            $crate::adapter::destroy,
+        );
+
+        /// The gateway entry point: this app's table.
+        #[no_mangle]
+        pub extern "C" fn portico_app_entry() -> *const $crate::gateway_api::AppTable {
+            &__PORTICO_APP_TABLE
+        }
+    };
+}

@@ -1,0 +1,216 @@
+//! Errors a view or middleware can raise, and how they become responses (Django's
+//! `core/exceptions.py` plus `core/handlers/exception.py`: `convert_exception_to_response`
+//! and `response_for_exception`).
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// Everything a view (or a middleware hook) may fail with, as Django's exceptions.
+///
+/// Any `std::error::Error + Send + Sync` converts into [`ViewError::Other`] with `?`, which is an
+/// unhandled error: a 500. That blanket conversion is why `ViewError` itself does not implement
+/// `std::error::Error` (as `anyhow::Error` does not).
+pub enum ViewError {
+    /// Django's `Http404`: rendered with `handler404` (status 404).
+    Http404(String),
+    /// Django's `PermissionDenied`: `handler403` (status 403).
+    PermissionDenied(String),
+    /// Django's `BadRequest`: `handler400` (status 400).
+    BadRequest(String),
+    /// Django's `SuspiciousOperation` (and its subclasses): `handler400` (status 400).
+    SuspiciousOperation(String),
+    /// Django's `DisallowedHost` (a `SuspiciousOperation`): status 400.
+    DisallowedHost(String),
+    /// Any other error: unhandled, status 500, logged as `Internal Server Error: <path>`.
+    Other(Box<dyn StdError + Send + Sync>),
+}
+
+impl ViewError {
+    /// Django's `raise Http404(message)`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ViewError::Http404(message.into())
+    }
+
+    /// An unhandled error carrying only a message (Python's `raise Exception(message)`).
+    pub fn msg(message: impl Into<String>) -> Self {
+        ViewError::Other(Box::new(MessageError {
+            kind: "Exception",
+            message: message.into(),
+        }))
+    }
+
+    /// The status Django's `response_for_exception` answers with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            ViewError::Http404(_) => 404,
+            ViewError::PermissionDenied(_) => 403,
+            ViewError::BadRequest(_)
+            | ViewError::SuspiciousOperation(_)
+            | ViewError::DisallowedHost(_) => 400,
+            ViewError::Other(_) => 500,
+        }
+    }
+
+    /// The exception's class name as Django's debug page shows it.
+    pub fn kind(&self) -> &str {
+        match self {
+            ViewError::Http404(_) => "Http404",
+            ViewError::PermissionDenied(_) => "PermissionDenied",
+            ViewError::BadRequest(_) => "BadRequest",
+            ViewError::SuspiciousOperation(_) => "SuspiciousOperation",
+            ViewError::DisallowedHost(_) => "DisallowedHost",
+            ViewError::Other(e) => match e.downcast_ref::<MessageError>() {
+                Some(m) => m.kind,
+                None => "Error",
+            },
+        }
+    }
+
+    /// The error's message, without its kind.
+    pub fn message(&self) -> String {
+        match self {
+            ViewError::Http404(m)
+            | ViewError::PermissionDenied(m)
+            | ViewError::BadRequest(m)
+            | ViewError::SuspiciousOperation(m)
+            | ViewError::DisallowedHost(m) => m.clone(),
+            ViewError::Other(e) => e.to_string(),
+        }
+    }
+
+    /// The chain of causes below an `Other` error (Python's `__cause__` chain), outermost first.
+    pub fn sources(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let ViewError::Other(e) = self {
+            let mut cur = e.source();
+            while let Some(s) = cur {
+                out.push(s.to_string());
+                cur = s.source();
+            }
+        }
+        out
+    }
+
+    /// True for a panic caught in the cycle.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, ViewError::Other(e) if e.downcast_ref::<MessageError>().is_some_and(|m| m.kind == PANIC_KIND))
+    }
+
+    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "panic with a non-string payload".to_string()
+        };
+        ViewError::Other(Box::new(MessageError {
+            kind: PANIC_KIND,
+            message,
+        }))
+    }
+
+    pub(crate) fn runtime(message: impl Into<String>) -> Self {
+        ViewError::Other(Box::new(MessageError {
+            kind: "RuntimeError",
+            message: message.into(),
+        }))
+    }
+}
+
+const PANIC_KIND: &str = "Panic";
+
+impl<E: StdError + Send + Sync + 'static> From<E> for ViewError {
+    fn from(e: E) -> Self {
+        ViewError::Other(Box::new(e))
+    }
+}
+
+impl fmt::Display for ViewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind(), self.message())
+    }
+}
+
+impl fmt::Debug for ViewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// An error that is only a kind and a message (a panic, a `RuntimeError`, `ViewError::msg`).
+#[derive(Debug)]
+pub struct MessageError {
+    kind: &'static str,
+    message: String,
+}
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for MessageError {}
+
+/// The error handlers an app may override (Django's `handler400`, `handler403`, `handler404`,
+/// `handler500`): each gets the request and the error and returns the response.
+pub type ErrorHandler = std::sync::Arc<
+    dyn Fn(&mut crate::http::HttpRequest, &ViewError) -> crate::http::HttpResponse + Send + Sync,
+>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer failed")
+        }
+    }
+    impl StdError for Outer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn fails() -> Result<(), ViewError> {
+        let n: i64 = "x".parse()?;
+        let _ = n;
+        Ok(())
+    }
+
+    #[test]
+    fn question_mark_converts_to_an_unhandled_error() {
+        let e = fails().unwrap_err();
+        assert_eq!(e.status_code(), 500);
+        assert!(e.message().contains("invalid digit"));
+    }
+
+    #[test]
+    fn statuses_follow_response_for_exception() {
+        assert_eq!(ViewError::not_found("x").status_code(), 404);
+        assert_eq!(
+            ViewError::PermissionDenied(String::new()).status_code(),
+            403
+        );
+        assert_eq!(ViewError::BadRequest(String::new()).status_code(), 400);
+        assert_eq!(
+            ViewError::SuspiciousOperation(String::new()).status_code(),
+            400
+        );
+        assert_eq!(ViewError::DisallowedHost(String::new()).status_code(), 400);
+    }
+
+    #[test]
+    fn sources_walk_the_cause_chain_and_panics_keep_their_payload() {
+        let e = ViewError::from(Outer(std::io::Error::other("disk gone")));
+        assert_eq!(e.sources(), ["disk gone"]);
+        let p = ViewError::from_panic(Box::new("boom"));
+        assert!(p.is_panic());
+        assert_eq!(p.message(), "boom");
+        assert_eq!(p.to_string(), "Panic: boom");
+    }
+}

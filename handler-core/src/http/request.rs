@@ -1,0 +1,715 @@
+//! The request a view sees (Django's `HttpRequest` / `WSGIRequest`): method, paths, query and
+//! form data, body, headers, `META`, cookies, the user and per-request extensions.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use serde::de::DeserializeOwned;
+
+use super::headers::Headers;
+use super::multipart::{
+    boundary_from_content_type, parse_multipart, MultipartLimits, UploadedFile,
+};
+use super::querydict::QueryDict;
+use crate::auth::User;
+use crate::exception::ViewError;
+use crate::settings::Settings;
+use crate::urls::{Kwargs, Resolver404, ResolverMatch};
+use crate::views::ViewFn;
+
+/// The parts of a request that describe the connection rather than the message.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionInfo {
+    /// The client's address (`REMOTE_ADDR`).
+    pub remote_addr: String,
+    /// The client's port (`REMOTE_PORT`).
+    pub remote_port: u16,
+    /// The local address (`SERVER_NAME` when no `Host` header is given).
+    pub server_name: String,
+    /// The local port (`SERVER_PORT`).
+    pub server_port: u16,
+    /// `http` or `https` (`wsgi.url_scheme`).
+    pub scheme: String,
+    /// `HTTP/1.1` or `HTTP/1.0` (`SERVER_PROTOCOL`).
+    pub protocol: String,
+}
+
+/// A probe telling whether the server gave up on the request (the responder's
+/// `is_cancelled`).
+pub type CancelProbe = Box<dyn Fn() -> u32 + Send + Sync>;
+
+/// A typed map of per-request values middleware attach for later layers (like
+/// `request.session` or any attribute Django middleware sets on the request).
+#[derive(Default)]
+pub struct Extensions {
+    map: Option<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+}
+
+impl Extensions {
+    /// Stores `value`, returning the previous value of that type.
+    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) -> Option<T> {
+        self.map
+            .get_or_insert_with(HashMap::new)
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .and_then(|b| b.downcast::<T>().ok().map(|b| *b))
+    }
+
+    /// The value of type `T`, if any.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.map
+            .as_ref()?
+            .get(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_ref::<T>())
+    }
+
+    /// The value of type `T`, mutably.
+    pub fn get_mut<T: Any + Send + Sync>(&mut self) -> Option<&mut T> {
+        self.map
+            .as_mut()?
+            .get_mut(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_mut::<T>())
+    }
+
+    /// Removes and returns the value of type `T`.
+    pub fn remove<T: Any + Send + Sync>(&mut self) -> Option<T> {
+        self.map
+            .as_mut()?
+            .remove(&TypeId::of::<T>())
+            .and_then(|b| b.downcast::<T>().ok().map(|b| *b))
+    }
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.map.as_ref().map_or(0, HashMap::len);
+        write!(f, "Extensions({n} values)")
+    }
+}
+
+/// The body did not parse as JSON (the view usually answers 400 `Invalid JSON`).
+#[derive(Debug)]
+pub struct JsonError(pub serde_json::Error);
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid JSON body: {}", self.0)
+    }
+}
+
+impl std::error::Error for JsonError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[derive(Debug, Default)]
+struct PostData {
+    post: QueryDict,
+    files: Vec<UploadedFile>,
+    error: Option<String>,
+}
+
+/// An HTTP request (Django's `HttpRequest`).
+///
+/// Built by the adapter from the server's request view; the body is read in full before the
+/// cycle starts. `GET`, `POST`/`FILES`, `COOKIES` and `META` are parsed on first use.
+pub struct HttpRequest {
+    /// The method, e.g. `GET` (Django's `method`).
+    pub method: String,
+    /// The full decoded path (Django's `path`; equal to `path_info` with no script name).
+    pub path: String,
+    /// The decoded path the URL resolver matches (Django's `path_info`).
+    pub path_info: String,
+    /// The header fields (Django's `headers`: case-insensitive).
+    pub headers: Headers,
+    /// The user (Django's `request.user`); anonymous unless a middleware signs one in.
+    pub user: User,
+    /// Values attached by middleware.
+    pub extensions: Extensions,
+    /// The URL resolution (Django's `resolver_match`), set before `process_view`.
+    pub resolver_match: Option<ResolverMatch<ViewFn>>,
+    /// Connection facts for `META`.
+    pub connection: ConnectionInfo,
+    query_string: String,
+    body: Vec<u8>,
+    settings: Arc<Settings>,
+    cancel: Option<CancelProbe>,
+    pub(crate) resolver404: Option<Resolver404>,
+    get: OnceLock<QueryDict>,
+    post: OnceLock<PostData>,
+    cookies: OnceLock<Vec<(String, String)>>,
+    meta: OnceLock<Vec<(String, String)>>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<HttpRequest: {} '{}'>",
+            self.method,
+            self.get_full_path()
+        )
+    }
+}
+
+impl HttpRequest {
+    /// A request with `method` and a raw (still percent-encoded) `raw_path` and query string.
+    /// The adapter uses this; tests build requests with it too.
+    pub fn new(method: &str, raw_path: &str, query_string: &str, settings: Arc<Settings>) -> Self {
+        let path = super::encoding::path_from_raw(raw_path.as_bytes());
+        HttpRequest {
+            method: method.to_string(),
+            path_info: path.clone(),
+            path,
+            headers: Headers::new(),
+            user: User::anonymous(),
+            extensions: Extensions::default(),
+            resolver_match: None,
+            connection: ConnectionInfo {
+                scheme: "http".to_string(),
+                protocol: "HTTP/1.1".to_string(),
+                ..ConnectionInfo::default()
+            },
+            query_string: query_string.to_string(),
+            body: Vec::new(),
+            settings,
+            cancel: None,
+            resolver404: None,
+            get: OnceLock::new(),
+            post: OnceLock::new(),
+            cookies: OnceLock::new(),
+            meta: OnceLock::new(),
+        }
+    }
+
+    /// Sets the body (builder style).
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Adds a header field (builder style).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    pub(crate) fn set_cancel_probe(&mut self, probe: CancelProbe) {
+        self.cancel = Some(probe);
+    }
+
+    /// The settings the app runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The raw query string (Django's `META["QUERY_STRING"]`).
+    pub fn query_string(&self) -> &str {
+        &self.query_string
+    }
+
+    /// The query parameters (Django's `request.GET`).
+    #[allow(non_snake_case)]
+    pub fn GET(&self) -> &QueryDict {
+        self.get
+            .get_or_init(|| QueryDict::parse(self.query_string.as_bytes()))
+    }
+
+    fn post_data(&self) -> &PostData {
+        self.post.get_or_init(|| self.load_post_and_files())
+    }
+
+    /// Django's `_load_post_and_files`: only a POST's form-urlencoded or multipart body fills
+    /// `POST` and `FILES`.
+    fn load_post_and_files(&self) -> PostData {
+        if self.method != "POST" {
+            return PostData::default();
+        }
+        let content_type = self.headers.get("Content-Type").unwrap_or("");
+        let (mime, _) = super::encoding::parse_header_parameters(content_type);
+        let max_fields = self.settings.data_upload_max_number_fields;
+        if mime == "multipart/form-data" {
+            let limits = MultipartLimits {
+                max_fields,
+                ..MultipartLimits::default()
+            };
+            let parsed = boundary_from_content_type(content_type)
+                .and_then(|b| parse_multipart(&self.body, &b, &limits));
+            match parsed {
+                Ok(m) => PostData {
+                    post: m.fields,
+                    files: m.files,
+                    error: None,
+                },
+                Err(e) => PostData {
+                    error: Some(e.to_string()),
+                    ..PostData::default()
+                },
+            }
+        } else if mime == "application/x-www-form-urlencoded" {
+            match QueryDict::parse_limited(&self.body, max_fields) {
+                Ok(post) => PostData {
+                    post,
+                    ..PostData::default()
+                },
+                Err(e) => PostData {
+                    error: Some(e.to_string()),
+                    ..PostData::default()
+                },
+            }
+        } else {
+            PostData::default()
+        }
+    }
+
+    /// The form fields of a POST (Django's `request.POST`); empty when the body is not a form
+    /// or did not parse (see [`HttpRequest::try_post`]).
+    #[allow(non_snake_case)]
+    pub fn POST(&self) -> &QueryDict {
+        &self.post_data().post
+    }
+
+    /// `POST`, or a [`ViewError::BadRequest`] when the form body is malformed (Django raises
+    /// `MultiPartParserError` / `TooManyFieldsSent`, both 400).
+    pub fn try_post(&self) -> Result<&QueryDict, ViewError> {
+        let data = self.post_data();
+        match &data.error {
+            Some(e) => Err(ViewError::BadRequest(e.clone())),
+            None => Ok(&data.post),
+        }
+    }
+
+    /// The uploaded files of a multipart POST (Django's `request.FILES`).
+    #[allow(non_snake_case)]
+    pub fn FILES(&self) -> &[UploadedFile] {
+        &self.post_data().files
+    }
+
+    /// A urlencoded body parsed whatever the method (what Django code does with
+    /// `QueryDict(request.body)` for PUT and PATCH).
+    pub fn form_body(&self) -> QueryDict {
+        QueryDict::parse(&self.body)
+    }
+
+    /// The raw body (Django's `request.body`).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body parsed as JSON (Django code's `json.loads(request.body)`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, JsonError> {
+        serde_json::from_slice(&self.body).map_err(JsonError)
+    }
+
+    /// The `Content-Type` without parameters, lower-cased (Django's `content_type`).
+    pub fn content_type(&self) -> String {
+        let raw = self.headers.get("Content-Type").unwrap_or("");
+        super::encoding::parse_header_parameters(raw).0
+    }
+
+    /// The cookies (Django's `request.COOKIES`).
+    #[allow(non_snake_case)]
+    pub fn COOKIES(&self) -> &[(String, String)] {
+        self.cookies.get_or_init(|| {
+            let joined: Vec<&str> = self.headers.get_all("Cookie").collect();
+            super::cookies::parse_cookie(&joined.join("; "))
+        })
+    }
+
+    /// One cookie's value.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.COOKIES()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The WSGI environ as Django's `request.META`: `REQUEST_METHOD`, `PATH_INFO`,
+    /// `SCRIPT_NAME`, `QUERY_STRING`, `REMOTE_ADDR`, `REMOTE_PORT`, `SERVER_NAME`,
+    /// `SERVER_PORT`, `SERVER_PROTOCOL`, `wsgi.url_scheme`, `CONTENT_TYPE`, `CONTENT_LENGTH`
+    /// and `HTTP_*` for every other header (repeated fields joined with `,`).
+    #[allow(non_snake_case)]
+    pub fn META(&self) -> &[(String, String)] {
+        self.meta.get_or_init(|| self.build_meta())
+    }
+
+    /// One `META` value.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.META()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn build_meta(&self) -> Vec<(String, String)> {
+        let c = &self.connection;
+        let mut meta: Vec<(String, String)> = vec![
+            ("REQUEST_METHOD".into(), self.method.clone()),
+            ("PATH_INFO".into(), self.path_info.clone()),
+            ("SCRIPT_NAME".into(), String::new()),
+            ("QUERY_STRING".into(), self.query_string.clone()),
+            ("REMOTE_ADDR".into(), c.remote_addr.clone()),
+            ("REMOTE_PORT".into(), c.remote_port.to_string()),
+            ("SERVER_NAME".into(), c.server_name.clone()),
+            ("SERVER_PORT".into(), c.server_port.to_string()),
+            ("SERVER_PROTOCOL".into(), c.protocol.clone()),
+            ("wsgi.url_scheme".into(), c.scheme.clone()),
+        ];
+        for (name, value) in self.headers.iter() {
+            let mut key = name.to_ascii_uppercase().replace('-', "_");
+            if key != "CONTENT_TYPE" && key != "CONTENT_LENGTH" {
+                key.insert_str(0, "HTTP_");
+            }
+            match meta.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => {
+                    slot.1.push(',');
+                    slot.1.push_str(value);
+                }
+                None => meta.push((key, value.to_string())),
+            }
+        }
+        meta
+    }
+
+    /// The keyword arguments the URL captured.
+    pub fn kwargs(&self) -> Option<&Kwargs> {
+        self.resolver_match.as_ref().map(|m| &m.kwargs)
+    }
+
+    /// An integer URL argument (an `<int:name>` capture).
+    pub fn kwarg_int(&self, name: &str) -> Option<i64> {
+        self.kwargs()?.int(name)
+    }
+
+    /// A string URL argument.
+    pub fn kwarg_str(&self, name: &str) -> Option<&str> {
+        self.kwargs()?.str(name)
+    }
+
+    /// The host the client asked for, validated against `allowed_hosts` (Django's
+    /// `get_host`): a host not allowed is [`ViewError::DisallowedHost`] (400).
+    pub fn get_host(&self) -> Result<String, ViewError> {
+        let host = self.get_raw_host();
+        let debug_hosts;
+        let allowed: &[String] = if self.settings.debug && self.settings.allowed_hosts.is_empty() {
+            debug_hosts = [
+                ".localhost".to_string(),
+                "127.0.0.1".to_string(),
+                "[::1]".to_string(),
+            ];
+            &debug_hosts
+        } else {
+            &self.settings.allowed_hosts
+        };
+        let (domain, _port) = split_domain_port(&host);
+        if !domain.is_empty() && validate_host(&domain, allowed) {
+            return Ok(host);
+        }
+        let mut msg = format!("Invalid HTTP_HOST header: '{host}'.");
+        if !domain.is_empty() {
+            msg.push_str(&format!(
+                " You may need to add '{domain}' to ALLOWED_HOSTS."
+            ));
+        } else {
+            msg.push_str(" The domain name provided is not valid according to RFC 1034/1035.");
+        }
+        Err(ViewError::DisallowedHost(msg))
+    }
+
+    /// Django's `_get_raw_host`: the `Host` header, else the server's name and port.
+    fn get_raw_host(&self) -> String {
+        if let Some(h) = self.headers.get("Host") {
+            return h.to_string();
+        }
+        let c = &self.connection;
+        let default_port = if c.scheme == "https" { 443 } else { 80 };
+        if c.server_port == default_port || c.server_port == 0 {
+            c.server_name.clone()
+        } else {
+            format!("{}:{}", c.server_name, c.server_port)
+        }
+    }
+
+    /// The scheme, `http` or `https` (Django's `scheme`).
+    pub fn scheme(&self) -> &str {
+        &self.connection.scheme
+    }
+
+    /// True over HTTPS (Django's `is_secure`).
+    pub fn is_secure(&self) -> bool {
+        self.connection.scheme == "https"
+    }
+
+    /// The path with the query string (Django's `get_full_path`).
+    pub fn get_full_path(&self) -> String {
+        self.full_path(false)
+    }
+
+    /// Django's `get_full_path(force_append_slash=True)`.
+    pub fn get_full_path_with_slash(&self) -> String {
+        self.full_path(true)
+    }
+
+    fn full_path(&self, force_append_slash: bool) -> String {
+        let mut out = super::encoding::quote(&self.path, "/:@&+$,-_.!~*'()");
+        if force_append_slash && !out.ends_with('/') {
+            out.push('/');
+        }
+        if !self.query_string.is_empty() {
+            out.push('?');
+            out.push_str(&super::encoding::iri_to_uri(&self.query_string));
+        }
+        out
+    }
+
+    /// An absolute URI for `location` (or this request's full path), Django's
+    /// `build_absolute_uri`. Validates the host like `get_host`.
+    pub fn build_absolute_uri(&self, location: Option<&str>) -> Result<String, ViewError> {
+        let location = match location {
+            Some(l) => l.to_string(),
+            None => self.get_full_path(),
+        };
+        if location.contains("://") || location.starts_with("//") {
+            return Ok(super::encoding::iri_to_uri(&location));
+        }
+        let base = format!("{}://{}", self.scheme(), self.get_host()?);
+        let joined = if location.starts_with('/') {
+            location
+        } else {
+            let dir = match self.path.rfind('/') {
+                Some(i) => &self.path[..=i],
+                None => "/",
+            };
+            format!("{dir}{location}")
+        };
+        Ok(super::encoding::iri_to_uri(&format!("{base}{joined}")))
+    }
+
+    /// True once the client has gone or the deadline has passed (the responder's
+    /// `is_cancelled`); a long view checks it between steps.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|probe| probe() != 0)
+    }
+}
+
+/// Django's `split_domain_port`: lower-cased domain (trailing dot removed) and port; an empty
+/// domain when the host is malformed.
+pub fn split_domain_port(host: &str) -> (String, String) {
+    let host = host.to_ascii_lowercase();
+    let (domain, port) = if let Some(rest) = host.strip_prefix('[') {
+        match rest.find(']') {
+            Some(end) => {
+                let inner = &rest[..end];
+                let after = &rest[end + 1..];
+                let valid_inner = inner.contains(':')
+                    && inner
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+                let port = match after.strip_prefix(':') {
+                    Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p,
+                    None if after.is_empty() => "",
+                    _ => return (String::new(), String::new()),
+                };
+                if !valid_inner {
+                    return (String::new(), String::new());
+                }
+                (format!("[{inner}]"), port.to_string())
+            }
+            None => return (String::new(), String::new()),
+        }
+    } else {
+        let (d, p) = match host.rsplit_once(':') {
+            Some((d, p)) => {
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                    return (String::new(), String::new());
+                }
+                (d, p)
+            }
+            None => (host.as_str(), ""),
+        };
+        if d.is_empty()
+            || !d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return (String::new(), String::new());
+        }
+        (d.to_string(), p.to_string())
+    };
+    let domain = domain
+        .strip_suffix('.')
+        .map_or(domain.clone(), str::to_string);
+    (domain, port)
+}
+
+/// Django's `validate_host`: `*` allows anything, `.example.com` allows the domain and its
+/// subdomains, anything else must match exactly (case-insensitively).
+pub fn validate_host(domain: &str, allowed_hosts: &[String]) -> bool {
+    allowed_hosts.iter().any(|pattern| {
+        let pattern = pattern.to_ascii_lowercase();
+        if pattern == "*" {
+            return true;
+        }
+        match pattern.strip_prefix('.') {
+            Some(bare) => domain == bare || domain.ends_with(&pattern),
+            None => domain == pattern,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(debug: bool, hosts: &[&str]) -> Arc<Settings> {
+        let mut s = Settings::default();
+        s.debug = debug;
+        s.allowed_hosts = hosts.iter().map(|h| h.to_string()).collect();
+        Arc::new(s)
+    }
+
+    fn req(method: &str, path: &str, query: &str) -> HttpRequest {
+        HttpRequest::new(method, path, query, settings(false, &["testserver"]))
+    }
+
+    #[test]
+    fn meta_uses_django_names() {
+        let mut r = req("GET", "/a%20b/", "x=1")
+            .with_header("Content-Type", "text/plain")
+            .with_header("X-Forwarded-For", "1.2.3.4")
+            .with_header("Accept", "a")
+            .with_header("accept", "b");
+        r.connection.remote_addr = "127.0.0.1".into();
+        r.connection.remote_port = 5555;
+        assert_eq!(r.path, "/a b/");
+        assert_eq!(r.meta("PATH_INFO"), Some("/a b/"));
+        assert_eq!(r.meta("QUERY_STRING"), Some("x=1"));
+        assert_eq!(r.meta("REQUEST_METHOD"), Some("GET"));
+        assert_eq!(r.meta("CONTENT_TYPE"), Some("text/plain"));
+        assert_eq!(r.meta("HTTP_X_FORWARDED_FOR"), Some("1.2.3.4"));
+        assert_eq!(r.meta("HTTP_ACCEPT"), Some("a,b"));
+        assert_eq!(r.meta("REMOTE_ADDR"), Some("127.0.0.1"));
+        assert_eq!(r.meta("REMOTE_PORT"), Some("5555"));
+        assert_eq!(r.headers.get("x-forwarded-for"), Some("1.2.3.4"));
+    }
+
+    #[test]
+    fn get_post_cookies_and_json_parse_through_the_request() {
+        let r = req("POST", "/f/", "a=1&a=2&b=%20x")
+            .with_header("Content-Type", "application/x-www-form-urlencoded")
+            .with_header("Cookie", "sessionid=abc; theme=dark")
+            .with_body(b"title=Hi&content=There+you".to_vec());
+        assert_eq!(r.GET().get("a"), Some("2"));
+        assert_eq!(r.GET().get_list("a"), ["1", "2"]);
+        assert_eq!(r.GET().get("b"), Some(" x"));
+        assert_eq!(r.POST().get("content"), Some("There you"));
+        assert_eq!(r.cookie("theme"), Some("dark"));
+        assert_eq!(r.COOKIES().len(), 2);
+
+        let put = req("PUT", "/f/", "")
+            .with_header("Content-Type", "application/x-www-form-urlencoded")
+            .with_body(b"title=x".to_vec());
+        assert!(put.POST().is_empty(), "Django fills POST for POST only");
+        assert_eq!(put.form_body().get("title"), Some("x"));
+
+        let j = req("POST", "/j/", "")
+            .with_header("Content-Type", "application/json")
+            .with_body(br#"{"title": "T"}"#.to_vec());
+        let v: serde_json::Value = j.json().unwrap();
+        assert_eq!(v["title"], "T");
+        assert!(j.POST().is_empty());
+        let bad = req("POST", "/j/", "").with_body(b"{nope".to_vec());
+        assert!(bad.json::<serde_json::Value>().is_err());
+    }
+
+    #[test]
+    fn multipart_fills_post_and_files() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHello\r\n--XyZ\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nfile body\r\n--XyZ--\r\n";
+        let r = req("POST", "/u/", "")
+            .with_header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .with_body(body.to_vec());
+        assert_eq!(r.try_post().unwrap().get("title"), Some("Hello"));
+        assert_eq!(r.FILES().len(), 1);
+        assert_eq!(r.FILES()[0].file_name, "a.txt");
+        assert_eq!(r.FILES()[0].content, b"file body");
+
+        let broken = req("POST", "/u/", "")
+            .with_header("Content-Type", "multipart/form-data")
+            .with_body(body.to_vec());
+        assert_eq!(broken.try_post().unwrap_err().status_code(), 400);
+    }
+
+    #[test]
+    fn host_validation_follows_django() {
+        let hosts = |h: &[&str]| h.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(validate_host("example.com", &hosts(&[".example.com"])));
+        assert!(validate_host("a.example.com", &hosts(&[".example.com"])));
+        assert!(!validate_host("badexample.com", &hosts(&[".example.com"])));
+        assert!(validate_host("anything", &hosts(&["*"])));
+        assert_eq!(
+            split_domain_port("Example.COM:8000"),
+            ("example.com".into(), "8000".into())
+        );
+        assert_eq!(split_domain_port("[::1]:80"), ("[::1]".into(), "80".into()));
+        assert_eq!(
+            split_domain_port("bad host"),
+            (String::new(), String::new())
+        );
+        assert_eq!(
+            split_domain_port("example.com."),
+            ("example.com".into(), String::new())
+        );
+
+        let ok = HttpRequest::new("GET", "/", "", settings(false, &["localhost"]))
+            .with_header("Host", "localhost:8000");
+        assert_eq!(ok.get_host().unwrap(), "localhost:8000");
+        let bad = HttpRequest::new("GET", "/", "", settings(false, &["localhost"]))
+            .with_header("Host", "evil.com");
+        let e = bad.get_host().unwrap_err();
+        assert_eq!(e.status_code(), 400);
+        assert!(e.message().contains("evil.com"));
+        let dbg = |h: &str| {
+            HttpRequest::new("GET", "/", "", settings(true, &[]))
+                .with_header("Host", h)
+                .get_host()
+                .is_ok()
+        };
+        assert!(dbg("localhost") && dbg("127.0.0.1:9000") && dbg("[::1]") && dbg("a.localhost"));
+        assert!(!dbg("example.com"));
+        let nodebug =
+            HttpRequest::new("GET", "/", "", settings(false, &[])).with_header("Host", "localhost");
+        assert!(nodebug.get_host().is_err());
+    }
+
+    #[test]
+    fn full_path_and_absolute_uri() {
+        let r = HttpRequest::new("GET", "/a%20b", "q=1", settings(false, &["testserver"]))
+            .with_header("Host", "testserver");
+        assert_eq!(r.get_full_path(), "/a%20b?q=1");
+        assert_eq!(r.get_full_path_with_slash(), "/a%20b/?q=1");
+        assert_eq!(
+            r.build_absolute_uri(None).unwrap(),
+            "http://testserver/a%20b?q=1"
+        );
+        assert_eq!(
+            r.build_absolute_uri(Some("/x/")).unwrap(),
+            "http://testserver/x/"
+        );
+        assert_eq!(
+            r.build_absolute_uri(Some("https://e.com/")).unwrap(),
+            "https://e.com/"
+        );
+    }
+
+    #[test]
+    fn extensions_are_typed() {
+        let mut r = req("GET", "/", "");
+        #[derive(Debug, PartialEq)]
+        struct Tag(u32);
+        assert!(r.extensions.get::<Tag>().is_none());
+        r.extensions.insert(Tag(7));
+        assert_eq!(r.extensions.get::<Tag>(), Some(&Tag(7)));
+        assert_eq!(r.extensions.remove::<Tag>(), Some(Tag(7)));
+    }
+}

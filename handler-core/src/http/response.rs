@@ -1,0 +1,476 @@
+//! Responses (Django's `http/response.py`): `HttpResponse` and its family, `JsonResponse`,
+//! `StreamingHttpResponse`, `FileResponse`.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::headers::Headers;
+use super::status;
+use crate::exception::ViewError;
+
+/// What a response carries: bytes known up front, or chunks produced on demand.
+pub enum Body {
+    /// The whole content (Django's `HttpResponse.content`).
+    Bytes(Vec<u8>),
+    /// Chunks written as they come (Django's `streaming_content`).
+    Stream(Box<dyn Iterator<Item = Vec<u8>> + Send>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// An HTTP response (Django's `HttpResponse`); its family are constructors returning it.
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// The status code (Django's `status_code`).
+    pub status_code: u16,
+    /// An explicit reason phrase; `None` uses the standard one.
+    pub reason: Option<String>,
+    /// The header fields (case-insensitive names), `Set-Cookie` included.
+    pub headers: Headers,
+    /// The charset named in the default `Content-Type`.
+    pub charset: String,
+    body: Body,
+    /// Set once the cycle has logged this response (Django's `_has_been_logged`).
+    pub(crate) logged: bool,
+}
+
+/// Django's `DEFAULT_CHARSET`.
+pub const DEFAULT_CHARSET: &str = "utf-8";
+
+/// Django's default content type: `DEFAULT_CONTENT_TYPE` with the charset.
+pub const DEFAULT_CONTENT_TYPE: &str = "text/html; charset=utf-8";
+
+impl HttpResponse {
+    /// Status 200, `text/html; charset=utf-8`, with `content`.
+    pub fn new(content: impl Into<Vec<u8>>) -> Self {
+        HttpResponse {
+            status_code: status::OK,
+            reason: None,
+            headers: Headers::from_iter([("Content-Type", DEFAULT_CONTENT_TYPE)]),
+            charset: DEFAULT_CHARSET.to_string(),
+            body: Body::Bytes(content.into()),
+            logged: false,
+        }
+    }
+
+    /// `content` with status `status` (Django's `HttpResponse(content, status=...)`).
+    pub fn with_status(status: u16, content: impl Into<Vec<u8>>) -> Self {
+        HttpResponse::new(content).status(status)
+    }
+
+    /// Sets the status code, builder style.
+    pub fn status(mut self, status: u16) -> Self {
+        self.status_code = status;
+        self
+    }
+
+    /// Sets a header (replacing any of the same name), builder style.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.set(name, value);
+        self
+    }
+
+    /// Sets `Content-Type`, builder style (Django's `content_type=`).
+    pub fn content_type(self, value: &str) -> Self {
+        self.header("Content-Type", value)
+    }
+
+    /// The reason phrase: the explicit one or the standard phrase of the status.
+    pub fn reason_phrase(&self) -> &str {
+        match &self.reason {
+            Some(r) => r,
+            None => status::reason_phrase(self.status_code),
+        }
+    }
+
+    /// The content of a non-streaming response; empty for a streaming one.
+    pub fn content(&self) -> &[u8] {
+        match &self.body {
+            Body::Bytes(b) => b,
+            Body::Stream(_) => &[],
+        }
+    }
+
+    /// Replaces the content (and turns a streaming response into a plain one).
+    pub fn set_content(&mut self, content: impl Into<Vec<u8>>) {
+        self.body = Body::Bytes(content.into());
+    }
+
+    /// True for a `StreamingHttpResponse` / `FileResponse` (Django's `streaming`).
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.body, Body::Stream(_))
+    }
+
+    /// Takes the body out, leaving empty content behind.
+    pub fn take_body(&mut self) -> Body {
+        std::mem::replace(&mut self.body, Body::Bytes(Vec::new()))
+    }
+
+    /// A header's value (Django's `response.get(name)` / `response[name]`).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// True when the header is present (Django's `has_header`).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.contains(name)
+    }
+
+    /// Sets a cookie (Django's `set_cookie`): appends a `Set-Cookie` field.
+    pub fn set_cookie(
+        &mut self,
+        name: &str,
+        value: &str,
+        options: &super::cookies::CookieOptions,
+    ) -> Result<(), super::cookies::CookieError> {
+        let line = super::cookies::render_set_cookie(name, value, options)?;
+        self.headers.append("Set-Cookie", line);
+        Ok(())
+    }
+
+    /// Deletes a cookie (Django's `delete_cookie`): an empty value, `Max-Age=0` and an expiry
+    /// in 1970, on `path` (Django's default `/`).
+    pub fn delete_cookie(
+        &mut self,
+        name: &str,
+        path: &str,
+    ) -> Result<(), super::cookies::CookieError> {
+        let options = super::cookies::CookieOptions::for_delete(name, path, None, None);
+        self.set_cookie(name, "", &options)
+    }
+}
+
+macro_rules! status_response {
+    ($(#[$doc:meta])* $name:ident, $code:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $name {
+            /// The response, with `content` as its body.
+            #[allow(clippy::new_ret_no_self)]
+            pub fn new(content: impl Into<Vec<u8>>) -> HttpResponse {
+                HttpResponse::with_status($code, content)
+            }
+        }
+    };
+}
+
+status_response!(
+    /// Django's `HttpResponseBadRequest` (400).
+    HttpResponseBadRequest,
+    status::BAD_REQUEST
+);
+status_response!(
+    /// Django's `HttpResponseForbidden` (403).
+    HttpResponseForbidden,
+    status::FORBIDDEN
+);
+status_response!(
+    /// Django's `HttpResponseNotFound` (404).
+    HttpResponseNotFound,
+    status::NOT_FOUND
+);
+status_response!(
+    /// Django's `HttpResponseGone` (410).
+    HttpResponseGone,
+    status::GONE
+);
+status_response!(
+    /// Django's `HttpResponseServerError` (500).
+    HttpResponseServerError,
+    status::INTERNAL_SERVER_ERROR
+);
+
+/// Django's `HttpResponseRedirect` (302 with `Location`).
+pub struct HttpResponseRedirect;
+
+impl HttpResponseRedirect {
+    /// 302 to `url` (IRI-encoded as Django's `iri_to_uri` does), empty body.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(url: &str) -> HttpResponse {
+        HttpResponse::with_status(status::FOUND, Vec::new())
+            .header("Location", super::encoding::iri_to_uri(url))
+    }
+}
+
+/// Django's `HttpResponsePermanentRedirect` (301 with `Location`).
+pub struct HttpResponsePermanentRedirect;
+
+impl HttpResponsePermanentRedirect {
+    /// 301 to `url`, empty body.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(url: &str) -> HttpResponse {
+        HttpResponse::with_status(status::MOVED_PERMANENTLY, Vec::new())
+            .header("Location", super::encoding::iri_to_uri(url))
+    }
+}
+
+/// Django's `HttpResponseNotModified` (304, no content type, no body).
+pub struct HttpResponseNotModified;
+
+impl HttpResponseNotModified {
+    /// The empty 304.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> HttpResponse {
+        let mut r = HttpResponse::with_status(status::NOT_MODIFIED, Vec::new());
+        r.headers.remove("Content-Type");
+        r
+    }
+}
+
+/// Django's `HttpResponseNotAllowed` (405 with `Allow`).
+pub struct HttpResponseNotAllowed;
+
+impl HttpResponseNotAllowed {
+    /// 405 with `Allow: <methods joined by ", ">` and an empty body.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(permitted_methods: &[&str]) -> HttpResponse {
+        HttpResponse::with_status(status::METHOD_NOT_ALLOWED, Vec::new())
+            .header("Allow", permitted_methods.join(", "))
+    }
+}
+
+/// Django's `JsonResponse`: serialised with Python's `json.dumps` defaults (`", "` and `": "`
+/// separators, non-ASCII escaped as `\uXXXX`), `Content-Type: application/json`.
+pub struct JsonResponse;
+
+impl JsonResponse {
+    /// Status 200 with `data` serialised as Django would.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<T: Serialize + ?Sized>(data: &T) -> Result<HttpResponse, ViewError> {
+        Ok(HttpResponse::new(to_python_json(data)?).content_type("application/json"))
+    }
+
+    /// `data` with status `status` (Django's `JsonResponse(data, status=...)`).
+    pub fn with_status<T: Serialize + ?Sized>(
+        status: u16,
+        data: &T,
+    ) -> Result<HttpResponse, ViewError> {
+        Ok(JsonResponse::new(data)?.status(status))
+    }
+
+    /// Compact JSON (no spaces), as benchmarks such as TechEmpower's expect.
+    pub fn compact<T: Serialize + ?Sized>(data: &T) -> Result<HttpResponse, ViewError> {
+        Ok(HttpResponse::new(serde_json::to_vec(data)?).content_type("application/json"))
+    }
+}
+
+/// Serialises `data` exactly as Python's `json.dumps(data)` does with default arguments.
+pub fn to_python_json<T: Serialize + ?Sized>(data: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(128);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+    data.serialize(&mut ser)?;
+    Ok(out)
+}
+
+/// serde_json formatter for Python's default `json.dumps` layout.
+struct PythonFormatter;
+
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // ensure_ascii=True: every non-ASCII character becomes \uXXXX (surrogate pairs above
+        // the BMP).
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c.is_ascii() {
+                continue;
+            }
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{:04x}", unit)?;
+            }
+            start = i + c.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// Django's `StreamingHttpResponse`: content produced by an iterator, sent chunk by chunk.
+pub struct StreamingHttpResponse;
+
+impl StreamingHttpResponse {
+    /// Status 200, `text/html; charset=utf-8`, streaming `chunks`.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<I, T>(chunks: I) -> HttpResponse
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+        T: Into<Vec<u8>> + 'static,
+    {
+        let mut r = HttpResponse::new(Vec::new());
+        r.body = Body::Stream(Box::new(chunks.into_iter().map(Into::into)));
+        r
+    }
+}
+
+/// How many bytes `FileResponse` reads per chunk (Django's `FileResponse.block_size`).
+pub const FILE_BLOCK_SIZE: usize = 4096;
+
+/// Django's `FileResponse`: streams a file in blocks with `Content-Length` and a
+/// `Content-Type` guessed from the name.
+pub struct FileResponse;
+
+impl FileResponse {
+    /// Opens `path` and streams it; `as_attachment` adds `Content-Disposition: attachment`.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn open(path: &Path, as_attachment: bool) -> Result<HttpResponse, ViewError> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut r = StreamingHttpResponse::new(FileChunks { file, done: false })
+            .content_type(guess_content_type(path))
+            .header("Content-Length", len.to_string());
+        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+            let kind = if as_attachment {
+                "attachment"
+            } else {
+                "inline"
+            };
+            r.headers.set(
+                "Content-Disposition",
+                format!("{kind}; filename=\"{}\"", name.replace(['"', '\\'], "_")),
+            );
+        }
+        Ok(r)
+    }
+}
+
+struct FileChunks {
+    file: std::fs::File,
+    done: bool,
+}
+
+impl Iterator for FileChunks {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        if self.done {
+            return None;
+        }
+        let mut buf = vec![0u8; FILE_BLOCK_SIZE];
+        match self.file.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                // A read error mid-file cannot change the status any more: end the body short
+                // and let the server close the connection (Content-Length was promised).
+                self.done = true;
+                None
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                Some(buf)
+            }
+        }
+    }
+}
+
+fn guess_content_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("html" | "htm") => "text/html",
+        Some("txt") => "text/plain",
+        Some("css") => "text/css",
+        Some("js") => "text/javascript",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_response_matches_python_json_dumps() {
+        let r = JsonResponse::new(&json!({"message": "Success", "data": [1, 2, 3]})).unwrap();
+        assert_eq!(r.content(), br#"{"message": "Success", "data": [1, 2, 3]}"#);
+        assert_eq!(r.get("content-type"), Some("application/json"));
+        let r = JsonResponse::new(&json!({"s": "caf\u{e9} \u{1F600}", "f": 2.5})).unwrap();
+        assert_eq!(
+            r.content(),
+            br#"{"s": "caf\u00e9 \ud83d\ude00", "f": 2.5}"#.as_slice()
+        );
+        let r = JsonResponse::compact(&json!({"message": "Hello, World!"})).unwrap();
+        assert_eq!(r.content(), br#"{"message":"Hello, World!"}"#);
+    }
+
+    #[test]
+    fn family_sets_status_and_headers() {
+        assert_eq!(
+            HttpResponseRedirect::new("/a b/").get("Location"),
+            Some("/a%20b/")
+        );
+        assert_eq!(HttpResponsePermanentRedirect::new("/x/").status_code, 301);
+        let r = HttpResponseNotAllowed::new(&["GET", "POST"]);
+        assert_eq!((r.status_code, r.get("Allow")), (405, Some("GET, POST")));
+        let r = HttpResponseNotModified::new();
+        assert_eq!(r.status_code, 304);
+        assert!(!r.has_header("Content-Type"));
+        assert_eq!(HttpResponseGone::new("").reason_phrase(), "Gone");
+        assert_eq!(HttpResponseServerError::new("").status_code, 500);
+    }
+
+    #[test]
+    fn streaming_response_yields_its_chunks() {
+        let mut r = StreamingHttpResponse::new((0..3).map(|i| format!("line {i}\n")));
+        assert!(r.is_streaming());
+        match r.take_body() {
+            Body::Stream(it) => {
+                let all: Vec<u8> = it.flatten().collect();
+                assert_eq!(all, b"line 0\nline 1\nline 2\n");
+            }
+            Body::Bytes(_) => panic!("expected a stream"),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Middleware (Django's `MIDDLEWARE`): the [`Middleware`] trait with Django's hooks and the
+//! wrapper form, [`Next`] (Django's `get_response` as a value), the registry of factories by
+//! name, and the built-ins `common`, `conditional_get` and `security`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::exception::ViewError;
+use crate::handler::Handler;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::settings::{ConfigError, Settings};
+use crate::views::ViewFn;
+
+pub mod common;
+pub mod conditional_get;
+pub mod security;
+
+/// A middleware (Django's new-style middleware class).
+///
+/// Implement any of the hooks; the default [`Middleware::call`] runs them as Django's
+/// `MiddlewareMixin.__call__` does. Or override `call` itself (the wrapper form, Django's
+/// `def __call__(self, request): ... self.get_response(request) ...`), using [`Next::run`].
+/// Every layer is wrapped in `convert_exception_to_response`: an error returned (or a panic)
+/// in a layer becomes the error response at that layer.
+pub trait Middleware: Send + Sync + 'static {
+    /// Django's `process_request`: a response short-circuits; only the middleware already
+    /// entered see it on the way out.
+    fn process_request(
+        &self,
+        _request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        Ok(None)
+    }
+
+    /// Django's `process_view`, called in order after URL resolution with the view about to
+    /// run; a response skips the remaining ones and the view.
+    fn process_view(
+        &self,
+        _request: &mut HttpRequest,
+        _view: &ViewFn,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        Ok(None)
+    }
+
+    /// Django's `process_exception`, called in reverse order when the view fails; the first
+    /// response wins.
+    fn process_exception(
+        &self,
+        _request: &mut HttpRequest,
+        _error: &ViewError,
+    ) -> Option<HttpResponse> {
+        None
+    }
+
+    /// Django's `process_response`, on the way out (reverse order).
+    fn process_response(
+        &self,
+        _request: &mut HttpRequest,
+        response: HttpResponse,
+    ) -> Result<HttpResponse, ViewError> {
+        Ok(response)
+    }
+
+    /// Django's `__call__`: by default `process_request`, then (unless it answered) the rest of
+    /// the chain, then `process_response`.
+    fn call(
+        &self,
+        request: &mut HttpRequest,
+        get_response: Next<'_>,
+    ) -> Result<HttpResponse, ViewError> {
+        let response = match self.process_request(request)? {
+            Some(r) => r,
+            None => get_response.run(request),
+        };
+        self.process_response(request, response)
+    }
+}
+
+/// The rest of the chain below a middleware (Django's `get_response`). Borrowed: running it
+/// allocates nothing.
+#[derive(Clone, Copy)]
+pub struct Next<'a> {
+    pub(crate) handler: &'a Handler,
+    pub(crate) index: usize,
+}
+
+impl Next<'_> {
+    /// Runs the inner layers and the view; always a response (errors below were already
+    /// converted, as Django's `convert_exception_to_response` does).
+    pub fn run(self, request: &mut HttpRequest) -> HttpResponse {
+        self.handler.run_layer(self.index, request)
+    }
+}
+
+/// Builds a middleware from the settings, once at start-up.
+pub type MiddlewareFactory =
+    Arc<dyn Fn(&Settings) -> Result<Arc<dyn Middleware>, ConfigError> + Send + Sync>;
+
+/// Middleware factories by name (the names `middleware = [...]` in settings refers to).
+#[derive(Clone)]
+pub struct MiddlewareRegistry {
+    factories: HashMap<String, MiddlewareFactory>,
+}
+
+impl Default for MiddlewareRegistry {
+    fn default() -> Self {
+        MiddlewareRegistry::with_builtins()
+    }
+}
+
+impl MiddlewareRegistry {
+    /// An empty registry.
+    pub fn empty() -> Self {
+        MiddlewareRegistry {
+            factories: HashMap::new(),
+        }
+    }
+
+    /// The built-ins: `common`, `conditional_get`, `security`.
+    pub fn with_builtins() -> Self {
+        let mut r = MiddlewareRegistry::empty();
+        r.register("common", |s: &Settings| {
+            Ok(common::CommonMiddleware::new(s))
+        });
+        r.register("conditional_get", |_: &Settings| {
+            Ok(conditional_get::ConditionalGetMiddleware)
+        });
+        r.register("security", |_: &Settings| Ok(security::SecurityMiddleware));
+        r
+    }
+
+    /// Registers (or replaces) a factory under `name`.
+    pub fn register<M, F>(&mut self, name: &str, factory: F)
+    where
+        M: Middleware,
+        F: Fn(&Settings) -> Result<M, ConfigError> + Send + Sync + 'static,
+    {
+        let f: MiddlewareFactory =
+            Arc::new(move |s: &Settings| factory(s).map(|m| Arc::new(m) as Arc<dyn Middleware>));
+        self.factories.insert(name.to_string(), f);
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.factories.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Django's `load_middleware`, the part that finds and builds: one instance per name in
+    /// settings order; an unknown name is an error naming the file and the line.
+    pub fn load(&self, settings: &Settings) -> Result<Vec<Arc<dyn Middleware>>, ConfigError> {
+        let mut chain = Vec::with_capacity(settings.middleware.len());
+        for name in &settings.middleware {
+            let factory = self.factories.get(name).ok_or_else(|| {
+                settings.error_at_value(
+                    name,
+                    &format!(
+                        "unknown middleware \"{name}\" (known: {})",
+                        self.names().join(", ")
+                    ),
+                )
+            })?;
+            let mw = factory(settings)
+                .map_err(|e| ConfigError::new(format!("middleware \"{name}\": {e}")))?;
+            chain.push(mw);
+        }
+        Ok(chain)
+    }
+}

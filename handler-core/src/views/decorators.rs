@@ -1,0 +1,143 @@
+//! View decorators (Django's `views/decorators/http.py` and `contrib/auth/decorators.py`):
+//! they take a view and return a view.
+
+use super::{ViewFn, ViewResult};
+use crate::http::encoding::quote;
+use crate::http::{HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect};
+use crate::shortcuts::resolve_url;
+
+/// Django's `require_http_methods(methods)`: any other method gets 405 with `Allow` listing
+/// `methods` (HEAD is not implied by GET, exactly as in Django).
+pub fn require_http_methods(methods: &'static [&'static str], view: ViewFn) -> ViewFn {
+    let name = view.name();
+    ViewFn::new(name, move |request: &mut HttpRequest| -> ViewResult {
+        if !methods.contains(&request.method.as_str()) {
+            log::warn!(
+                target: "django.request",
+                "Method Not Allowed ({}): {}",
+                request.method,
+                request.path
+            );
+            return Ok(HttpResponseNotAllowed::new(methods));
+        }
+        view.call(request)
+    })
+}
+
+/// Django's `require_GET`.
+#[allow(non_snake_case)]
+pub fn require_GET(view: ViewFn) -> ViewFn {
+    require_http_methods(&["GET"], view)
+}
+
+/// Django's `require_POST`.
+#[allow(non_snake_case)]
+pub fn require_POST(view: ViewFn) -> ViewFn {
+    require_http_methods(&["POST"], view)
+}
+
+/// Django's `require_safe`: GET and HEAD.
+pub fn require_safe(view: ViewFn) -> ViewFn {
+    require_http_methods(&["GET", "HEAD"], view)
+}
+
+/// Django's `login_required`: an anonymous user is redirected (302) to the settings'
+/// `login_url` with `?next=<the current path>`.
+pub fn login_required(view: ViewFn) -> ViewFn {
+    login_required_impl(None, view)
+}
+
+/// Django's `login_required(login_url=...)`: as [`login_required`] with another login URL (a
+/// path or a route name).
+pub fn login_required_at(login_url: &'static str, view: ViewFn) -> ViewFn {
+    login_required_impl(Some(login_url), view)
+}
+
+fn login_required_impl(login_url: Option<&'static str>, view: ViewFn) -> ViewFn {
+    let name = view.name();
+    ViewFn::new(name, move |request: &mut HttpRequest| -> ViewResult {
+        if request.user.is_authenticated() {
+            return view.call(request);
+        }
+        let target = login_url.unwrap_or(request.settings().login_url.as_str());
+        let resolved = resolve_url(target);
+        Ok(redirect_to_login(&request.get_full_path(), &resolved))
+    })
+}
+
+/// Django's `redirect_to_login(next, login_url)`: `next` is added to the login URL's query
+/// string, quoted with `/` kept.
+pub fn redirect_to_login(next: &str, login_url: &str) -> crate::http::HttpResponse {
+    let sep = if login_url.contains('?') { '&' } else { '?' };
+    let url = format!("{login_url}{sep}next={}", quote(next, "/"));
+    HttpResponseRedirect::new(&url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::User;
+    use crate::http::HttpResponse;
+    use crate::settings::Settings;
+    use crate::views::view;
+    use std::sync::Arc;
+
+    fn ok(_r: &mut HttpRequest) -> ViewResult {
+        Ok(HttpResponse::new("ok"))
+    }
+
+    fn run(v: &ViewFn, method: &str, path: &str, query: &str, user: User) -> HttpResponse {
+        let mut s = Settings::default();
+        s.login_url = "/login/".into();
+        let mut r = HttpRequest::new(method, path, query, Arc::new(s));
+        r.user = user;
+        v.call(&mut r).unwrap()
+    }
+
+    #[test]
+    fn require_http_methods_answers_405_with_allow() {
+        let v = require_http_methods(&["GET"], view(ok));
+        assert_eq!(run(&v, "GET", "/", "", User::anonymous()).status_code, 200);
+        for m in ["HEAD", "POST", "DELETE"] {
+            let r = run(&v, m, "/", "", User::anonymous());
+            assert_eq!((r.status_code, r.get("Allow")), (405, Some("GET")));
+            assert!(r.content().is_empty());
+        }
+        let safe = require_safe(view(ok));
+        assert_eq!(
+            run(&safe, "HEAD", "/", "", User::anonymous()).status_code,
+            200
+        );
+        let r = run(&safe, "PUT", "/", "", User::anonymous());
+        assert_eq!(r.get("Allow"), Some("GET, HEAD"));
+        assert_eq!(
+            run(&require_POST(view(ok)), "GET", "/", "", User::anonymous()).status_code,
+            405
+        );
+        assert_eq!(
+            run(&require_GET(view(ok)), "GET", "/", "", User::anonymous()).status_code,
+            200
+        );
+    }
+
+    #[test]
+    fn login_required_redirects_anonymous_users_with_next() {
+        let v = login_required(view(ok));
+        let r = run(&v, "GET", "/dashboard/", "", User::anonymous());
+        assert_eq!(r.status_code, 302);
+        assert_eq!(r.get("Location"), Some("/login/?next=/dashboard/"));
+        let r = run(&v, "GET", "/d/", "a=1", User::anonymous());
+        assert_eq!(r.get("Location"), Some("/login/?next=/d/%3Fa%3D1"));
+        let r = run(
+            &v,
+            "GET",
+            "/dashboard/",
+            "",
+            User::authenticated("alice", false),
+        );
+        assert_eq!(r.status_code, 200);
+        let at = login_required_at("/accounts/in/", view(ok));
+        let r = run(&at, "GET", "/x/", "", User::anonymous());
+        assert_eq!(r.get("Location"), Some("/accounts/in/?next=/x/"));
+    }
+}
