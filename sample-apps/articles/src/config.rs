@@ -50,17 +50,14 @@ fn default_database() -> PathBuf {
 }
 
 impl AppSettings {
-    /// The database file: `database` as given when absolute, otherwise next to the settings
-    /// file (so the app finds the same file whatever the server's working directory).
-    pub fn database_path(&self, settings_file: &Path) -> PathBuf {
+    /// The database file: `database` as given when absolute, otherwise inside `base_dir` (the
+    /// settings file's folder, so the app finds the same file whatever the server's working
+    /// directory).
+    pub fn database_path(&self, base_dir: &Path) -> PathBuf {
         if self.database.is_absolute() {
             return self.database.clone();
         }
-        let folder = settings_file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| Path::new("."));
-        folder.join(&self.database)
+        base_dir.join(&self.database)
     }
 
     /// The user signed in by `token`, if any.
@@ -115,19 +112,15 @@ mod tests {
     }
 
     #[test]
-    fn the_database_is_relative_to_the_settings_file() {
+    fn the_database_is_relative_to_the_settings_folder() {
         let s = parse(json!({"api_key": "k"})).unwrap();
         assert_eq!(
-            s.database_path(Path::new("/srv/site/settings.toml")),
+            s.database_path(Path::new("/srv/site")),
             PathBuf::from("/srv/site/articles.sqlite3")
-        );
-        assert_eq!(
-            s.database_path(Path::new("settings.toml")),
-            PathBuf::from("./articles.sqlite3")
         );
         let abs = parse(json!({"api_key": "k", "database": "/var/db/a.sqlite3"})).unwrap();
         assert_eq!(
-            abs.database_path(Path::new("/srv/settings.toml")),
+            abs.database_path(Path::new("/srv")),
             PathBuf::from("/var/db/a.sqlite3")
         );
     }

@@ -4,7 +4,16 @@
 //! The decisions each one makes live in small functions here so they are tested without a
 //! request cycle around them.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use handler_core::auth::User;
+use handler_core::exception::ViewError;
+use handler_core::http::{HttpRequest, HttpResponse, JsonResponse};
+use handler_core::middleware::{Middleware, Next};
+
+use crate::bodies::ServerErrorBody;
+use crate::config::TokenUser;
 
 /// The response header `request_timer` sets.
 pub const DURATION_HEADER: &str = "X-Duration-ms";
@@ -120,6 +129,169 @@ pub fn api_log_line(
         "api_logging: {method} {path} {status} {} ms request={request_body} response={response_body}",
         format_duration_ms(elapsed)
     )
+}
+
+/// When the request entered `request_timer` (kept in the request's extensions).
+struct RequestStart(Instant);
+
+/// `request_timer`: `X-Duration-ms` on every response, measured from `process_request` to
+/// `process_response`, so it covers every middleware inside it and the view.
+pub struct RequestTimer;
+
+impl Middleware for RequestTimer {
+    fn process_request(
+        &self,
+        request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        request.extensions.insert(RequestStart(Instant::now()));
+        Ok(None)
+    }
+
+    fn process_response(
+        &self,
+        request: &mut HttpRequest,
+        mut response: HttpResponse,
+    ) -> Result<HttpResponse, ViewError> {
+        if let Some(RequestStart(start)) = request.extensions.get::<RequestStart>() {
+            response
+                .headers
+                .set(DURATION_HEADER, format_duration_ms(start.elapsed()));
+        }
+        Ok(response)
+    }
+}
+
+/// `powered_by`: `X-Powered-By` from `[app] powered_by` on every response.
+pub struct PoweredBy {
+    /// The header's value.
+    pub value: String,
+}
+
+impl Middleware for PoweredBy {
+    fn process_response(
+        &self,
+        _request: &mut HttpRequest,
+        mut response: HttpResponse,
+    ) -> Result<HttpResponse, ViewError> {
+        response.headers.set(POWERED_BY_HEADER, self.value.clone());
+        Ok(response)
+    }
+}
+
+/// `api_logging`: one info line per `/api/` request with the method, path, status, duration
+/// and the JSON bodies both ways (the wrapper form: it needs the request before and the
+/// response after).
+pub struct ApiLogging;
+
+impl Middleware for ApiLogging {
+    fn call(
+        &self,
+        request: &mut HttpRequest,
+        get_response: Next<'_>,
+    ) -> Result<HttpResponse, ViewError> {
+        if !is_api_path(&request.path) {
+            return Ok(get_response.run(request));
+        }
+        let start = Instant::now();
+        let request_body = loggable_body(request.headers.get("Content-Type"), request.body());
+        let response = get_response.run(request);
+        let response_body = if response.is_streaming() {
+            "<streaming>".to_string()
+        } else {
+            loggable_body(response.get("Content-Type"), response.content())
+        };
+        log::info!(
+            target: API_LOG_TARGET,
+            "{}",
+            api_log_line(
+                &request.method,
+                &request.path,
+                response.status_code,
+                start.elapsed(),
+                &request_body,
+                &response_body,
+            )
+        );
+        Ok(response)
+    }
+}
+
+/// `api_key_check`: `/api/private/` answers 401 unless `X-API-KEY` is `[app] api_key`.
+pub struct ApiKeyCheck {
+    /// The expected key.
+    pub api_key: String,
+}
+
+impl Middleware for ApiKeyCheck {
+    fn process_request(
+        &self,
+        request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        if needs_api_key(&request.path)
+            && !api_key_matches(request.headers.get(API_KEY_HEADER), &self.api_key)
+        {
+            return Ok(Some(HttpResponse::with_status(401, INVALID_API_KEY)));
+        }
+        Ok(None)
+    }
+}
+
+/// `token_auth`: `Authorization: Token <t>` signs in the user `[app.tokens]` maps `t` to; any
+/// other request stays anonymous (the views decide what anonymous users get).
+pub struct TokenAuth {
+    /// Token to user.
+    pub tokens: BTreeMap<String, TokenUser>,
+}
+
+impl Middleware for TokenAuth {
+    fn process_request(
+        &self,
+        request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        let user = request
+            .headers
+            .get("Authorization")
+            .and_then(token_from_authorization)
+            .and_then(|token| self.tokens.get(token));
+        if let Some(user) = user {
+            request.user = User::authenticated(user.username.clone(), user.staff);
+        }
+        Ok(None)
+    }
+}
+
+/// `error_handler`: with `debug = false`, an unhandled view error (or panic) becomes the JSON
+/// 500 `{"status_code": 500, "message": "Internal Server Error", "data": {"message": ...}}`.
+/// With `debug = true` it steps aside so the debug page shows. 404, 403 and 400 errors are
+/// left to Django's usual handling.
+pub struct ErrorHandler {
+    /// The settings' `debug`.
+    pub debug: bool,
+}
+
+impl Middleware for ErrorHandler {
+    fn process_exception(
+        &self,
+        request: &mut HttpRequest,
+        error: &ViewError,
+    ) -> Option<HttpResponse> {
+        if self.debug || error.status_code() != 500 {
+            return None;
+        }
+        // Answering here means the runtime will not log the error: log it as Django would.
+        log::error!(
+            target: "django.request",
+            "Internal Server Error: {}\n{error}",
+            request.path
+        );
+        let message = error.message();
+        let response = JsonResponse::with_status(500, &ServerErrorBody::new(&message))
+            .unwrap_or_else(|_| {
+                HttpResponse::with_status(500, "Internal Server Error")
+                    .content_type("text/plain; charset=utf-8")
+            });
+        Some(response)
+    }
 }
 
 #[cfg(test)]
