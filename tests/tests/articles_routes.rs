@@ -16,7 +16,7 @@ fn home_is_success_html_and_head_has_no_body() {
     assert_html(&r, 200);
     assert_eq!(r.text(), "Success!");
 
-    let head = app.curl("/", &["-I"]);
+    let head = head(&app, "/", &[]);
     assert_html(&head, 200);
     assert!(head.body.is_empty(), "HEAD body {:?}", head.text());
     if let (Some(g), Some(h)) = (r.header("Content-Length"), head.header("Content-Length")) {
@@ -99,7 +99,7 @@ fn get_only_view_answers_get_and_405s_everything_else() {
         assert_eq!(r.header("Allow"), Some("GET"), "{method}");
         assert!(r.body.is_empty(), "{method} body {:?}", r.text());
     }
-    let head = app.curl("/api/get-only/", &["-I"]);
+    let head = head(&app, "/api/get-only/", &[]);
     assert_status(&head, 405);
     assert_eq!(head.header("Allow"), Some("GET"));
 }
@@ -154,7 +154,7 @@ fn head_on_class_based_views_mirrors_get_without_body() {
     let id = created.json()["id"].as_i64().expect("id");
     for path in ["/api/articles/".to_string(), format!("/api/articles/{id}/")] {
         let get = app.curl(&path, &[]);
-        let head = app.curl(&path, &["-I"]);
+        let head = head(&app, &path, &[]);
         assert_status(&get, 200);
         assert_status(&head, 200);
         assert!(head.body.is_empty(), "{path}: HEAD body {:?}", head.text());
@@ -169,7 +169,7 @@ fn head_on_class_based_views_mirrors_get_without_body() {
         }
     }
     // An unknown id: the GET's 404, no body.
-    let head = app.curl("/api/articles/999999/", &["-I"]);
+    let head = head(&app, "/api/articles/999999/", &[]);
     assert_status(&head, 404);
     assert!(head.body.is_empty());
 }
@@ -179,7 +179,7 @@ fn head_on_an_undecorated_function_view_mirrors_get() {
     let app = App::start("head-fn");
     for path in ["/login/", "/new-url/", "/api/success/"] {
         let get = app.curl(path, &[]);
-        let head = app.curl(path, &["-I"]);
+        let head = head(&app, path, &[]);
         assert_status(&head, get.status);
         assert_eq!(
             head.header("Content-Type"),
@@ -274,7 +274,7 @@ fn cached_has_a_strong_etag_and_answers_304() {
     assert!(r.body.is_empty(), "304 body {:?}", r.text());
     assert_eq!(r.header("ETag"), Some(etag.as_str()));
 
-    let r = app.curl("/api/cached/", &["-I", "-H", &inm]);
+    let r = head(&app, "/api/cached/", &[&inm]);
     assert_status(&r, 304);
 
     let r = app.curl("/api/cached/", &["-H", "If-None-Match: \"something-else\""]);

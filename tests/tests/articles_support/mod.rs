@@ -159,3 +159,45 @@ pub fn assert_html(r: &CurlResponse, status: u16) {
 
 /// The `-H` arguments for a JSON body.
 pub const JSON: [&str; 2] = ["-H", "Content-Type: application/json"];
+
+/// Sends `HEAD path` on a raw connection (curl's `-I` mixes the headers into its output, so it
+/// cannot show whether a body followed) with `Connection: close`, and returns the response as
+/// a `CurlResponse` whose `body` is every byte that came after the head: empty when the server
+/// sent no body.
+pub fn head(server: &Server, path: &str, extra_headers: &[&str]) -> CurlResponse {
+    let mut request = format!(
+        "HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+        server.port
+    );
+    for h in extra_headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    let bytes = tests::exchange(server.addr, request.as_bytes(), Duration::from_secs(10));
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(&bytes)));
+    let head_text = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let mut lines = head_text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default().to_string();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    CurlResponse {
+        status,
+        status_line,
+        headers,
+        body: bytes[end + 4..].to_vec(),
+        exit_code: 0,
+        stderr: String::new(),
+        raw_headers: head_text,
+    }
+}
