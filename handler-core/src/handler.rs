@@ -271,3 +271,478 @@ fn log_response(request: &HttpRequest, response: &HttpResponse) {
         log::warn!(target: "django.request", "{}: {}", response.reason_phrase(), request.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::App;
+    use crate::urls::path;
+    use crate::views::{view, ViewResult};
+    use std::sync::Mutex;
+
+    type Trace = Arc<Mutex<Vec<String>>>;
+
+    fn push(trace: &Trace, s: String) {
+        trace.lock().unwrap().push(s);
+    }
+
+    /// Which hook of a `Hook` middleware answers instead of passing on.
+    #[derive(Clone, Copy, Default)]
+    struct Behaviour {
+        answer_request: bool,
+        answer_view: bool,
+        answer_exception: bool,
+        fail_request: bool,
+    }
+
+    struct Hook {
+        name: &'static str,
+        trace: Trace,
+        behaviour: Behaviour,
+    }
+
+    impl Middleware for Hook {
+        fn process_request(&self, _r: &mut HttpRequest) -> Result<Option<HttpResponse>, ViewError> {
+            push(&self.trace, format!("{}.process_request", self.name));
+            if self.behaviour.fail_request {
+                return Err(ViewError::msg("request hook failed"));
+            }
+            Ok(self
+                .behaviour
+                .answer_request
+                .then(|| HttpResponse::new(format!("from {}.process_request", self.name))))
+        }
+        fn process_view(
+            &self,
+            _r: &mut HttpRequest,
+            _v: &ViewFn,
+        ) -> Result<Option<HttpResponse>, ViewError> {
+            push(&self.trace, format!("{}.process_view", self.name));
+            Ok(self
+                .behaviour
+                .answer_view
+                .then(|| HttpResponse::new(format!("from {}.process_view", self.name))))
+        }
+        fn process_exception(&self, _r: &mut HttpRequest, e: &ViewError) -> Option<HttpResponse> {
+            push(&self.trace, format!("{}.process_exception", self.name));
+            self.behaviour.answer_exception.then(|| {
+                HttpResponse::with_status(503, format!("{} handled {}", self.name, e.message()))
+            })
+        }
+        fn process_response(
+            &self,
+            _r: &mut HttpRequest,
+            resp: HttpResponse,
+        ) -> Result<HttpResponse, ViewError> {
+            push(
+                &self.trace,
+                format!("{}.process_response {}", self.name, resp.status_code),
+            );
+            Ok(resp)
+        }
+    }
+
+    /// The wrapper form: Django's `__call__` around `get_response`.
+    struct Wrapper {
+        name: &'static str,
+        trace: Trace,
+    }
+
+    impl Middleware for Wrapper {
+        fn call(
+            &self,
+            request: &mut HttpRequest,
+            get_response: Next<'_>,
+        ) -> Result<HttpResponse, ViewError> {
+            push(&self.trace, format!("{}.before", self.name));
+            let response = get_response.run(request);
+            push(
+                &self.trace,
+                format!("{}.after {}", self.name, response.status_code),
+            );
+            Ok(response.header("X-Wrapped", self.name))
+        }
+    }
+
+    enum ViewKind {
+        Ok,
+        Fails,
+        Panics,
+    }
+
+    fn handler(
+        trace: &Trace,
+        layers: &[(&'static str, Option<Behaviour>)],
+        kind: ViewKind,
+        debug: bool,
+    ) -> Handler {
+        let t = Arc::clone(trace);
+        let v = move |_r: &mut HttpRequest| -> ViewResult {
+            push(&t, "view".to_string());
+            match kind {
+                ViewKind::Ok => Ok(HttpResponse::new("view")),
+                ViewKind::Fails => Err(ViewError::msg("view failed")),
+                ViewKind::Panics => panic!("view panicked"),
+            }
+        };
+        let mut app = App::new(vec![path("x/", view(v))]);
+        let mut settings = Settings::default();
+        settings.debug = debug;
+        for (name, behaviour) in layers {
+            let t = Arc::clone(trace);
+            let name: &'static str = name;
+            settings.middleware.push(name.to_string());
+            app = match behaviour {
+                Some(b) => {
+                    let b = *b;
+                    app.middleware(name, move |_s: &Settings| {
+                        Ok(Hook {
+                            name,
+                            trace: Arc::clone(&t),
+                            behaviour: b,
+                        })
+                    })
+                }
+                None => app.middleware(name, move |_s: &Settings| {
+                    Ok(Wrapper {
+                        name,
+                        trace: Arc::clone(&t),
+                    })
+                }),
+            };
+        }
+        app.into_handler(settings).unwrap()
+    }
+
+    fn run(h: &Handler, path: &str) -> HttpResponse {
+        let mut r = HttpRequest::new("GET", path, "", Arc::clone(h.settings()));
+        h.get_response(&mut r)
+    }
+
+    fn taken(trace: &Trace) -> Vec<String> {
+        std::mem::take(&mut *trace.lock().unwrap())
+    }
+
+    const PLAIN: Option<Behaviour> = Some(Behaviour {
+        answer_request: false,
+        answer_view: false,
+        answer_exception: false,
+        fail_request: false,
+    });
+
+    #[test]
+    fn plain_request_through_three_middleware() {
+        let trace = Trace::default();
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", PLAIN), ("c", PLAIN)],
+            ViewKind::Ok,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.status_code, 200);
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "c.process_request",
+                "a.process_view",
+                "b.process_view",
+                "c.process_view",
+                "view",
+                "c.process_response 200",
+                "b.process_response 200",
+                "a.process_response 200",
+            ]
+        );
+    }
+
+    #[test]
+    fn process_request_short_circuit_in_the_second() {
+        let trace = Trace::default();
+        let b = Some(Behaviour {
+            answer_request: true,
+            ..Behaviour::default()
+        });
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", b), ("c", PLAIN)],
+            ViewKind::Ok,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.content(), b"from b.process_request");
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "b.process_response 200",
+                "a.process_response 200",
+            ]
+        );
+    }
+
+    #[test]
+    fn process_view_short_circuit() {
+        let trace = Trace::default();
+        let b = Some(Behaviour {
+            answer_view: true,
+            ..Behaviour::default()
+        });
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", b), ("c", PLAIN)],
+            ViewKind::Ok,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.content(), b"from b.process_view");
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "c.process_request",
+                "a.process_view",
+                "b.process_view",
+                "c.process_response 200",
+                "b.process_response 200",
+                "a.process_response 200",
+            ]
+        );
+    }
+
+    #[test]
+    fn view_error_handled_by_the_second_process_exception() {
+        let trace = Trace::default();
+        let b = Some(Behaviour {
+            answer_exception: true,
+            ..Behaviour::default()
+        });
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", b), ("c", PLAIN)],
+            ViewKind::Fails,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(
+            (r.status_code, r.content()),
+            (503, &b"b handled view failed"[..])
+        );
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "c.process_request",
+                "a.process_view",
+                "b.process_view",
+                "c.process_view",
+                "view",
+                "c.process_exception",
+                "b.process_exception",
+                "c.process_response 503",
+                "b.process_response 503",
+                "a.process_response 503",
+            ]
+        );
+    }
+
+    const UNHANDLED: [&str; 13] = [
+        "a.process_request",
+        "b.process_request",
+        "c.process_request",
+        "a.process_view",
+        "b.process_view",
+        "c.process_view",
+        "view",
+        "c.process_exception",
+        "b.process_exception",
+        "a.process_exception",
+        "c.process_response 500",
+        "b.process_response 500",
+        "a.process_response 500",
+    ];
+
+    #[test]
+    fn view_error_none_handles_is_a_500_seen_by_every_process_response() {
+        let trace = Trace::default();
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", PLAIN), ("c", PLAIN)],
+            ViewKind::Fails,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.status_code, 500);
+        assert!(String::from_utf8_lossy(r.content()).contains("Server Error (500)"));
+        assert_eq!(taken(&trace), UNHANDLED);
+    }
+
+    #[test]
+    fn panicking_view_is_an_unhandled_error() {
+        let trace = Trace::default();
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", PLAIN), ("c", PLAIN)],
+            ViewKind::Panics,
+            true,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.status_code, 500);
+        let page = String::from_utf8_lossy(r.content()).into_owned();
+        assert!(page.contains("view panicked"), "{page}");
+        assert!(page.contains("Panic at /x/"), "{page}");
+        assert_eq!(taken(&trace), UNHANDLED);
+    }
+
+    #[test]
+    fn wrapper_form_mixed_with_hooks() {
+        let trace = Trace::default();
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("w", None), ("c", PLAIN)],
+            ViewKind::Ok,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.get("X-Wrapped"), Some("w"));
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "w.before",
+                "c.process_request",
+                "a.process_view",
+                "c.process_view",
+                "view",
+                "c.process_response 200",
+                "w.after 200",
+                "a.process_response 200",
+            ]
+        );
+    }
+
+    #[test]
+    fn error_in_process_request_is_converted_at_its_layer() {
+        let trace = Trace::default();
+        let b = Some(Behaviour {
+            fail_request: true,
+            ..Behaviour::default()
+        });
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", b), ("c", PLAIN)],
+            ViewKind::Ok,
+            false,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.status_code, 500);
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "a.process_response 500"
+            ]
+        );
+    }
+
+    #[test]
+    fn unresolved_path_is_a_404_through_process_response() {
+        let trace = Trace::default();
+        let h = handler(&trace, &[("a", PLAIN)], ViewKind::Ok, false);
+        let r = run(&h, "/nope/");
+        assert_eq!(r.status_code, 404);
+        assert!(String::from_utf8_lossy(r.content()).contains("<h1>Not Found</h1>"));
+        assert_eq!(
+            taken(&trace),
+            ["a.process_request", "a.process_response 404"]
+        );
+
+        let dbg = handler(&trace, &[], ViewKind::Ok, true);
+        let r = run(&dbg, "/nope/");
+        let page = String::from_utf8_lossy(r.content()).into_owned();
+        assert_eq!(r.status_code, 404);
+        assert!(
+            page.contains("x/"),
+            "the technical 404 lists the patterns tried: {page}"
+        );
+        assert!(page.contains("didn't match"), "{page}");
+    }
+
+    #[test]
+    fn unknown_middleware_is_a_config_error() {
+        let mut s = Settings::parse(
+            "middleware = [\n  \"common\",\n  \"nosuch\",\n]\n",
+            Some(std::path::Path::new("s.toml")),
+        )
+        .unwrap();
+        s.debug = false;
+        let e = App::new(Vec::new()).into_handler(s).err().unwrap();
+        assert!(
+            e.message()
+                .starts_with("s.toml:3: unknown middleware \"nosuch\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn common_appends_slash_and_keeps_the_query() {
+        let mut s = Settings::default();
+        s.allowed_hosts = vec!["testserver".into()];
+        s.middleware = vec!["common".into()];
+        let ok = |_r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new("ok")) };
+        let h = App::new(vec![path("a/", view(ok))])
+            .into_handler(s)
+            .unwrap();
+        let get = |method: &str, p: &str, q: &str, host: &str| {
+            let mut r =
+                HttpRequest::new(method, p, q, Arc::clone(h.settings())).with_header("Host", host);
+            h.get_response(&mut r)
+        };
+        let r = get("GET", "/a", "q=1", "testserver");
+        assert_eq!((r.status_code, r.get("Location")), (301, Some("/a/?q=1")));
+        assert_eq!(get("GET", "/b", "", "testserver").status_code, 404);
+        assert_eq!(get("GET", "/a/", "", "testserver").status_code, 200);
+        assert_eq!(get("GET", "/a/", "", "evil.example").status_code, 400);
+        assert_eq!(get("POST", "/a", "", "testserver").status_code, 301);
+    }
+
+    #[test]
+    fn common_in_debug_refuses_to_redirect_a_post() {
+        let mut s = Settings::default();
+        s.debug = true;
+        s.middleware = vec!["common".into()];
+        let ok = |_r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new("ok")) };
+        let h = App::new(vec![path("a/", view(ok))])
+            .into_handler(s)
+            .unwrap();
+        let mut r = HttpRequest::new("POST", "/a", "", Arc::clone(h.settings()))
+            .with_header("Host", "localhost");
+        let resp = h.get_response(&mut r);
+        assert_eq!(resp.status_code, 500);
+        assert!(String::from_utf8_lossy(resp.content()).contains("RuntimeError"));
+    }
+
+    #[test]
+    fn reverse_and_redirect_use_the_running_url_conf() {
+        let home = |_r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new("home")) };
+        let go = |_r: &mut HttpRequest| -> ViewResult { Ok(crate::shortcuts::redirect("home")) };
+        let h = App::new(vec![
+            path("", view(home)).name("home"),
+            path("go/", view(go)),
+        ])
+        .into_handler(Settings::default())
+        .unwrap();
+        let r = run(&h, "/go/");
+        assert_eq!((r.status_code, r.get("Location")), (302, Some("/")));
+        assert!(
+            reverse("home", &[], &[]).is_err(),
+            "no URL conf outside a request"
+        );
+    }
+}
