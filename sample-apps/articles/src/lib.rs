@@ -63,3 +63,268 @@ pub fn build(settings: &Settings) -> Result<App, ConfigError> {
 }
 
 handler_core::export_app!(build);
+
+#[cfg(test)]
+mod tests {
+    //! The whole app in-process: the shipped settings, `build`, and handler-core's cycle, without
+    //! a server (the end-to-end tests in tests/tests/articles_*.rs drive the real binary).
+    use super::*;
+    use handler_core::handler::Handler;
+    use handler_core::http::{HttpRequest, HttpResponse};
+    use serde_json::{json, Value};
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const SHIPPED_SETTINGS: &str = include_str!("../settings.toml");
+
+    struct Site {
+        dir: PathBuf,
+        handler: Handler,
+    }
+
+    impl Drop for Site {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn site(edit: Option<(&str, &str)>) -> Site {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "articles-app-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = match edit {
+            Some((from, to)) => SHIPPED_SETTINGS.replacen(from, to, 1),
+            None => SHIPPED_SETTINGS.to_string(),
+        };
+        let path = dir.join("settings.toml");
+        std::fs::write(&path, text).unwrap();
+        let settings = Settings::load(&path).unwrap();
+        let handler = build(&settings).unwrap().into_handler(settings).unwrap();
+        Site { dir, handler }
+    }
+
+    impl Site {
+        fn send(
+            &self,
+            method: &str,
+            path: &str,
+            headers: &[(&str, &str)],
+            body: &[u8],
+        ) -> HttpResponse {
+            let (path, query) = path.split_once('?').unwrap_or((path, ""));
+            let mut request =
+                HttpRequest::new(method, path, query, Arc::clone(self.handler.settings()))
+                    .with_header("Host", "localhost")
+                    .with_body(body.to_vec());
+            for (name, value) in headers {
+                request = request.with_header(name, value);
+            }
+            self.handler.get_response(&mut request)
+        }
+
+        fn get(&self, path: &str) -> HttpResponse {
+            self.send("GET", path, &[], b"")
+        }
+    }
+
+    fn body_json(r: &HttpResponse) -> Value {
+        serde_json::from_slice(r.content()).unwrap()
+    }
+
+    const JSON: (&str, &str) = ("Content-Type", "application/json");
+    const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+    #[test]
+    fn the_database_is_created_next_to_the_settings() {
+        let s = site(None);
+        assert!(s.dir.join("articles.sqlite3").exists());
+    }
+
+    #[test]
+    fn article_crud_through_the_whole_cycle() {
+        let s = site(None);
+        let r = s.send(
+            "POST",
+            "/api/articles/",
+            &[FORM],
+            b"title=A+b&content=c%26d",
+        );
+        assert_eq!(r.status_code, 201);
+        assert_eq!(
+            r.content(),
+            br#"{"message": "Article created successfully", "id": 1}"#
+        );
+        let r = s.send("PUT", "/api/articles/1/", &[JSON], br#"{"content": "new"}"#);
+        assert_eq!(
+            body_json(&r),
+            json!({"id": 1, "title": "A b", "content": "new"})
+        );
+        let r = s.get("/api/articles/");
+        assert_eq!(
+            body_json(&r),
+            json!({"articles": [{"id": 1, "title": "A b", "content": "new"}]})
+        );
+        assert_eq!(
+            s.send("DELETE", "/api/articles/1/", &[], b"").status_code,
+            204
+        );
+        let r = s.get("/api/articles/1/");
+        assert_eq!(r.status_code, 404);
+        assert_eq!(body_json(&r), json!({"error": "Article not found"}));
+        let r = s.send("POST", "/api/articles/", &[JSON], b"{oops");
+        assert_eq!(
+            (r.status_code, body_json(&r)),
+            (400, json!({"error": "Invalid JSON"}))
+        );
+        let r = s.send("POST", "/api/articles/", &[JSON], br#"{"title": "t"}"#);
+        assert_eq!(r.status_code, 400);
+    }
+
+    #[test]
+    fn every_response_is_timed_and_stamped() {
+        let s = site(None);
+        for path in [
+            "/",
+            "/nowhere/",
+            "/api/boom/",
+            "/api/protected/",
+            "/api/articles",
+        ] {
+            let r = s.get(path);
+            assert!(
+                r.get("X-Duration-ms")
+                    .is_some_and(|v| v.parse::<f64>().is_ok()),
+                "{path}"
+            );
+            assert_eq!(r.get("X-Powered-By"), Some("handler-core"), "{path}");
+        }
+    }
+
+    #[test]
+    fn tokens_sign_users_in() {
+        let s = site(None);
+        let user = [("Authorization", "Token user-token")];
+        let admin = [("Authorization", "Token admin-token")];
+        assert_eq!(s.get("/api/admin/").status_code, 401);
+        assert_eq!(s.send("GET", "/api/admin/", &user, b"").status_code, 403);
+        assert_eq!(s.send("GET", "/api/admin/", &admin, b"").status_code, 200);
+        assert_eq!(
+            s.send("GET", "/api/protected/", &user, b"").status_code,
+            200
+        );
+        let r = s.get("/dashboard/");
+        assert_eq!(r.get("Location"), Some("/login/?next=/dashboard/"));
+    }
+
+    #[test]
+    fn the_api_key_guards_private_paths_only() {
+        let s = site(None);
+        let r = s.get("/api/private/data/");
+        assert_eq!(
+            (r.status_code, r.content()),
+            (401, &b"Invalid or missing API Key"[..])
+        );
+        let key = [("X-API-KEY", "EXPECTED_SECRET_KEY")];
+        assert_eq!(
+            s.send("GET", "/api/private/data/", &key, b"").status_code,
+            200
+        );
+    }
+
+    #[test]
+    fn unhandled_errors_and_panics_become_the_json_500() {
+        let s = site(None);
+        for path in ["/api/boom/", "/api/panic/"] {
+            let r = s.get(path);
+            assert_eq!(r.status_code, 500);
+            let body = body_json(&r);
+            assert_eq!(body["status_code"], 500);
+            assert_eq!(body["message"], "Internal Server Error");
+            assert!(body["data"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()));
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_technical_page_instead() {
+        let s = site(Some(("debug = false", "debug = true")));
+        let r = s.get("/api/boom/");
+        assert_eq!(r.status_code, 500);
+        let page = String::from_utf8_lossy(r.content()).into_owned();
+        assert!(
+            page.contains("Something went boom") && page.contains("views::boom"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn divide_follows_python() {
+        let s = site(None);
+        let r = s.get("/api/divide/?a=7&b=2");
+        assert_eq!(r.content(), br#"{"result": 3.5}"#);
+        assert_eq!(
+            s.get("/api/divide/?a=6&b=3").content(),
+            br#"{"result": 2.0}"#
+        );
+        assert_eq!(s.get("/api/divide/?a=1&b=0").status_code, 400);
+        assert_eq!(s.get("/api/divide/?a=1").status_code, 500);
+        assert_eq!(s.get("/api/divide/?a=x&b=1").status_code, 500);
+    }
+
+    #[test]
+    fn users_validate_their_fields() {
+        let s = site(None);
+        let r = s.send("POST", "/api/users/", &[FORM], b"username=a&email=a%40b");
+        assert_eq!(r.status_code, 201);
+        let r = s.send(
+            "POST",
+            "/api/users/",
+            &[JSON],
+            br#"{"username": "a", "email": "ab"}"#,
+        );
+        assert_eq!(body_json(&r), json!({"error": "Invalid email format"}));
+        let r = s.send("POST", "/api/users/", &[FORM], b"username=a");
+        assert_eq!(
+            body_json(&r),
+            json!({"error": "Username and email are required"})
+        );
+        let r = s.get("/api/users/");
+        assert_eq!(
+            (r.status_code, r.content()),
+            (400, &b"Only POST method allowed"[..])
+        );
+    }
+
+    #[test]
+    fn bad_app_settings_fail_the_build_with_the_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("articles-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            SHIPPED_SETTINGS.replace(r#"api_key = "EXPECTED_SECRET_KEY""#, "api_key = 5"),
+        )
+        .unwrap();
+        let settings = Settings::load(&path).unwrap();
+        let err = build(&settings)
+            .err()
+            .expect("a wrong api_key type is an error");
+        let _ = std::fs::remove_dir_all(&dir);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("settings.toml") && msg.contains("api_key"),
+            "{msg}"
+        );
+        let line = SHIPPED_SETTINGS
+            .lines()
+            .position(|l| l.starts_with("api_key"))
+            .unwrap()
+            + 1;
+        assert!(msg.contains(&format!(":{line}:")), "{msg}");
+    }
+}
