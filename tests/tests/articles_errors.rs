@@ -48,7 +48,11 @@ fn boom_and_panic_are_json_500_for_any_method() {
 #[test]
 fn debug_true_shows_the_debug_page_naming_the_error_and_the_view() {
     let app = App::start_with("debug-page", &[("debug = false", "debug = true")]);
-    for (path, view) in [("/api/boom/", "boom"), ("/api/panic/", "panic_view")] {
+    // The view is named by its path (Django shows `articles.views.boom`), not just the URL.
+    for (path, view) in [
+        ("/api/boom/", "articles::views::boom"),
+        ("/api/panic/", "articles::views::panic_view"),
+    ] {
         let r = app.curl(path, &[]);
         assert_status(&r, 500);
         let ct = r.header("Content-Type").unwrap_or_default();
