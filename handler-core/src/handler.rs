@@ -241,10 +241,16 @@ impl Handler {
                 }
             }
         };
-        if !matches!(error, ViewError::Other(_)) {
-            log_response(request, &response);
+        // Django leaves a 404 to get_response's final log_response: a 404 turned into a
+        // redirect on the way out (APPEND_SLASH) is then not reported as "Not Found".
+        match error {
+            ViewError::Http404(_) => {}
+            ViewError::Other(_) => response.logged = true,
+            _ => {
+                log_response(request, &response);
+                response.logged = true;
+            }
         }
-        response.logged = true;
         response
     }
 

@@ -1,1 +1,204 @@
-//! Test app.
+//! An app for the end-to-end tests of handler-core: views that fail, panic and stream, a
+//! class-based view, and middleware that leave a trace of the hooks they ran in the response.
+//!
+//! Settings `[app]`: none required. Middleware names it registers: `trace_outer`,
+//! `trace_inner` (hook form, each appends to `X-Trace`), `wrap` (wrapper form), and
+//! `json_errors` (`process_exception` answering a JSON 500, like the articles app's
+//! `error_handler`).
+
+use handler_core::prelude::*;
+use serde_json::json;
+
+/// Per-request list of the hooks run so far.
+struct Trace(Vec<String>);
+
+fn trace(request: &mut HttpRequest, step: String) {
+    match request.extensions.get_mut::<Trace>() {
+        Some(t) => t.0.push(step),
+        None => {
+            request.extensions.insert(Trace(vec![step]));
+        }
+    }
+}
+
+/// A hook-form middleware that records its hooks, and writes the trace into `X-Trace` on the
+/// way out.
+struct Tracer {
+    name: &'static str,
+}
+
+impl Middleware for Tracer {
+    fn process_request(
+        &self,
+        request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        trace(request, format!("{}.request", self.name));
+        if request.GET().get("stop") == Some(self.name) {
+            return Ok(Some(HttpResponse::new(format!("stopped by {}", self.name))));
+        }
+        Ok(None)
+    }
+
+    fn process_view(
+        &self,
+        request: &mut HttpRequest,
+        _view: &ViewFn,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        trace(request, format!("{}.view", self.name));
+        Ok(None)
+    }
+
+    fn process_exception(
+        &self,
+        request: &mut HttpRequest,
+        _error: &ViewError,
+    ) -> Option<HttpResponse> {
+        trace(request, format!("{}.exception", self.name));
+        None
+    }
+
+    fn process_response(
+        &self,
+        request: &mut HttpRequest,
+        response: HttpResponse,
+    ) -> Result<HttpResponse, ViewError> {
+        trace(request, format!("{}.response", self.name));
+        let steps = request
+            .extensions
+            .get::<Trace>()
+            .map(|t| t.0.join(","))
+            .unwrap_or_default();
+        Ok(response.header("X-Trace", steps))
+    }
+}
+
+/// The wrapper form: Django's `__call__`.
+struct Wrap;
+
+impl Middleware for Wrap {
+    fn call(
+        &self,
+        request: &mut HttpRequest,
+        get_response: Next<'_>,
+    ) -> Result<HttpResponse, ViewError> {
+        trace(request, "wrap.before".to_string());
+        let response = get_response.run(request);
+        trace(request, "wrap.after".to_string());
+        Ok(response.header("X-Wrapped", "yes"))
+    }
+}
+
+/// Answers an unhandled view error with JSON (not a 404 or 403: those keep Django's pages).
+struct JsonErrors;
+
+impl Middleware for JsonErrors {
+    fn process_exception(
+        &self,
+        _request: &mut HttpRequest,
+        error: &ViewError,
+    ) -> Option<HttpResponse> {
+        if error.status_code() != 500 {
+            return None;
+        }
+        JsonResponse::with_status(
+            500,
+            &json!({"status_code": 500, "message": "Internal Server Error", "data": {"message": error.message()}}),
+        )
+        .ok()
+    }
+}
+
+fn ok(_request: &mut HttpRequest) -> ViewResult {
+    Ok(HttpResponse::new("ok"))
+}
+
+fn boom(_request: &mut HttpRequest) -> ViewResult {
+    let n: i64 = "not a number".parse()?;
+    Ok(HttpResponse::new(n.to_string()))
+}
+
+fn panics(_request: &mut HttpRequest) -> ViewResult {
+    panic!("the view panicked on purpose")
+}
+
+fn missing(_request: &mut HttpRequest) -> ViewResult {
+    let found: Option<u8> = None;
+    get_object_or_404(found)?;
+    Ok(HttpResponse::new("unreachable"))
+}
+
+fn forbidden(_request: &mut HttpRequest) -> ViewResult {
+    Err(ViewError::PermissionDenied("no".into()))
+}
+
+fn meta(request: &mut HttpRequest) -> ViewResult {
+    JsonResponse::new(&json!({
+        "method": request.method,
+        "path": request.path,
+        "query": request.GET().get("q"),
+        "remote_addr": request.meta("REMOTE_ADDR"),
+        "user_agent": request.meta("HTTP_USER_AGENT"),
+        "cookie": request.cookie("flavour"),
+        "form": request.POST().get("title"),
+        "id": request.kwarg_int("id"),
+    }))
+}
+
+fn stream(request: &mut HttpRequest) -> ViewResult {
+    let n: usize = request
+        .GET()
+        .get("n")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    Ok(
+        StreamingHttpResponse::new((0..n).map(|i| format!("line {i}\n")))
+            .content_type("text/plain"),
+    )
+}
+
+fn go_home(_request: &mut HttpRequest) -> ViewResult {
+    Ok(redirect("home"))
+}
+
+/// A class-based view with GET and POST.
+struct Items;
+
+impl View for Items {
+    const HANDLERS: &'static [Method] = &[Method::Get, Method::Post];
+
+    fn get(&self, _request: &mut HttpRequest) -> ViewResult {
+        JsonResponse::new(&json!({"items": [1, 2, 3]}))
+    }
+
+    fn post(&self, _request: &mut HttpRequest) -> ViewResult {
+        JsonResponse::with_status(201, &json!({"created": true}))
+    }
+}
+
+/// The app.
+pub fn build(_settings: &Settings) -> Result<App, ConfigError> {
+    let urlpatterns = vec![
+        path("", view(ok)).name("home"),
+        path("ok/", view(ok)),
+        path("boom/", view(boom)),
+        path("panic/", view(panics)),
+        path("missing/", view(missing)),
+        path("forbidden/", view(forbidden)),
+        path("go-home/", view(go_home)),
+        path("get-only/", require_http_methods(&["GET"], view(ok))),
+        path("private/", login_required(view(ok))),
+        path("stream/", view(stream)),
+        path("items/", Items.as_view()).name("items"),
+        include(
+            "api/",
+            vec![path("meta/<int:id>/", view(meta)).name("meta")],
+        ),
+    ];
+    Ok(App::new(urlpatterns)
+        .middleware("trace_outer", |_: &Settings| Ok(Tracer { name: "outer" }))
+        .middleware("trace_inner", |_: &Settings| Ok(Tracer { name: "inner" }))
+        .middleware("wrap", |_: &Settings| Ok(Wrap))
+        .middleware("json_errors", |_: &Settings| Ok(JsonErrors)))
+}
+
+handler_core::export_app!(build);
