@@ -447,3 +447,227 @@ macro_rules! export_app {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::urls::path;
+    use crate::views::{view, ViewResult};
+    use gateway_api::{GW_ERR_BODY, GW_ERR_CLIENT_GONE};
+
+    /// What a fake server saw through the responder.
+    #[derive(Default)]
+    struct Seen {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        writes: usize,
+        /// Writes accepted before the fake client "goes away".
+        fail_after: Option<usize>,
+    }
+
+    unsafe extern "C" fn start_response(
+        ctx: *mut c_void,
+        status: u16,
+        h: *const GwHeader,
+        n: usize,
+    ) -> i32 {
+        let seen = unsafe { &mut *ctx.cast::<Seen>() };
+        seen.status = status;
+        for hdr in unsafe { std::slice::from_raw_parts(h, n) } {
+            let (k, v) = unsafe { (hdr.name.as_bytes(), hdr.value.as_bytes()) };
+            seen.headers.push((lossy(k), lossy(v)));
+        }
+        GW_OK
+    }
+
+    unsafe extern "C" fn write(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+        let seen = unsafe { &mut *ctx.cast::<Seen>() };
+        if len == 0 {
+            return GW_OK;
+        }
+        if seen.fail_after.is_some_and(|n| seen.writes >= n) {
+            return GW_ERR_CLIENT_GONE;
+        }
+        seen.writes += 1;
+        seen.body
+            .extend_from_slice(unsafe { std::slice::from_raw_parts(data, len) });
+        GW_OK
+    }
+
+    unsafe extern "C" fn is_cancelled(_ctx: *mut c_void) -> u32 {
+        0
+    }
+
+    struct Body {
+        data: Vec<u8>,
+        pos: usize,
+        fail: bool,
+    }
+
+    unsafe extern "C" fn read_body(ctx: *mut c_void, buf: *mut u8, cap: usize) -> isize {
+        let b = unsafe { &mut *ctx.cast::<Body>() };
+        if b.fail {
+            return GW_ERR_BODY as isize;
+        }
+        let n = (b.data.len() - b.pos).min(cap).min(3);
+        unsafe { std::ptr::copy_nonoverlapping(b.data.as_ptr().add(b.pos), buf, n) };
+        b.pos += n;
+        n as isize
+    }
+
+    fn echo(request: &mut HttpRequest) -> ViewResult {
+        Ok(HttpResponse::new(request.body().to_vec()))
+    }
+
+    fn lines(request: &mut HttpRequest) -> ViewResult {
+        let _ = request;
+        Ok(crate::http::StreamingHttpResponse::new(
+            (0..100).map(|i| format!("line {i}\n")),
+        ))
+    }
+
+    fn build(_s: &Settings) -> Result<App, ConfigError> {
+        Ok(App::new(vec![
+            path("echo/", view(echo)),
+            path("lines/", view(lines)),
+        ]))
+    }
+
+    fn build_panics(_s: &Settings) -> Result<App, ConfigError> {
+        panic!("build exploded")
+    }
+
+    fn create_app(build: BuildFn, settings: &str) -> (i32, *mut c_void, String) {
+        let mut storage = vec![0u8; 512];
+        let mut err = ErrorBuf {
+            ptr: storage.as_mut_ptr(),
+            cap: storage.len(),
+            len: 0,
+        };
+        let mut app: *mut c_void = std::ptr::null_mut();
+        let rc = unsafe {
+            create(
+                std::ptr::null(),
+                GwStr::from_str(settings),
+                &mut app,
+                &mut err,
+                build,
+            )
+        };
+        let msg = String::from_utf8_lossy(&storage[..err.len]).into_owned();
+        (rc, app, msg)
+    }
+
+    fn call(
+        app: *mut c_void,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        fail_body: bool,
+        seen: &mut Seen,
+    ) -> i32 {
+        let mut b = Body {
+            data: body.to_vec(),
+            pos: 0,
+            fail: fail_body,
+        };
+        let headers = [GwHeader {
+            name: GwStr::from_str("Host"),
+            value: GwStr::from_str("localhost"),
+        }];
+        let req = Request {
+            struct_size: std::mem::size_of::<Request>(),
+            request_id: 1,
+            method: GwStr::from_str(method),
+            target: GwStr::from_str(target),
+            path: GwStr::from_str(target),
+            query: GwStr::EMPTY,
+            version_major: 1,
+            version_minor: 1,
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+            content_length: body.len() as i64,
+            remote_addr: GwStr::from_str("127.0.0.1"),
+            remote_port: 4000,
+            server_addr: GwStr::from_str("127.0.0.1"),
+            server_port: 8000,
+            url_scheme: GwStr::from_str("http"),
+            deadline_unix_ms: 0,
+            body_ctx: (&mut b as *mut Body).cast(),
+            read_body,
+        };
+        let resp = Responder {
+            struct_size: std::mem::size_of::<Responder>(),
+            ctx: (seen as *mut Seen).cast(),
+            start_response,
+            write,
+            is_cancelled,
+        };
+        unsafe { handle(app, &req, &resp) }
+    }
+
+    fn header<'a>(seen: &'a Seen, name: &str) -> Option<&'a str> {
+        seen.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn handle_reads_the_body_and_sets_content_length() {
+        let (rc, app, msg) = create_app(build, "");
+        assert_eq!(rc, GW_OK, "{msg}");
+        let mut seen = Seen::default();
+        assert_eq!(
+            call(app, "POST", "/echo/", b"hello body", false, &mut seen),
+            GW_OK
+        );
+        assert_eq!(seen.status, 200);
+        assert_eq!(seen.body, b"hello body");
+        assert_eq!(header(&seen, "Content-Length"), Some("10"));
+
+        let mut seen = Seen::default();
+        assert_eq!(call(app, "POST", "/echo/", b"abc", true, &mut seen), GW_OK);
+        assert_eq!(seen.status, 400, "a body read error is a 400");
+        unsafe { destroy(app) };
+    }
+
+    #[test]
+    fn streaming_stops_when_the_client_is_gone() {
+        let (_, app, _) = create_app(build, "");
+        let mut seen = Seen::default();
+        assert_eq!(call(app, "GET", "/lines/", b"", false, &mut seen), GW_OK);
+        assert_eq!(seen.writes, 100);
+        assert!(header(&seen, "Content-Length").is_none());
+        let mut seen = Seen {
+            fail_after: Some(5),
+            ..Seen::default()
+        };
+        assert_eq!(call(app, "GET", "/lines/", b"", false, &mut seen), GW_OK);
+        assert_eq!(seen.writes, 5, "no write after the client left");
+        unsafe { destroy(app) };
+    }
+
+    #[test]
+    fn create_errors_are_reported_not_unwound() {
+        let (rc, app, msg) = create_app(build_panics, "");
+        assert_eq!(rc, GW_ERR_APP);
+        assert!(app.is_null());
+        assert!(msg.contains("build exploded"), "{msg}");
+        let (rc, _, msg) = create_app(build, "/nonexistent/settings.toml");
+        assert_eq!(rc, GW_ERR_APP);
+        assert!(msg.contains("/nonexistent/settings.toml"), "{msg}");
+    }
+
+    #[test]
+    fn decimal_formats_without_allocating() {
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(0, &mut buf), b"0");
+        assert_eq!(decimal(1234567, &mut buf), b"1234567");
+        assert_eq!(
+            decimal(usize::MAX, &mut buf),
+            usize::MAX.to_string().as_bytes()
+        );
+    }
+}

@@ -462,6 +462,24 @@ mod tests {
     }
 
     #[test]
+    fn set_and_delete_cookie_append_set_cookie_fields() {
+        let mut r = HttpResponse::new("x");
+        let opts = crate::http::cookies::CookieOptions {
+            httponly: true,
+            ..Default::default()
+        };
+        r.set_cookie("theme", "dark", &opts).unwrap();
+        r.delete_cookie("old", "/").unwrap();
+        let cookies: Vec<&str> = r.headers.get_all("Set-Cookie").collect();
+        assert_eq!(cookies.len(), 2);
+        assert!(cookies[0].starts_with("theme=dark"), "{}", cookies[0]);
+        assert!(cookies[0].contains("HttpOnly") && cookies[0].contains("Path=/"));
+        assert!(cookies[1].starts_with("old=\"\""), "{}", cookies[1]);
+        assert!(cookies[1].contains("Max-Age=0"), "{}", cookies[1]);
+        assert!(r.set_cookie("bad name", "v", &opts).is_err());
+    }
+
+    #[test]
     fn streaming_response_yields_its_chunks() {
         let mut r = StreamingHttpResponse::new((0..3).map(|i| format!("line {i}\n")));
         assert!(r.is_streaming());
