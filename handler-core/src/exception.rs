@@ -59,10 +59,15 @@ impl ViewError {
             ViewError::BadRequest(_) => "BadRequest",
             ViewError::SuspiciousOperation(_) => "SuspiciousOperation",
             ViewError::DisallowedHost(_) => "DisallowedHost",
-            ViewError::Other(e) => match e.downcast_ref::<MessageError>() {
-                Some(m) => m.kind,
-                None => "Error",
-            },
+            ViewError::Other(e) => {
+                if let Some(m) = e.downcast_ref::<MessageError>() {
+                    m.kind
+                } else if let Some(t) = e.downcast_ref::<Typed>() {
+                    short_type_name(t.type_name)
+                } else {
+                    "Error"
+                }
+            }
         }
     }
 
@@ -89,6 +94,18 @@ impl ViewError {
             }
         }
         out
+    }
+
+    /// The underlying error of an `Other`, if it is a `T` (looking through the `?`
+    /// conversion).
+    pub fn downcast_ref<T: StdError + 'static>(&self) -> Option<&T> {
+        let ViewError::Other(e) = self else {
+            return None;
+        };
+        match e.downcast_ref::<Typed>() {
+            Some(t) => t.inner.downcast_ref::<T>(),
+            None => e.downcast_ref::<T>(),
+        }
     }
 
     /// True for a panic caught in the cycle.
@@ -120,9 +137,41 @@ impl ViewError {
 
 const PANIC_KIND: &str = "Panic";
 
+/// `core::num::error::ParseIntError` -> `ParseIntError` (generic arguments kept whole).
+fn short_type_name(full: &'static str) -> &'static str {
+    let head = full.split('<').next().unwrap_or(full);
+    match head.rfind("::") {
+        Some(i) => &full[i + 2..],
+        None => full,
+    }
+}
+
 impl<E: StdError + Send + Sync + 'static> From<E> for ViewError {
     fn from(e: E) -> Self {
-        ViewError::Other(Box::new(e))
+        ViewError::Other(Box::new(Typed {
+            type_name: std::any::type_name::<E>(),
+            inner: Box::new(e),
+        }))
+    }
+}
+
+/// An error converted with `?`, remembering its type's name for the debug page (Django shows
+/// the exception's class, e.g. `ValueError`).
+#[derive(Debug)]
+struct Typed {
+    type_name: &'static str,
+    inner: Box<dyn StdError + Send + Sync>,
+}
+
+impl fmt::Display for Typed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+impl StdError for Typed {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner.source()
     }
 }
 
@@ -187,6 +236,10 @@ mod tests {
         let e = fails().unwrap_err();
         assert_eq!(e.status_code(), 500);
         assert!(e.message().contains("invalid digit"));
+        assert_eq!(e.kind(), "ParseIntError");
+        assert!(e.downcast_ref::<std::num::ParseIntError>().is_some());
+        assert!(e.downcast_ref::<std::io::Error>().is_none());
+        assert_eq!(ViewError::msg("x").kind(), "Exception");
     }
 
     #[test]

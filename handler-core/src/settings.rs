@@ -143,6 +143,11 @@ impl Settings {
     /// Parses settings from `source`; `path` names the file in errors.
     pub fn parse(source: &str, path: Option<&Path>) -> Result<Settings, ConfigError> {
         let raw: RawSettings = toml::from_str(source).map_err(|e| toml_error(&e, source, path))?;
+        let file = path.map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
+        for (key, line) in unknown_keys(source) {
+            // Django ignores settings it does not know; a warning still catches a typo.
+            log::warn!("{file}:{line}: unknown setting `{key}` is ignored");
+        }
         Ok(Settings::from_raw(
             raw,
             path.map(Path::to_path_buf),
@@ -215,6 +220,39 @@ impl Settings {
             None => ConfigError::new(format!("{}: {problem}", self.file_name())),
         }
     }
+}
+
+/// The settings handler-core reads; anything else at the top level is unknown.
+const KNOWN_KEYS: [&str; 9] = [
+    "debug",
+    "allowed_hosts",
+    "append_slash",
+    "middleware",
+    "default_charset",
+    "login_url",
+    "data_upload_max_memory_size",
+    "data_upload_max_number_fields",
+    "app",
+];
+
+/// Top-level keys handler-core does not know, with the line each is on.
+fn unknown_keys(source: &str) -> Vec<(String, usize)> {
+    let Ok(doc) = source.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    doc.keys()
+        .filter(|k| !KNOWN_KEYS.contains(&k.as_str()))
+        .map(|k| {
+            let line = source
+                .lines()
+                .position(|l| {
+                    let t = l.trim_start().trim_start_matches('[');
+                    t.starts_with(k.as_str()) || t.starts_with(&format!("\"{k}\""))
+                })
+                .map_or(0, |i| i + 1);
+            (k.clone(), line)
+        })
+        .collect()
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
@@ -291,6 +329,16 @@ mod tests {
     fn missing_file_is_an_error_naming_it() {
         let e = Settings::load(Path::new("/nonexistent/portico.toml")).unwrap_err();
         assert!(e.message().contains("/nonexistent/portico.toml"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_found_with_their_lines() {
+        let src = "debug = true\ndebgu = false\n[app]\nx = 1\n[extra]\n";
+        assert_eq!(
+            unknown_keys(src),
+            [("debgu".to_string(), 2), ("extra".to_string(), 5)]
+        );
+        assert!(Settings::parse(src, None).is_ok(), "unknown keys only warn");
     }
 
     #[test]
