@@ -464,6 +464,8 @@ mod tests {
         writes: usize,
         /// Writes accepted before the fake client "goes away".
         fail_after: Option<usize>,
+        /// What `is_cancelled` answers.
+        cancel_bits: u32,
     }
 
     unsafe extern "C" fn start_response(
@@ -495,8 +497,9 @@ mod tests {
         GW_OK
     }
 
-    unsafe extern "C" fn is_cancelled(_ctx: *mut c_void) -> u32 {
-        0
+    unsafe extern "C" fn is_cancelled(ctx: *mut c_void) -> u32 {
+        let seen = unsafe { &*ctx.cast::<Seen>() };
+        seen.cancel_bits
     }
 
     struct Body {
@@ -527,8 +530,13 @@ mod tests {
         ))
     }
 
+    fn cancelled(request: &mut HttpRequest) -> ViewResult {
+        Ok(HttpResponse::new(request.is_cancelled().to_string()))
+    }
+
     fn build(_s: &Settings) -> Result<App, ConfigError> {
         Ok(App::new(vec![
+            path("cancelled/", view(cancelled)),
             path("echo/", view(echo)),
             path("lines/", view(lines)),
         ]))
@@ -646,6 +654,21 @@ mod tests {
         };
         assert_eq!(call(app, "GET", "/lines/", b"", false, &mut seen), GW_OK);
         assert_eq!(seen.writes, 5, "no write after the client left");
+        unsafe { destroy(app) };
+    }
+
+    #[test]
+    fn views_see_the_responder_cancellation() {
+        let (_, app, _) = create_app(build, "");
+        let mut seen = Seen::default();
+        call(app, "GET", "/cancelled/", b"", false, &mut seen);
+        assert_eq!(seen.body, b"false");
+        let mut seen = Seen {
+            cancel_bits: gateway_api::GW_CANCEL_DEADLINE,
+            ..Seen::default()
+        };
+        call(app, "GET", "/cancelled/", b"", false, &mut seen);
+        assert_eq!(seen.body, b"true");
         unsafe { destroy(app) };
     }
 

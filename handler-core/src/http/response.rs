@@ -480,6 +480,30 @@ mod tests {
     }
 
     #[test]
+    fn file_response_streams_the_file_with_length_and_type() {
+        let dir = std::env::temp_dir().join(format!("hc-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("report.json");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &data).unwrap();
+        let mut r = FileResponse::open(&file, true).unwrap();
+        assert_eq!(r.get("Content-Type"), Some("application/json"));
+        assert_eq!(r.get("Content-Length"), Some("10000"));
+        assert_eq!(
+            r.get("Content-Disposition"),
+            Some("attachment; filename=\"report.json\"")
+        );
+        let Body::Stream(chunks) = r.take_body() else {
+            panic!("a file response streams");
+        };
+        let chunks: Vec<Vec<u8>> = chunks.collect();
+        assert!(chunks.len() >= 3 && chunks.iter().all(|c| c.len() <= FILE_BLOCK_SIZE));
+        assert_eq!(chunks.concat(), data);
+        assert!(FileResponse::open(&dir.join("absent"), false).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn streaming_response_yields_its_chunks() {
         let mut r = StreamingHttpResponse::new((0..3).map(|i| format!("line {i}\n")));
         assert!(r.is_streaming());
