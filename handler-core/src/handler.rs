@@ -46,6 +46,9 @@ pub struct Handler {
     resolver: Arc<UrlResolver<ViewFn>>,
     chain: Vec<Arc<dyn Middleware>>,
     handlers: ErrorHandlers,
+    /// `text/html; charset=<default_charset>` when that is not utf-8 (Django builds the default
+    /// Content-Type from DEFAULT_CHARSET); `None` keeps the hot path free of rewriting.
+    default_content_type: Option<String>,
 }
 
 thread_local! {
@@ -108,11 +111,15 @@ impl Handler {
         chain: Vec<Arc<dyn Middleware>>,
         handlers: ErrorHandlers,
     ) -> Self {
+        let charset = settings.default_charset.trim();
+        let default_content_type = (!charset.eq_ignore_ascii_case("utf-8"))
+            .then(|| format!("text/html; charset={charset}"));
         Handler {
             settings,
             resolver: Arc::new(resolver),
             chain,
             handlers,
+            default_content_type,
         }
     }
 
@@ -131,7 +138,13 @@ impl Handler {
     pub fn get_response(&self, request: &mut HttpRequest) -> HttpResponse {
         let previous = CURRENT_RESOLVER.with(|c| c.replace(Some(Arc::clone(&self.resolver))));
         let _guard = ResolverGuard { previous };
-        let response = self.run_layer(0, request);
+        let mut response = self.run_layer(0, request);
+        if let Some(ct) = &self.default_content_type {
+            if response.get("Content-Type") == Some(crate::http::response::DEFAULT_CONTENT_TYPE) {
+                response.headers.set("Content-Type", ct.as_str());
+                response.charset = self.settings.default_charset.clone();
+            }
+        }
         if response.status_code >= 400 && !response.logged {
             log_response(request, &response);
         }
@@ -732,6 +745,21 @@ mod tests {
         let resp = h.get_response(&mut r);
         assert_eq!(resp.status_code, 500);
         assert!(String::from_utf8_lossy(resp.content()).contains("RuntimeError"));
+    }
+
+    #[test]
+    fn default_charset_names_the_default_content_type() {
+        let mut s = Settings::default();
+        s.default_charset = "iso-8859-1".into();
+        let ok = |_r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new("ok")) };
+        let js = |_r: &mut HttpRequest| -> ViewResult { crate::http::JsonResponse::new(&1) };
+        let h = App::new(vec![path("a/", view(ok)), path("j/", view(js))])
+            .into_handler(s)
+            .unwrap();
+        let r = run(&h, "/a/");
+        assert_eq!(r.get("Content-Type"), Some("text/html; charset=iso-8859-1"));
+        assert_eq!(r.charset, "iso-8859-1");
+        assert_eq!(run(&h, "/j/").get("Content-Type"), Some("application/json"));
     }
 
     #[test]
