@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::exception::ViewError;
 use crate::handler::Handler;
 use crate::http::response::Body;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{Headers, HttpRequest, HttpResponse};
 use crate::settings::{ConfigError, Settings};
 
 /// The app's build function: gets the settings, returns the app.
@@ -278,14 +278,15 @@ unsafe fn read_body(req: &Request, limit: Option<u64>) -> Result<Vec<u8>, BodyEr
 unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
     let settings = handler.settings();
     // SAFETY: request fields are valid during `handle`.
-    let (method, path, query) = unsafe {
-        (
+    let mut request = unsafe {
+        HttpRequest::from_parts(
             lossy(gw(&req.method)),
-            lossy(gw(&req.path)),
+            gw(&req.path),
             lossy(gw(&req.query)),
+            Arc::clone(settings),
         )
     };
-    let mut request = HttpRequest::new(&method, &path, &query, Arc::clone(settings));
+    request.headers = Headers::with_capacity(req.header_count);
     // SAFETY: as above.
     for h in unsafe { req.header_slice() } {
         let (name, value) = unsafe { (gw(&h.name), gw(&h.value)) };

@@ -157,9 +157,25 @@ impl HttpRequest {
     /// A request with `method` and a raw (still percent-encoded) `raw_path` and query string.
     /// The adapter uses this; tests build requests with it too.
     pub fn new(method: &str, raw_path: &str, query_string: &str, settings: Arc<Settings>) -> Self {
-        let path = super::encoding::path_from_raw(raw_path.as_bytes());
+        HttpRequest::from_parts(
+            method.to_string(),
+            raw_path.as_bytes(),
+            query_string.to_string(),
+            settings,
+        )
+    }
+
+    /// As [`HttpRequest::new`], taking the owned method and query the adapter already copied
+    /// (no second copy on the hot path).
+    pub(crate) fn from_parts(
+        method: String,
+        raw_path: &[u8],
+        query_string: String,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let path = super::encoding::path_from_raw(raw_path);
         HttpRequest {
-            method: method.to_string(),
+            method,
             path_info: path.clone(),
             path,
             headers: Headers::new(),
@@ -171,7 +187,7 @@ impl HttpRequest {
                 protocol: "HTTP/1.1".to_string(),
                 ..ConnectionInfo::default()
             },
-            query_string: query_string.to_string(),
+            query_string,
             body: Vec::new(),
             settings,
             cancel: None,
