@@ -127,6 +127,7 @@ pub unsafe fn create(
 ) -> i32 {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         install_logger(host);
+        crate::exception::install_panic_location_hook();
         // SAFETY: the server passes a valid string for the duration of the call.
         let raw = unsafe { settings_path.as_bytes() };
         let path = std::str::from_utf8(raw)

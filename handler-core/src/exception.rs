@@ -36,6 +36,7 @@ impl ViewError {
         ViewError::Other(Box::new(MessageError {
             kind: "Exception",
             message: message.into(),
+            location: None,
         }))
     }
 
@@ -108,6 +109,15 @@ impl ViewError {
         }
     }
 
+    /// Where a panic happened (`file:line:column`), when the panic-location hook saw it
+    /// (Django's "Exception Location").
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            ViewError::Other(e) => e.downcast_ref::<MessageError>()?.location.as_deref(),
+            _ => None,
+        }
+    }
+
     /// True for a panic caught in the cycle.
     pub fn is_panic(&self) -> bool {
         matches!(self, ViewError::Other(e) if e.downcast_ref::<MessageError>().is_some_and(|m| m.kind == PANIC_KIND))
@@ -124,6 +134,7 @@ impl ViewError {
         ViewError::Other(Box::new(MessageError {
             kind: PANIC_KIND,
             message,
+            location: LAST_PANIC_LOCATION.with(|l| l.borrow_mut().take()),
         }))
     }
 
@@ -131,11 +142,36 @@ impl ViewError {
         ViewError::Other(Box::new(MessageError {
             kind: "RuntimeError",
             message: message.into(),
+            location: None,
         }))
     }
 }
 
 const PANIC_KIND: &str = "Panic";
+
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by the hook below and taken by
+    /// `from_panic` right after `catch_unwind` returns on the same thread.
+    static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Chains a panic hook that records each panic's location for the debug page, then runs the
+/// previous hook (which prints the message, as before). Installed once; the hook state belongs
+/// to this library's copy of std, so the host's hook is untouched.
+pub(crate) fn install_panic_location_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(loc) = info.location() {
+                let text = format!("{}:{}:{}", loc.file(), loc.line(), loc.column());
+                let _ = LAST_PANIC_LOCATION.try_with(|l| *l.borrow_mut() = Some(text));
+            }
+            previous(info);
+        }));
+    });
+}
 
 /// `core::num::error::ParseIntError` -> `ParseIntError` (generic arguments kept whole).
 fn short_type_name(full: &'static str) -> &'static str {
@@ -192,6 +228,7 @@ impl fmt::Debug for ViewError {
 pub struct MessageError {
     kind: &'static str,
     message: String,
+    location: Option<String>,
 }
 
 impl fmt::Display for MessageError {
@@ -261,7 +298,14 @@ mod tests {
     fn sources_walk_the_cause_chain_and_panics_keep_their_payload() {
         let e = ViewError::from(Outer(std::io::Error::other("disk gone")));
         assert_eq!(e.sources(), ["disk gone"]);
-        let p = ViewError::from_panic(Box::new("boom"));
+        install_panic_location_hook();
+        let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+        let p = ViewError::from_panic(payload);
+        assert!(
+            p.location().is_some_and(|l| l.contains("exception.rs")),
+            "{:?}",
+            p.location()
+        );
         assert!(p.is_panic());
         assert_eq!(p.message(), "boom");
         assert_eq!(p.to_string(), "Panic: boom");

@@ -615,6 +615,7 @@ mod tests {
         let page = String::from_utf8_lossy(r.content()).into_owned();
         assert!(page.contains("view panicked"), "{page}");
         assert!(page.contains("Panic at /x/"), "{page}");
+        assert!(page.contains("Raised during:"), "{page}");
         assert_eq!(taken(&trace), UNHANDLED);
     }
 

@@ -85,11 +85,10 @@ fn debug_shows_the_technical_500_and_404_pages() {
 
     let r = server.curl("/panic/", &[]);
     assert_eq!(r.status, 500);
-    assert!(
-        r.text().contains("the view panicked on purpose"),
-        "{}",
-        r.text()
-    );
+    let page = r.text();
+    assert!(page.contains("the view panicked on purpose"), "{page}");
+    assert!(page.contains("Exception Location:"), "{page}");
+    assert!(page.contains("tests/testapp/src/lib.rs:"), "{page}");
 
     let r = server.curl("/no/such/page/", &[]);
     assert_eq!(r.status, 404);

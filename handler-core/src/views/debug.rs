@@ -82,6 +82,12 @@ pub fn technical_500_response(
     for (k, v) in rows {
         b.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>\n"));
     }
+    if let Some(loc) = error.location() {
+        b.push_str(&format!(
+            "<tr><th>Exception Location:</th><td>{}</td></tr>\n",
+            escape_html(loc)
+        ));
+    }
     if let Some(rm) = &request.resolver_match {
         b.push_str(&format!(
             "<tr><th>Raised during:</th><td>{}</td></tr>\n",
