@@ -97,6 +97,12 @@ fn install_logger(host: *const HostTable) {
     log::set_max_level(filter);
 }
 
+/// `handle` runs on many worker threads at once over one `AppState`: it must be `Sync`.
+const _: fn() = || {
+    fn assert_shared<T: Send + Sync>() {}
+    assert_shared::<AppState>();
+};
+
 /// The state behind the opaque app pointer.
 pub struct AppState {
     handler: Handler,

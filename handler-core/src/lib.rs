@@ -22,7 +22,7 @@
 //! // settings.toml (read by the server's --settings):
 //! //   debug = false
 //! //   allowed_hosts = ["localhost"]
-//! //   middleware = ["timer", "common"]
+//! //   middleware = ["timer", "powered_by", "common"]
 //! //   [app]
 //! //   greeting = "Hello"
 //!
@@ -38,6 +38,16 @@
 //!         let ms = request.extensions.get::<std::time::Instant>()
 //!             .map_or(0, |t| t.elapsed().as_millis());
 //!         Ok(response.header("X-Duration-ms", ms.to_string()))
+//!     }
+//! }
+//!
+//! /// A wrapper-form middleware: Django's `__call__(request)` around `get_response`.
+//! struct PoweredBy(String);
+//! impl Middleware for PoweredBy {
+//!     fn call(&self, request: &mut HttpRequest, get_response: Next<'_>)
+//!         -> Result<HttpResponse, ViewError> {
+//!         let response = get_response.run(request);
+//!         Ok(response.header("X-Powered-By", self.0.as_str()))
 //!     }
 //! }
 //!
@@ -83,6 +93,10 @@
 //!     ];
 //!     Ok(App::new(urlpatterns)
 //!         .middleware("timer", |_settings: &Settings| Ok(Timer))
+//!         .middleware("powered_by", |settings: &Settings| {
+//!             let name = settings.app.get("powered_by").and_then(|v| v.as_str());
+//!             Ok(PoweredBy(name.unwrap_or("handler-core").to_string()))
+//!         })
 //!         .handler404(|_req: &mut HttpRequest, _err: &ViewError| {
 //!             HttpResponseNotFound::new("<h1>nothing here</h1>")
 //!         }))
