@@ -336,10 +336,11 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
             HttpResponse::with_status(400, "<h1>Bad Request (400)</h1>")
         }
         Err(BodyError::TooLarge) => {
-            let e = ViewError::SuspiciousOperation(
-                "Request body exceeded data_upload_max_memory_size.".to_string(),
-            );
-            handler.response_for_exception(&mut request, &e)
+            // Django raises RequestDataTooBig (a SuspiciousOperation, 400) where the body is
+            // used: here at the view layer, so the middleware still see the 400 go out.
+            request.body_error =
+                Some("Request body exceeded data_upload_max_memory_size.".to_string());
+            handler.get_response(&mut request)
         }
     };
     drop(request);
@@ -647,6 +648,24 @@ mod tests {
         assert_eq!(call(app, "POST", "/echo/", b"abc", true, &mut seen), GW_OK);
         assert_eq!(seen.status, 400, "a body read error is a 400");
         unsafe { destroy(app) };
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_a_400() {
+        let dir = std::env::temp_dir().join(format!("hc-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.toml");
+        std::fs::write(&file, "data_upload_max_memory_size = 4\n").unwrap();
+        let (rc, app, msg) = create_app(build, file.to_str().unwrap());
+        assert_eq!(rc, GW_OK, "{msg}");
+        let mut seen = Seen::default();
+        call(app, "POST", "/echo/", b"1234", false, &mut seen);
+        assert_eq!((seen.status, seen.body.as_slice()), (200, &b"1234"[..]));
+        let mut seen = Seen::default();
+        call(app, "POST", "/echo/", b"12345", false, &mut seen);
+        assert_eq!(seen.status, 400);
+        unsafe { destroy(app) };
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

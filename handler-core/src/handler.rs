@@ -174,6 +174,9 @@ impl Handler {
     /// Django's `_get_response`: resolve, `process_view` in order, the view, and on error
     /// `process_exception` in reverse order.
     fn inner_get_response(&self, request: &mut HttpRequest) -> Result<HttpResponse, ViewError> {
+        if let Some(message) = request.body_error.take() {
+            return Err(ViewError::SuspiciousOperation(message));
+        }
         let matched = match self.resolver.resolve(&request.path_info) {
             Ok(m) => m,
             Err(r404) => {

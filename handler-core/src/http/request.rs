@@ -136,6 +136,8 @@ pub struct HttpRequest {
     settings: Arc<Settings>,
     cancel: Option<CancelProbe>,
     pub(crate) resolver404: Option<Resolver404>,
+    /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
+    pub(crate) body_error: Option<String>,
     get: OnceLock<QueryDict>,
     post: OnceLock<PostData>,
     cookies: OnceLock<Vec<(String, String)>>,
@@ -192,6 +194,7 @@ impl HttpRequest {
             settings,
             cancel: None,
             resolver404: None,
+            body_error: None,
             get: OnceLock::new(),
             post: OnceLock::new(),
             cookies: OnceLock::new(),
