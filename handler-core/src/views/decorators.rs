@@ -61,8 +61,31 @@ fn login_required_impl(login_url: Option<&'static str>, view: ViewFn) -> ViewFn 
         }
         let target = login_url.unwrap_or(request.settings().login_url.as_str());
         let resolved = resolve_url(target);
-        Ok(redirect_to_login(&request.get_full_path(), &resolved))
+        Ok(redirect_to_login(&next_for(request, &resolved), &resolved))
     })
+}
+
+/// Django's `user_passes_test`: `next` is the path alone when the login URL is on the same
+/// scheme and host, the absolute URI otherwise.
+fn next_for(request: &HttpRequest, login_url: &str) -> String {
+    let Some((scheme, rest)) = login_url.split_once("://") else {
+        return request.get_full_path();
+    };
+    let netloc = rest.split('/').next().unwrap_or("");
+    match request.build_absolute_uri(None) {
+        Ok(current) => {
+            let same = current
+                .split_once("://")
+                .is_some_and(|(s, r)| s == scheme && r.split('/').next() == Some(netloc));
+            if same {
+                request.get_full_path()
+            } else {
+                current
+            }
+        }
+        // The host is not allowed: fall back to the path, as the redirect stays safe.
+        Err(_) => request.get_full_path(),
+    }
 }
 
 /// Django's `redirect_to_login(next, login_url)`: `next` is added to the login URL's query
@@ -136,6 +159,16 @@ mod tests {
             User::authenticated("alice", false),
         );
         assert_eq!(r.status_code, 200);
+        let sso = login_required_at("https://sso.example.com/login/", view(ok));
+        let mut s = Settings::default();
+        s.allowed_hosts = vec!["app.example.com".into()];
+        let mut r =
+            HttpRequest::new("GET", "/d/", "", Arc::new(s)).with_header("Host", "app.example.com");
+        let resp = sso.call(&mut r).unwrap();
+        assert_eq!(
+            resp.get("Location"),
+            Some("https://sso.example.com/login/?next=http%3A//app.example.com/d/")
+        );
         let at = login_required_at("/accounts/in/", view(ok));
         let r = run(&at, "GET", "/x/", "", User::anonymous());
         assert_eq!(r.get("Location"), Some("/accounts/in/?next=/x/"));
