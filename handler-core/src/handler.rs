@@ -752,6 +752,37 @@ mod tests {
     }
 
     #[test]
+    fn app_error_handlers_replace_the_default_pages() {
+        let fails = |_r: &mut HttpRequest| -> ViewResult { Err(ViewError::msg("nope")) };
+        let denied =
+            |_r: &mut HttpRequest| -> ViewResult { Err(ViewError::PermissionDenied("x".into())) };
+        let bad = |_r: &mut HttpRequest| -> ViewResult { Err(ViewError::BadRequest("b".into())) };
+        let h = App::new(vec![
+            path("fail/", view(fails)),
+            path("deny/", view(denied)),
+            path("bad/", view(bad)),
+        ])
+        .handler404(|r: &mut HttpRequest, _e: &ViewError| {
+            HttpResponse::with_status(404, format!("custom 404 for {}", r.path))
+        })
+        .handler500(|_r: &mut HttpRequest, e: &ViewError| {
+            HttpResponse::with_status(500, format!("custom 500: {}", e.message()))
+        })
+        .handler403(|_r: &mut HttpRequest, _e: &ViewError| {
+            HttpResponse::with_status(403, "custom 403")
+        })
+        .handler400(|_r: &mut HttpRequest, _e: &ViewError| {
+            HttpResponse::with_status(400, "custom 400")
+        })
+        .into_handler(Settings::default())
+        .unwrap();
+        assert_eq!(run(&h, "/gone/").content(), b"custom 404 for /gone/");
+        assert_eq!(run(&h, "/fail/").content(), b"custom 500: nope");
+        assert_eq!(run(&h, "/deny/").content(), b"custom 403");
+        assert_eq!(run(&h, "/bad/").content(), b"custom 400");
+    }
+
+    #[test]
     fn default_charset_names_the_default_content_type() {
         let mut s = Settings::default();
         s.default_charset = "iso-8859-1".into();
