@@ -141,6 +141,13 @@ for app in raw-hello hello; do
         awk '/PROGRAM TOTALS/ { print; next } /file:function/ { on = 1 } on && n < 40 { print; n++ }' \
             "$WORK/$app-annotate.txt"
         echo '```'
+        echo
+        echo "Inclusive cost (a function with all it calls), top 25:"
+        echo
+        echo '```'
+        callgrind_annotate --inclusive=yes "$WORK/$app-measured.out" >"$WORK/$app-inclusive.txt" 2>&1 || true
+        awk '/file:function/ { on = 1 } on && n < 27 { print; n++ }' "$WORK/$app-inclusive.txt"
+        echo '```'
     } >>"$OUT"
 done
 
