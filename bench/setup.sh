@@ -25,12 +25,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
+# A venv made without ensurepip has no pip: start it over rather than keep a half one.
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
     if ! python3 -m venv "$VENV"; then
         # Debian's python3 ships venv/ensurepip separately.
         as_root apt-get update
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
+        rm -rf "$VENV"
         python3 -m venv "$VENV"
     fi
 fi
