@@ -293,8 +293,12 @@ impl Request {
 /// Without it the server frames the body with chunked encoding for HTTP/1.1 clients and by
 /// closing the connection for HTTP/1.0 ones, unless the whole body has been written when `handle`
 /// returns, in which case it may send a `Content-Length` itself.
-pub type StartResponseFn =
-    unsafe extern "C" fn(ctx: *mut c_void, status: u16, headers: *const GwHeader, count: usize) -> i32;
+pub type StartResponseFn = unsafe extern "C" fn(
+    ctx: *mut c_void,
+    status: u16,
+    headers: *const GwHeader,
+    count: usize,
+) -> i32;
 
 /// Writes body bytes: `(ctx, data, len) -> GW_OK | GW_ERR_*`. The bytes are copied (or sent)
 /// before the call returns. May block while the client is slower than the app (back-pressure).
@@ -347,8 +351,11 @@ pub type CreateFn = unsafe extern "C" fn(
 /// then return. Returning a negative code, or returning without `start_response`, is the app's
 /// failure: if no byte was sent the server answers 502 Bad Gateway; otherwise it closes the
 /// connection. Must not unwind.
-pub type HandleFn =
-    unsafe extern "C" fn(app: *mut c_void, request: *const Request, responder: *const Responder) -> i32;
+pub type HandleFn = unsafe extern "C" fn(
+    app: *mut c_void,
+    request: *const Request,
+    responder: *const Responder,
+) -> i32;
 
 /// Destroys the app: `(app)`. Called at most once, after the last `handle` has returned. The
 /// library itself is never unloaded.
@@ -427,7 +434,10 @@ mod tests {
 
     #[test]
     fn entry_symbol_constants_agree() {
-        assert_eq!(&ENTRY_SYMBOL_NUL[..ENTRY_SYMBOL.len()], ENTRY_SYMBOL.as_bytes());
+        assert_eq!(
+            &ENTRY_SYMBOL_NUL[..ENTRY_SYMBOL.len()],
+            ENTRY_SYMBOL.as_bytes()
+        );
         assert_eq!(ENTRY_SYMBOL_NUL.last(), Some(&0));
     }
 
