@@ -62,7 +62,7 @@
 //! impl View for Articles {
 //!     const HANDLERS: &'static [Method] = &[Method::Get, Method::Post];
 //!     fn get(&self, request: &mut HttpRequest) -> ViewResult {
-//!         let page = request.GET().get("page").unwrap_or("1").to_string();
+//!         let page = request.GET()?.get("page").unwrap_or("1").to_string();
 //!         JsonResponse::new(&json!({"articles": [], "page": page}))
 //!     }
 //!     fn post(&self, request: &mut HttpRequest) -> ViewResult {

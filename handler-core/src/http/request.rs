@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::headers::Headers;
 use super::multipart::{
-    boundary_from_content_type, parse_multipart, MultipartLimits, UploadedFile,
+    boundary_from_content_type, parse_multipart, MultipartError, MultipartLimits, UploadedFile,
 };
 use super::querydict::QueryDict;
 use crate::auth::User;
@@ -107,7 +107,25 @@ impl std::error::Error for JsonError {
 struct PostData {
     post: QueryDict,
     files: Vec<UploadedFile>,
-    error: Option<String>,
+    error: Option<PostError>,
+}
+
+/// Why a form body could not be read, kept so every access raises the same error.
+#[derive(Debug, Clone)]
+enum PostError {
+    /// Django's `MultiPartParserError`: answered 400 through `handler400`.
+    Malformed(String),
+    /// Django's `TooManyFieldsSent` / `TooManyFilesSent`: a `SuspiciousOperation` (400).
+    TooMany(String),
+}
+
+impl PostError {
+    fn into_view_error(self) -> ViewError {
+        match self {
+            PostError::Malformed(m) => ViewError::BadRequest(m),
+            PostError::TooMany(m) => ViewError::SuspiciousOperation(m),
+        }
+    }
 }
 
 /// An HTTP request (Django's `HttpRequest`).
@@ -138,7 +156,7 @@ pub struct HttpRequest {
     pub(crate) resolver404: Option<Resolver404>,
     /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
     pub(crate) body_error: Option<String>,
-    get: OnceLock<QueryDict>,
+    get: OnceLock<Result<QueryDict, String>>,
     post: OnceLock<PostData>,
     cookies: OnceLock<Vec<(String, String)>>,
     meta: OnceLock<Vec<(String, String)>>,
@@ -228,11 +246,21 @@ impl HttpRequest {
         &self.query_string
     }
 
-    /// The query parameters (Django's `request.GET`).
+    /// The query parameters (Django's `request.GET`). A query string with more than
+    /// `data_upload_max_number_fields` fields is Django's `TooManyFieldsSent`, a
+    /// [`ViewError::SuspiciousOperation`] (400), raised here as Django raises it on access.
     #[allow(non_snake_case)]
-    pub fn GET(&self) -> &QueryDict {
-        self.get
-            .get_or_init(|| QueryDict::parse(self.query_string.as_bytes()))
+    pub fn GET(&self) -> Result<&QueryDict, ViewError> {
+        let parsed = self.get.get_or_init(|| {
+            QueryDict::parse_limited(
+                self.query_string.as_bytes(),
+                self.settings.data_upload_max_number_fields,
+            )
+            .map_err(|e| e.to_string())
+        });
+        parsed
+            .as_ref()
+            .map_err(|e| ViewError::SuspiciousOperation(e.clone()))
     }
 
     fn post_data(&self) -> &PostData {
@@ -261,10 +289,19 @@ impl HttpRequest {
                     files: m.files,
                     error: None,
                 },
-                Err(e) => PostData {
-                    error: Some(e.to_string()),
-                    ..PostData::default()
-                },
+                Err(e) => {
+                    let message = e.to_string();
+                    let error = match e {
+                        MultipartError::TooManyFields(_) | MultipartError::TooManyFiles(_) => {
+                            PostError::TooMany(message)
+                        }
+                        _ => PostError::Malformed(message),
+                    };
+                    PostData {
+                        error: Some(error),
+                        ..PostData::default()
+                    }
+                }
             }
         } else if mime == "application/x-www-form-urlencoded" {
             match QueryDict::parse_limited(&self.body, max_fields) {
@@ -273,7 +310,7 @@ impl HttpRequest {
                     ..PostData::default()
                 },
                 Err(e) => PostData {
-                    error: Some(e.to_string()),
+                    error: Some(PostError::TooMany(e.to_string())),
                     ..PostData::default()
                 },
             }
@@ -282,27 +319,28 @@ impl HttpRequest {
         }
     }
 
-    /// The form fields of a POST (Django's `request.POST`); empty when the body is not a form
-    /// or did not parse (see [`HttpRequest::try_post`]).
+    /// The form fields of a POST (Django's `request.POST`): empty for other methods and for
+    /// bodies that are not forms. A malformed multipart body or too many fields is an error,
+    /// as Django raises `MultiPartParserError` / `TooManyFieldsSent` on access (both 400);
+    /// a view writes `request.POST()?`.
     #[allow(non_snake_case)]
-    pub fn POST(&self) -> &QueryDict {
-        &self.post_data().post
-    }
-
-    /// `POST`, or a [`ViewError::BadRequest`] when the form body is malformed (Django raises
-    /// `MultiPartParserError` / `TooManyFieldsSent`, both 400).
-    pub fn try_post(&self) -> Result<&QueryDict, ViewError> {
+    pub fn POST(&self) -> Result<&QueryDict, ViewError> {
         let data = self.post_data();
         match &data.error {
-            Some(e) => Err(ViewError::BadRequest(e.clone())),
+            Some(e) => Err(e.clone().into_view_error()),
             None => Ok(&data.post),
         }
     }
 
-    /// The uploaded files of a multipart POST (Django's `request.FILES`).
+    /// The uploaded files of a multipart POST (Django's `request.FILES`); the same errors as
+    /// [`HttpRequest::POST`].
     #[allow(non_snake_case)]
-    pub fn FILES(&self) -> &[UploadedFile] {
-        &self.post_data().files
+    pub fn FILES(&self) -> Result<&[UploadedFile], ViewError> {
+        let data = self.post_data();
+        match &data.error {
+            Some(e) => Err(e.clone().into_view_error()),
+            None => Ok(&data.files),
+        }
     }
 
     /// A urlencoded body parsed whatever the method (what Django code does with
@@ -619,17 +657,20 @@ mod tests {
             .with_header("Content-Type", "application/x-www-form-urlencoded")
             .with_header("Cookie", "sessionid=abc; theme=dark")
             .with_body(b"title=Hi&content=There+you".to_vec());
-        assert_eq!(r.GET().get("a"), Some("2"));
-        assert_eq!(r.GET().get_list("a"), ["1", "2"]);
-        assert_eq!(r.GET().get("b"), Some(" x"));
-        assert_eq!(r.POST().get("content"), Some("There you"));
+        assert_eq!(r.GET().unwrap().get("a"), Some("2"));
+        assert_eq!(r.GET().unwrap().get_list("a"), ["1", "2"]);
+        assert_eq!(r.GET().unwrap().get("b"), Some(" x"));
+        assert_eq!(r.POST().unwrap().get("content"), Some("There you"));
         assert_eq!(r.cookie("theme"), Some("dark"));
         assert_eq!(r.COOKIES().len(), 2);
 
         let put = req("PUT", "/f/", "")
             .with_header("Content-Type", "application/x-www-form-urlencoded")
             .with_body(b"title=x".to_vec());
-        assert!(put.POST().is_empty(), "Django fills POST for POST only");
+        assert!(
+            put.POST().unwrap().is_empty(),
+            "Django fills POST for POST only"
+        );
         assert_eq!(put.form_body().get("title"), Some("x"));
 
         let j = req("POST", "/j/", "")
@@ -637,7 +678,7 @@ mod tests {
             .with_body(br#"{"title": "T"}"#.to_vec());
         let v: serde_json::Value = j.json().unwrap();
         assert_eq!(v["title"], "T");
-        assert!(j.POST().is_empty());
+        assert!(j.POST().unwrap().is_empty());
         let bad = req("POST", "/j/", "").with_body(b"{nope".to_vec());
         assert!(bad.json::<serde_json::Value>().is_err());
     }
@@ -648,15 +689,32 @@ mod tests {
         let r = req("POST", "/u/", "")
             .with_header("Content-Type", "multipart/form-data; boundary=XyZ")
             .with_body(body.to_vec());
-        assert_eq!(r.try_post().unwrap().get("title"), Some("Hello"));
-        assert_eq!(r.FILES().len(), 1);
-        assert_eq!(r.FILES()[0].file_name, "a.txt");
-        assert_eq!(r.FILES()[0].content, b"file body");
+        assert_eq!(r.POST().unwrap().get("title"), Some("Hello"));
+        assert_eq!(r.FILES().unwrap().len(), 1);
+        assert_eq!(r.FILES().unwrap()[0].file_name, "a.txt");
+        assert_eq!(r.FILES().unwrap()[0].content, b"file body");
 
         let broken = req("POST", "/u/", "")
             .with_header("Content-Type", "multipart/form-data")
             .with_body(body.to_vec());
-        assert_eq!(broken.try_post().unwrap_err().status_code(), 400);
+        assert_eq!(broken.POST().unwrap_err().status_code(), 400);
+        assert_eq!(broken.FILES().unwrap_err().status_code(), 400);
+    }
+
+    #[test]
+    fn too_many_fields_in_the_query_or_the_form_is_a_suspicious_operation() {
+        let query: Vec<String> = (0..1001).map(|i| format!("k{i}=v")).collect();
+        let r = req("GET", "/q/", &query.join("&"));
+        assert!(matches!(r.GET(), Err(ViewError::SuspiciousOperation(_))));
+        let r = req("GET", "/q/", &query[..1000].join("&"));
+        assert_eq!(r.GET().unwrap().iter().count(), 1000);
+
+        let form = req("POST", "/f/", "")
+            .with_header("Content-Type", "application/x-www-form-urlencoded")
+            .with_body(query.join("&").into_bytes());
+        let err = form.POST().unwrap_err();
+        assert!(matches!(err, ViewError::SuspiciousOperation(_)), "{err}");
+        assert_eq!(err.status_code(), 400);
     }
 
     #[test]

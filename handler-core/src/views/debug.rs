@@ -104,7 +104,10 @@ pub fn technical_500_response(
         b.push_str("</ol>\n");
     }
     b.push_str("<h2>Request information</h2>\n<h3>GET</h3>\n");
-    table(&mut b, request.GET().iter());
+    match request.GET() {
+        Ok(get) => table(&mut b, get.iter()),
+        Err(e) => b.push_str(&format!("<p>{}</p>\n", escape_html(&e.to_string()))),
+    }
     b.push_str("<h3>Headers</h3>\n");
     table(&mut b, request.headers.iter());
     b.push_str("<h3>META</h3>\n");

@@ -54,7 +54,7 @@ pub fn home(_request: &mut HttpRequest) -> ViewResult {
 
 /// `/login/`: where `login_required` sends anonymous users.
 pub fn login(request: &mut HttpRequest) -> ViewResult {
-    let next = request.GET().get("next").unwrap_or("/").to_string();
+    let next = request.GET()?.get("next").unwrap_or("/").to_string();
     let next = handler_core::http::encoding::escape_html(&next);
     Ok(html(&format!(
         "<!DOCTYPE html>\n<html><head><title>Log in</title></head><body>\n<h1>Log in</h1>\n\
@@ -239,7 +239,7 @@ pub fn create_user(request: &mut HttpRequest) -> ViewResult {
             Err(InvalidJson) => return json_error(400, "Invalid JSON"),
         }
     } else {
-        Payload::Form(request.try_post()?.clone())
+        Payload::Form(request.POST()?.clone())
     };
     let (Some(_username), Some(email)) = (payload.required("username"), payload.required("email"))
     else {
@@ -293,7 +293,10 @@ pub fn private_data(_request: &mut HttpRequest) -> ViewResult {
 /// `/api/divide/?a=&b=`: Python's `int(a) / int(b)`; the view catches its own errors, as the
 /// seeds' `try: ... except ZeroDivisionError: 400 ... except Exception: 500`.
 pub fn divide(request: &mut HttpRequest) -> ViewResult {
-    let query = request.GET();
+    // `request.GET` is read inside the seeds' `try`, so even its error is the view's 500.
+    let Ok(query) = request.GET() else {
+        return json_error(500, "Server error");
+    };
     let a = query.get("a").and_then(python_int);
     let b = query.get("b").and_then(python_int);
     match (a, b) {
@@ -331,7 +334,7 @@ pub fn echo(request: &mut HttpRequest) -> ViewResult {
 /// `/api/stream/?n=N`: N lines produced one by one (a `StreamingHttpResponse` of a generator).
 pub fn stream(request: &mut HttpRequest) -> ViewResult {
     let Some(n) = bounded_count(
-        request.GET().get("n"),
+        request.GET()?.get("n"),
         STREAM_DEFAULT_LINES,
         STREAM_MAX_LINES,
     ) else {
@@ -345,7 +348,7 @@ pub fn stream(request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/slow/?ms=N`: sleeps N ms (at most `SLOW_MAX_MS`), giving up early if the client left.
 pub fn slow(request: &mut HttpRequest) -> ViewResult {
-    let Some(ms) = bounded_count(request.GET().get("ms"), 0, SLOW_MAX_MS) else {
+    let Some(ms) = bounded_count(request.GET()?.get("ms"), 0, SLOW_MAX_MS) else {
         return json_error(400, "ms must be an integer");
     };
     let deadline = Instant::now() + Duration::from_millis(ms);

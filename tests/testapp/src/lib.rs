@@ -33,7 +33,7 @@ impl Middleware for Tracer {
         request: &mut HttpRequest,
     ) -> Result<Option<HttpResponse>, ViewError> {
         trace(request, format!("{}.request", self.name));
-        if request.GET().get("stop") == Some(self.name) {
+        if request.GET()?.get("stop") == Some(self.name) {
             return Ok(Some(HttpResponse::new(format!("stopped by {}", self.name))));
         }
         Ok(None)
@@ -135,18 +135,18 @@ fn meta(request: &mut HttpRequest) -> ViewResult {
     JsonResponse::new(&json!({
         "method": request.method,
         "path": request.path,
-        "query": request.GET().get("q"),
+        "query": request.GET()?.get("q"),
         "remote_addr": request.meta("REMOTE_ADDR"),
         "user_agent": request.meta("HTTP_USER_AGENT"),
         "cookie": request.cookie("flavour"),
-        "form": request.POST().get("title"),
+        "form": request.POST()?.get("title"),
         "id": request.kwarg_int("id"),
     }))
 }
 
 fn stream(request: &mut HttpRequest) -> ViewResult {
     let n: usize = request
-        .GET()
+        .GET()?
         .get("n")
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
