@@ -122,6 +122,11 @@ pub struct Output {
     pub end: Option<End>,
 }
 
+/// Why bytes for a response can no longer be delivered: the client is gone, or the connection
+/// abandoned the request (stalled reader, shutdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undeliverable;
+
 /// The way back to the event loop.
 pub struct Port {
     tx: Sender<Output>,
@@ -139,8 +144,8 @@ impl Port {
         }
     }
 
-    fn send(&self, out: Output) -> Result<(), ()> {
-        self.tx.send(out).map_err(|_| ())?;
+    fn send(&self, out: Output) -> Result<(), Undeliverable> {
+        self.tx.send(out).map_err(|_| Undeliverable)?;
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
             if let Err(e) = self.waker.wake() {
                 log::error!("cannot wake the event loop: {e}");
@@ -151,7 +156,7 @@ impl Port {
 
     /// Sends part of a response and blocks while too many bytes are in flight. `Err`: the
     /// client is gone.
-    pub fn send_and_wait(&self, job: &Job, data: Vec<u8>) -> Result<(), ()> {
+    pub fn send_and_wait(&self, job: &Job, data: Vec<u8>) -> Result<(), Undeliverable> {
         let shared = &job.shared;
         let n = data.len();
         if let Ok(mut in_flight) = shared.in_flight.lock() {
@@ -163,19 +168,19 @@ impl Port {
             data,
             end: None,
         })?;
-        let mut in_flight = shared.in_flight.lock().map_err(|_| ())?;
+        let mut in_flight = shared.in_flight.lock().map_err(|_| Undeliverable)?;
         while *in_flight > MAX_IN_FLIGHT {
             if shared.gone.load(Ordering::Acquire) || shared.shutdown.load(Ordering::Acquire) {
-                return Err(());
+                return Err(Undeliverable);
             }
             in_flight = shared
                 .drained
                 .wait_timeout(in_flight, WAIT_SLICE)
-                .map_err(|_| ())?
+                .map_err(|_| Undeliverable)?
                 .0;
         }
         if shared.gone.load(Ordering::Acquire) {
-            return Err(());
+            return Err(Undeliverable);
         }
         Ok(())
     }
