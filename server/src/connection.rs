@@ -453,6 +453,9 @@ impl Connection {
             request_id,
             method: head.method,
             target: head.target,
+            path: head.path,
+            query: head.query,
+            authority: head.authority,
             minor: head.minor,
             headers: head.headers,
             head: head_bytes,
@@ -738,7 +741,7 @@ mod tests {
 
     #[test]
     fn request_line_and_header_values_for_the_access_log() {
-        let buf = b"\r\nGET /x?y HTTP/1.1\r\nUser-Agent: ua/1\r\nReferer: r\r\n\r\n";
+        let buf = b"\r\nGET /x?y HTTP/1.1\r\nHost: h\r\nUser-Agent: ua/1\r\nReferer: r\r\n\r\n";
         let limits = Limits {
             request_line: 100,
             fields: 10,

@@ -515,9 +515,10 @@ mod tests {
         let server = start(&[]);
         let text = exchange(
             server.port,
-            b"GET /sleep HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\nGET /nothing HTTP/1.1\r\n\r\n\
-              POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n0\r\n\r\n\
-              GET /hello HTTP/1.1\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\n\r\n",
+            b"GET /sleep HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n\
+              POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n0\r\n\r\n\
+              GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
         );
         assert_eq!(
             statuses(&text),
@@ -536,11 +537,11 @@ mod tests {
     #[test]
     fn bad_input_gets_its_status_after_the_owed_responses() {
         let server = start(&["--limit-request-body", "3"]);
-        let text = exchange(server.port, b"GET /hello HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+        let text = exchange(server.port, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
         assert_eq!(statuses(&text), ["200", "400"], "{text}");
         let text = exchange(
             server.port,
-            b"POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd",
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd",
         );
         assert_eq!(statuses(&text), ["413"], "{text}");
         assert!(text.contains("Content Too Large"), "{text}");

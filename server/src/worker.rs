@@ -76,8 +76,14 @@ pub struct Job {
     pub head: Vec<u8>,
     /// Method range.
     pub method: Range<usize>,
-    /// Target range.
+    /// Target range (as received).
     pub target: Range<usize>,
+    /// The target's path range (empty: `/`, for an absolute-form target without a path).
+    pub path: Range<usize>,
+    /// The target's query range, without the `?`.
+    pub query: Range<usize>,
+    /// An absolute-form target's authority: it replaces the Host header for the app.
+    pub authority: Option<Range<usize>>,
     /// HTTP minor version.
     pub minor: u8,
     /// Header name and value ranges.
@@ -250,16 +256,13 @@ impl Pool {
 fn run(app: &App, rx: &Receiver<Job>, port: &Port) {
     let mut headers: Vec<GwHeader> = Vec::new();
     while let Ok(job) = rx.recv() {
-        headers.clear();
-        headers.extend(job.headers.iter().map(|(n, v)| GwHeader {
-            name: GwStr::from_bytes(&job.head[n.clone()]),
-            value: GwStr::from_bytes(&job.head[v.clone()]),
-        }));
+        request_headers(&job, &mut headers);
         let target = &job.head[job.target.clone()];
-        let (path, query) = match memchr::memchr(b'?', target) {
-            Some(i) => (&target[..i], &target[i + 1..]),
-            None => (target, &b""[..]),
+        let path = match &job.head[job.path.clone()] {
+            b"" => &b"/"[..],
+            path => path,
         };
+        let query = &job.head[job.query.clone()];
         let mut exchange = Exchange::new(&job, port, &app.name);
         let (body_ctx, read_body) = exchange.body_reader();
         let request = Request {
@@ -290,6 +293,34 @@ fn run(app: &App, rx: &Receiver<Job>, port: &Port) {
     }
 }
 
+/// The headers the app sees, in the order received. For an absolute-form target the target's
+/// authority is the Host (RFC 9112 section 3.2.2: "the Host header field ... ignored and
+/// replaced by the host information of the request-target"), added when the client sent none.
+fn request_headers(job: &Job, headers: &mut Vec<GwHeader>) {
+    headers.clear();
+    let mut host_replaced = false;
+    for (n, v) in &job.headers {
+        let name = &job.head[n.clone()];
+        let value = match &job.authority {
+            Some(authority) if name.eq_ignore_ascii_case(b"host") => {
+                host_replaced = true;
+                &job.head[authority.clone()]
+            }
+            _ => &job.head[v.clone()],
+        };
+        headers.push(GwHeader {
+            name: GwStr::from_bytes(name),
+            value: GwStr::from_bytes(value),
+        });
+    }
+    if let (Some(authority), false) = (&job.authority, host_replaced) {
+        headers.push(GwHeader {
+            name: GwStr::from_str("Host"),
+            value: GwStr::from_bytes(&job.head[authority.clone()]),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +333,9 @@ mod tests {
             head: Vec::new(),
             method: 0..0,
             target: 0..0,
+            path: 0..0,
+            query: 0..0,
+            authority: None,
             minor: 1,
             headers: Vec::new(),
             body: Vec::new(),
