@@ -35,8 +35,12 @@ impl BodyError {
 enum State {
     /// Reading hex digits of a chunk size.
     Size,
-    /// After the digits: optional whitespace and extensions until LF.
-    SizeRest,
+    /// After the digits: optional whitespace (BWS) before `;` or the line end.
+    SizeLws,
+    /// Inside chunk extensions, until the line end.
+    Extension,
+    /// Saw the CR ending a chunk-size line.
+    SizeLf,
     /// Inside chunk data, with this many bytes left.
     Data(u64),
     /// Expecting the CR after chunk data.
@@ -47,6 +51,8 @@ enum State {
     TrailerStart,
     /// Inside a trailer line.
     Trailer,
+    /// Saw the CR ending a trailer line.
+    TrailerLf,
     /// Saw the CR of the final empty line.
     EndLf,
     /// The body is complete.
@@ -124,21 +130,38 @@ impl Decoder {
                     }
                     None if self.digits == 0 => return Err(BodyError::Malformed),
                     None => {
-                        self.state = State::SizeRest;
+                        self.state = State::SizeLws;
                         self.line = self.digits;
                         continue;
                     }
                 },
-                State::SizeRest => {
-                    self.line += 1;
-                    if self.line > MAX_CHUNK_LINE {
+                // RFC 9112 section 7.1.1: chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS
+                // ext-val ] ). A CR must end the line: a bare CR inside it could be read as a line
+                // end by a proxy in front and desync the framing.
+                State::SizeLws => {
+                    self.count_line()?;
+                    match b {
+                        b' ' | b'\t' => {}
+                        b';' => self.state = State::Extension,
+                        b'\r' => self.state = State::SizeLf,
+                        b'\n' => self.start_chunk()?,
+                        _ => return Err(BodyError::Malformed),
+                    }
+                }
+                State::Extension => {
+                    self.count_line()?;
+                    match b {
+                        b'\r' => self.state = State::SizeLf,
+                        b'\n' => self.start_chunk()?,
+                        _ if field_byte(b) => {}
+                        _ => return Err(BodyError::Malformed),
+                    }
+                }
+                State::SizeLf => {
+                    if b != b'\n' {
                         return Err(BodyError::Malformed);
                     }
-                    if b == b'\n' {
-                        self.start_chunk()?;
-                    } else if b != b'\r' && b != b';' && b != b' ' && b != b'\t' && !ext_byte(b) {
-                        return Err(BodyError::Malformed);
-                    }
+                    self.start_chunk()?;
                 }
                 State::Data(left) => {
                     let n = ((input.len() - i) as u64).min(left) as usize;
@@ -168,21 +191,30 @@ impl Decoder {
                     self.state = match b {
                         b'\r' => State::EndLf,
                         b'\n' => State::Done,
-                        _ => {
-                            self.line = 1;
+                        _ if field_byte(b) => {
+                            self.line = 0;
+                            self.count_trailer()?;
                             State::Trailer
                         }
+                        _ => return Err(BodyError::Malformed),
                     }
                 }
+                // Trailer fields are read and dropped, but they must still look like field
+                // lines: no control bytes, CR only before LF.
                 State::Trailer => {
-                    self.line += 1;
-                    self.trailers += 1;
-                    if self.line > MAX_CHUNK_LINE || self.trailers > MAX_TRAILERS {
+                    self.count_trailer()?;
+                    match b {
+                        b'\r' => self.state = State::TrailerLf,
+                        b'\n' => self.state = State::TrailerStart,
+                        _ if field_byte(b) => {}
+                        _ => return Err(BodyError::Malformed),
+                    }
+                }
+                State::TrailerLf => {
+                    if b != b'\n' {
                         return Err(BodyError::Malformed);
                     }
-                    if b == b'\n' {
-                        self.state = State::TrailerStart;
-                    }
+                    self.state = State::TrailerStart;
                 }
                 State::EndLf => {
                     if b != b'\n' {
@@ -195,6 +227,25 @@ impl Decoder {
             i += 1;
         }
         Ok(i)
+    }
+
+    /// Counts one byte of a chunk-size line against [`MAX_CHUNK_LINE`].
+    fn count_line(&mut self) -> Result<(), BodyError> {
+        self.line += 1;
+        if self.line > MAX_CHUNK_LINE {
+            return Err(BodyError::Malformed);
+        }
+        Ok(())
+    }
+
+    /// Counts one trailer byte against [`MAX_CHUNK_LINE`] and [`MAX_TRAILERS`].
+    fn count_trailer(&mut self) -> Result<(), BodyError> {
+        self.line += 1;
+        self.trailers += 1;
+        if self.line > MAX_CHUNK_LINE || self.trailers > MAX_TRAILERS {
+            return Err(BodyError::Malformed);
+        }
+        Ok(())
     }
 
     fn next_size(&mut self) -> State {
@@ -229,9 +280,10 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Bytes allowed in chunk extensions: token characters, `=` and quoted-string content.
-fn ext_byte(b: u8) -> bool {
-    b.is_ascii_graphic()
+/// Bytes allowed inside chunk extensions and trailer lines: visible characters, SP, HTAB and
+/// obs-text (the bytes of field values and quoted strings, RFC 9110 section 5.5).
+fn field_byte(b: u8) -> bool {
+    matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xff)
 }
 
 #[cfg(test)]
@@ -278,6 +330,37 @@ mod tests {
                 decode_all(bad, None).unwrap_err(),
                 BodyError::Malformed,
                 "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn chunk_lines_and_trailers_must_be_well_formed() {
+        for good in [
+            &b"5 ;a=b\r\nhello\r\n0\r\n\r\n"[..],
+            b"5\t; a = \"x y\"\r\nhello\r\n0\r\n\r\n",
+            b"5\nhello\n0\nT: \xe9\n\n",
+        ] {
+            let (out, n, done) = decode_all(good, None).unwrap();
+            assert_eq!((out.as_slice(), n, done), (&b"hello"[..], good.len(), true));
+        }
+        for bad in [
+            // A bare CR inside a chunk-size line or a trailer line.
+            &b"5\rX\r\nhello\r\n0\r\n\r\n"[..],
+            b"5;a\rb\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nT: a\rb\r\n\r\n",
+            // Whitespace after the size must lead to an extension.
+            b"5 x\r\nhello\r\n0\r\n\r\n",
+            // Control bytes in an extension or a trailer.
+            b"5;a\x00\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nT: \x01\r\n\r\n",
+            b"5\r\nhello\r\n0\r\n\x7f\r\n\r\n",
+        ] {
+            assert_eq!(
+                decode_all(bad, None).unwrap_err(),
+                BodyError::Malformed,
+                "{:?}",
+                String::from_utf8_lossy(bad)
             );
         }
     }
