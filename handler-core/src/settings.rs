@@ -2,11 +2,14 @@
 //! knows, and the `[app]` table handed to the app. Errors name the file, the line and the
 //! problem.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
+use toml::Spanned;
 
 /// Django's `DATA_UPLOAD_MAX_MEMORY_SIZE` default: 2.5 MiB.
 pub const DEFAULT_DATA_UPLOAD_MAX_MEMORY_SIZE: u64 = 2_621_440;
@@ -55,7 +58,8 @@ struct RawSettings {
     debug: bool,
     allowed_hosts: Vec<String>,
     append_slash: bool,
-    middleware: Vec<String>,
+    /// Spanned, so an unknown name is reported at the line of its own array element.
+    middleware: Option<Spanned<Vec<Spanned<String>>>>,
     default_charset: String,
     login_url: String,
     data_upload_max_memory_size: u64,
@@ -69,7 +73,7 @@ impl Default for RawSettings {
             debug: false,
             allowed_hosts: Vec::new(),
             append_slash: true,
-            middleware: Vec::new(),
+            middleware: None,
             default_charset: "utf-8".to_string(),
             login_url: "/accounts/login/".to_string(),
             data_upload_max_memory_size: DEFAULT_DATA_UPLOAD_MAX_MEMORY_SIZE,
@@ -103,6 +107,15 @@ pub struct Settings {
     pub app: toml::Table,
     path: Option<PathBuf>,
     source: String,
+    /// Where the `middleware` array and each of its elements sit in `source` (byte ranges).
+    middleware_spans: MiddlewareSpans,
+}
+
+/// The byte ranges of the `middleware` array and of each element, as the file had them.
+#[derive(Debug, Clone, Default)]
+struct MiddlewareSpans {
+    array: Option<Range<usize>>,
+    elements: Vec<(String, Range<usize>)>,
 }
 
 impl Default for Settings {
@@ -113,11 +126,22 @@ impl Default for Settings {
 
 impl Settings {
     fn from_raw(raw: RawSettings, path: Option<PathBuf>, source: String) -> Self {
+        let mut middleware_spans = MiddlewareSpans::default();
+        let mut middleware = Vec::new();
+        if let Some(array) = raw.middleware {
+            middleware_spans.array = Some(array.span());
+            for element in array.into_inner() {
+                let span = element.span();
+                let name = element.into_inner();
+                middleware.push(name.clone());
+                middleware_spans.elements.push((name, span));
+            }
+        }
         Settings {
             debug: raw.debug,
             allowed_hosts: raw.allowed_hosts,
             append_slash: raw.append_slash,
-            middleware: raw.middleware,
+            middleware,
             default_charset: raw.default_charset,
             login_url: raw.login_url,
             data_upload_max_memory_size: raw.data_upload_max_memory_size,
@@ -125,6 +149,7 @@ impl Settings {
             app: raw.app,
             path,
             source,
+            middleware_spans,
         }
     }
 
@@ -202,21 +227,43 @@ impl Settings {
         }
     }
 
-    /// An error about the value `needle` in the settings file, naming its line (used for an
-    /// unknown middleware name).
+    /// An error about the middleware name `needle`, naming the line of its element in the
+    /// `middleware` array (from the parser's spans, so a comment or another key that happens
+    /// to hold the same text is never taken for it); the array's line when `needle` is not
+    /// one of the elements the file had, and no line without a file.
     pub fn error_at_value(&self, needle: &str, problem: &str) -> ConfigError {
-        let quoted = [format!("\"{needle}\""), format!("'{needle}'")];
-        let line = self
-            .source
-            .lines()
-            .position(|l| quoted.iter().any(|q| l.contains(q.as_str())))
-            .or_else(|| {
-                self.source
-                    .lines()
-                    .position(|l| l.trim_start().starts_with("middleware"))
-            });
-        match line {
-            Some(i) => ConfigError::new(format!("{}:{}: {problem}", self.file_name(), i + 1)),
+        let element = self
+            .middleware_spans
+            .elements
+            .iter()
+            .find(|(name, _)| name == needle)
+            .map(|(_, span)| span.start);
+        self.error_at_offset(element.or(self.array_start()), problem)
+    }
+
+    /// An error about `middleware[index]`: the line of that very element when the list is
+    /// still the one read from the file, else as [`Settings::error_at_value`].
+    pub(crate) fn error_at_middleware(&self, index: usize, problem: &str) -> ConfigError {
+        let name = self.middleware.get(index).map_or("", String::as_str);
+        match self.middleware_spans.elements.get(index) {
+            Some((parsed, span)) if parsed == name => {
+                self.error_at_offset(Some(span.start), problem)
+            }
+            _ => self.error_at_value(name, problem),
+        }
+    }
+
+    fn array_start(&self) -> Option<usize> {
+        self.middleware_spans.array.as_ref().map(|s| s.start)
+    }
+
+    fn error_at_offset(&self, offset: Option<usize>, problem: &str) -> ConfigError {
+        match offset {
+            Some(offset) => ConfigError::new(format!(
+                "{}:{}: {problem}",
+                self.file_name(),
+                line_of(&self.source, offset)
+            )),
             None => ConfigError::new(format!("{}: {problem}", self.file_name())),
         }
     }
@@ -235,26 +282,25 @@ const KNOWN_KEYS: [&str; 9] = [
     "app",
 ];
 
-/// Top-level keys handler-core does not know, with the line each is on.
+/// Top-level keys handler-core does not know, with the line each is on (from the parser's
+/// spans: a comment or an `[app]` key of the same name is not the setting).
 fn unknown_keys(source: &str) -> Vec<(String, usize)> {
-    let Ok(doc) = source.parse::<toml::Table>() else {
+    let Ok(doc) = toml::from_str::<BTreeMap<Spanned<String>, IgnoredAny>>(source) else {
         return Vec::new();
     };
-    doc.keys()
-        .filter(|k| !KNOWN_KEYS.contains(&k.as_str()))
+    let mut unknown: Vec<(String, usize)> = doc
+        .into_keys()
+        .filter(|k| !KNOWN_KEYS.contains(&k.get_ref().as_str()))
         .map(|k| {
-            let line = source
-                .lines()
-                .position(|l| {
-                    let t = l.trim_start().trim_start_matches('[');
-                    t.starts_with(k.as_str()) || t.starts_with(&format!("\"{k}\""))
-                })
-                .map_or(0, |i| i + 1);
-            (k.clone(), line)
+            let line = line_of(source, k.span().start);
+            (k.into_inner(), line)
         })
-        .collect()
+        .collect();
+    unknown.sort_by_key(|(_, line)| *line);
+    unknown
 }
 
+/// The 1-based line holding byte `offset`.
 fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
     source.as_bytes()[..end]
@@ -264,14 +310,49 @@ fn line_of(source: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Where a parse error really is: the parser reports "expected `]`" at the point it gave up,
+/// which for an unclosed array or string is the end of the file, on a line past the last one
+/// (or a blank one). The problem is then on the last line with text before that point.
+fn error_offset(source: &str, offset: usize) -> usize {
+    let offset = offset.min(source.len());
+    let bytes = source.as_bytes();
+    let line_start = bytes[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_end = bytes[offset..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| offset + i);
+    if !source[line_start..line_end].trim().is_empty() {
+        return offset;
+    }
+    bytes[..line_start]
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .unwrap_or(offset)
+}
+
 fn toml_error(e: &toml::de::Error, source: &str, path: Option<&Path>) -> ConfigError {
     let file = path.map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
-    let message = e.message().trim_end();
+    // The parser's message runs over several lines ("invalid array\nexpected `]`"); one line
+    // keeps the error greppable next to its file and line.
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
     match e.span() {
         Some(span) => {
-            let line = line_of(source, span.start);
+            let line = line_of(source, error_offset(source, span.start));
             let text = source.lines().nth(line - 1).unwrap_or("").trim();
-            ConfigError::new(format!("{file}:{line}: {message} (at `{text}`)"))
+            if text.is_empty() {
+                ConfigError::new(format!("{file}:{line}: {message}"))
+            } else {
+                ConfigError::new(format!("{file}:{line}: {message} (at `{text}`)"))
+            }
         }
         None => ConfigError::new(format!("{file}: {message}")),
     }
@@ -313,16 +394,34 @@ mod tests {
     }
 
     #[test]
-    fn syntax_error_names_the_line() {
-        let src = "debug = false\nmiddleware = [\"common\"\n";
+    fn syntax_error_names_the_line_and_the_problem() {
+        // The parser gives up at the end of the file, past the last line: the unclosed array
+        // is on line 3, and the text shown is that line's.
+        let src = "debug = false\n\nmiddleware = [\"common\"\n";
         let e = Settings::parse(src, Some(Path::new("s.toml"))).unwrap_err();
-        assert!(e.message().starts_with("s.toml:"), "{e}");
-        let line: usize = e.message()["s.toml:".len()..]
-            .split(':')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap();
-        assert!(line >= 2, "{e}");
+        assert_eq!(
+            e.message(),
+            "s.toml:3: invalid array: expected `]` (at `middleware = [\"common\"`)"
+        );
+        // Without a final newline, and with blank lines after the problem.
+        let e = Settings::parse("debug = false\nmiddleware = [\"common\"", None).unwrap_err();
+        assert!(
+            e.message().starts_with("<settings>:2: invalid array"),
+            "{e}"
+        );
+        let e = Settings::parse("middleware = [\n  \"common\",\n\n\n", None).unwrap_err();
+        assert!(e.message().starts_with("<settings>:2: "), "{e}");
+        // An error in the middle of the file stays on its own line.
+        let e = Settings::parse("debug = false\nfoo bar\nappend_slash = true\n", None).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "<settings>:2: expected `.`, `=` (at `foo bar`)"
+        );
+        let e = Settings::parse("debug = true\ndebug = false\n", None).unwrap_err();
+        assert!(
+            e.message().starts_with("<settings>:2: duplicate key"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -339,14 +438,46 @@ mod tests {
             [("debgu".to_string(), 2), ("extra".to_string(), 5)]
         );
         assert!(Settings::parse(src, None).is_ok(), "unknown keys only warn");
+        // A comment or an [app] key that reads like the key is not where it is.
+        let src = "# extra = 1\n[app]\nextra = 2\n\n[extra]\n";
+        assert_eq!(unknown_keys(src), [("extra".to_string(), 5)]);
+        let src = "\"quoted key\" = 1\n";
+        assert_eq!(unknown_keys(src), [("quoted key".to_string(), 1)]);
     }
 
     #[test]
-    fn error_at_value_finds_the_line() {
+    fn error_at_value_finds_the_line_of_the_element() {
         let src = "middleware = [\n  \"common\",\n  \"nope\",\n]\n";
         let s = Settings::parse(src, Some(Path::new("s.toml"))).unwrap();
         let e = s.error_at_value("nope", "unknown middleware \"nope\"");
         assert_eq!(e.message(), "s.toml:3: unknown middleware \"nope\"");
+    }
+
+    #[test]
+    fn unknown_middleware_ignores_comments_and_other_keys_with_the_name() {
+        // The audit's case: a comment above names the middleware first.
+        let src = "# old: \"nosuch\"\ndebug = false\nmiddleware = [\"common\",\n \"nosuch\"]\n";
+        let s = Settings::parse(src, Some(Path::new("s.toml"))).unwrap();
+        assert_eq!(
+            s.error_at_middleware(1, "unknown middleware \"nosuch\"")
+                .message(),
+            "s.toml:4: unknown middleware \"nosuch\""
+        );
+        assert_eq!(s.error_at_value("nosuch", "x").message(), "s.toml:4: x");
+        // The same name in [app] and twice in the list: the element asked about.
+        let src = "middleware = [\"a\",\n\"b\",\n\"a\"]\n[app]\nname = \"a\"\n";
+        let s = Settings::parse(src, Some(Path::new("s.toml"))).unwrap();
+        assert_eq!(s.error_at_middleware(2, "x").message(), "s.toml:3: x");
+        assert_eq!(s.error_at_middleware(0, "x").message(), "s.toml:1: x");
+        // A list changed after parsing falls back to the element of that name, then to the
+        // array's line; settings without a file have no line.
+        let mut s = s;
+        s.middleware.insert(0, "added".into());
+        assert_eq!(s.error_at_middleware(2, "x").message(), "s.toml:2: x");
+        assert_eq!(s.error_at_middleware(0, "x").message(), "s.toml:1: x");
+        let mut d = Settings::default();
+        d.middleware.push("nosuch".into());
+        assert_eq!(d.error_at_middleware(0, "x").message(), "<settings>: x");
     }
 
     #[test]

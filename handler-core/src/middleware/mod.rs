@@ -151,10 +151,10 @@ impl MiddlewareRegistry {
     /// settings order; an unknown name is an error naming the file and the line.
     pub fn load(&self, settings: &Settings) -> Result<Vec<Arc<dyn Middleware>>, ConfigError> {
         let mut chain = Vec::with_capacity(settings.middleware.len());
-        for name in &settings.middleware {
+        for (index, name) in settings.middleware.iter().enumerate() {
             let factory = self.factories.get(name).ok_or_else(|| {
-                settings.error_at_value(
-                    name,
+                settings.error_at_middleware(
+                    index,
                     &format!(
                         "unknown middleware \"{name}\" (known: {})",
                         self.names().join(", ")
