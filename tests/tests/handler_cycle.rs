@@ -85,6 +85,23 @@ fn class_based_view_405_options_and_head() {
 }
 
 #[test]
+fn the_method_is_upper_cased_as_django_does() {
+    let (_dir, server) = start(TRACED);
+    // `get` on the wire is a GET for the class-based view, not a 405.
+    let r = server.curl("/items/", &["-X", "get"]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), r#"{"items": [1, 2, 3]}"#);
+    // A lower-case `post` with a form fills POST.
+    let r = server.curl("/api/meta/7/", &["-X", "post", "-d", "title=Lower+case"]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["method"], "POST");
+    assert_eq!(v["form"], "Lower case");
+    let r = server.curl("/get-only/", &["-X", "get"]);
+    assert_eq!(r.status, 200);
+}
+
+#[test]
 fn decorators_and_redirects() {
     let (_dir, server) = start(TRACED);
     let r = server.curl("/get-only/", &["-X", "POST"]);

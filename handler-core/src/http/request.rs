@@ -133,7 +133,8 @@ impl PostError {
 /// Built by the adapter from the server's request view; the body is read in full before the
 /// cycle starts. `GET`, `POST`/`FILES`, `COOKIES` and `META` are parsed on first use.
 pub struct HttpRequest {
-    /// The method, e.g. `GET` (Django's `method`).
+    /// The method, upper-cased, e.g. `GET` (Django's `method`: `WSGIRequest` upper-cases
+    /// `REQUEST_METHOD`, so `get` on the wire is a GET).
     pub method: String,
     /// The full decoded path (Django's `path`; equal to `path_info` with no script name).
     pub path: String,
@@ -188,11 +189,17 @@ impl HttpRequest {
     /// As [`HttpRequest::new`], taking the owned method and query the adapter already copied
     /// (no second copy on the hot path).
     pub(crate) fn from_parts(
-        method: String,
+        mut method: String,
         raw_path: &[u8],
         query_string: String,
         settings: Arc<Settings>,
     ) -> Self {
+        // Django's `environ["REQUEST_METHOD"].upper()`. A method is an ASCII token (the server's
+        // parser accepts nothing else), so ASCII upper-casing is Python's `upper()` here; it
+        // works in place, and the usual already-upper-case method is only scanned.
+        if method.bytes().any(|b| b.is_ascii_lowercase()) {
+            method.make_ascii_uppercase();
+        }
         let path = super::encoding::path_from_raw(raw_path);
         HttpRequest {
             method,
@@ -649,6 +656,20 @@ mod tests {
         assert_eq!(r.meta("REMOTE_ADDR"), Some("127.0.0.1"));
         assert_eq!(r.meta("REMOTE_PORT"), Some("5555"));
         assert_eq!(r.headers.get("x-forwarded-for"), Some("1.2.3.4"));
+    }
+
+    #[test]
+    fn the_method_is_upper_cased_as_wsgirequest_does() {
+        let r = req("get", "/", "");
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.meta("REQUEST_METHOD"), Some("GET"));
+        assert_eq!(req("pAtCh", "/", "").method, "PATCH");
+        assert_eq!(req("BREW", "/", "").method, "BREW");
+        // A lower-case post still fills POST.
+        let r = req("post", "/f/", "")
+            .with_header("Content-Type", "application/x-www-form-urlencoded")
+            .with_body(b"title=Hi".to_vec());
+        assert_eq!(r.POST().unwrap().get("title"), Some("Hi"));
     }
 
     #[test]

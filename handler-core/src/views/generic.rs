@@ -54,10 +54,13 @@ impl Method {
         }
     }
 
-    /// The method named by a request's token (case-sensitive, as Django compares lower-cased
-    /// tokens against lower-case names: `get` is not a method here).
+    /// The method named by a request's token, in any case (Django's dispatch looks up
+    /// `request.method.lower()` in `http_method_names`; the request's method is already
+    /// upper-cased, as `WSGIRequest` does).
     pub fn from_token(token: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.as_str() == token)
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(token))
     }
 }
 
@@ -227,7 +230,12 @@ mod tests {
         assert_eq!(r.get("Allow"), Some("POST, OPTIONS"));
         assert_eq!(call(&PostOnly.as_view(), "HEAD").status_code, 405);
         assert_eq!(call(&v, "BREW").status_code, 405);
-        assert_eq!(call(&v, "get").status_code, 405);
+        // Django upper-cases the method first: `get` on the wire is a GET.
+        let r = call(&v, "get");
+        assert_eq!((r.status_code, r.get("X-Handler")), (200, Some("get")));
+        assert_eq!(call(&v, "delete").status_code, 204);
+        assert_eq!(Method::from_token("options"), Some(Method::Options));
+        assert_eq!(Method::from_token("BREW"), None);
     }
 
     #[test]
