@@ -17,7 +17,7 @@ pub struct AccessLog {
 pub struct Entry<'a> {
     /// Client address (`-` when unknown).
     pub host: &'a str,
-    /// The request line as received.
+    /// The request line as received (empty: none was read).
     pub request_line: &'a [u8],
     /// Response status.
     pub status: u16,
@@ -61,7 +61,8 @@ impl AccessLog {
         line.extend_from_slice(b" - - [");
         line.extend_from_slice(clf_time(now_secs()).as_bytes());
         line.extend_from_slice(b"] \"");
-        escape(&mut line, e.request_line);
+        // A request refused before its request line was read has none: `-`, as for headers.
+        quoted_or_dash(&mut line, e.request_line);
         line.extend_from_slice(b"\" ");
         line.extend_from_slice(e.status.to_string().as_bytes());
         line.push(b' ');
@@ -189,5 +190,23 @@ mod tests {
             text.ends_with("] \"GET /a\\\"b HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_refused_request_without_a_line_logs_dashes() {
+        let sink = Shared::default();
+        let mut log = AccessLog::to(Box::new(sink.clone()));
+        log.log(&Entry {
+            host: "-",
+            request_line: b"",
+            status: 408,
+            bytes: 0,
+            referer: b"",
+            user_agent: b"",
+        });
+        log.flush();
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert!(text.starts_with("- - - ["), "{text}");
+        assert!(text.ends_with("] \"-\" 408 - \"-\" \"-\"\n"), "{text}");
     }
 }

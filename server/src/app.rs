@@ -450,7 +450,7 @@ impl<'a> Exchange<'a> {
                     self.app_name,
                     self.job.request_id
                 );
-                w::simple_response(
+                self.wire_body = w::simple_response(
                     &mut out,
                     502,
                     "the application failed",
@@ -458,8 +458,6 @@ impl<'a> Exchange<'a> {
                     self.job.is_head,
                     &[],
                 );
-                let head_end = memchr::memmem::find(&out, b"\r\n\r\n").map_or(0, |i| i + 4);
-                self.wire_body = (out.len() - head_end) as u64;
                 self.send_end(out, 502, self.job.keep_alive);
             }
             return;

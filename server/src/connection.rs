@@ -128,6 +128,28 @@ struct LogInfo {
     user_agent: Vec<u8>,
 }
 
+impl LogInfo {
+    /// For a request whose head parsed.
+    fn from_head(head: &Head, bytes: &[u8]) -> LogInfo {
+        LogInfo {
+            request_line: request_line(bytes),
+            referer: header_value(head, bytes, b"referer"),
+            user_agent: header_value(head, bytes, b"user-agent"),
+        }
+    }
+
+    /// For a head refused or cut short: as much of its request line as arrived, at most `limit`
+    /// bytes (so an over-long line cannot flood the log); empty when nothing arrived.
+    fn from_partial(buf: &[u8], limit: usize) -> LogInfo {
+        let mut line = request_line(buf);
+        line.truncate(limit);
+        LogInfo {
+            request_line: line,
+            ..LogInfo::default()
+        }
+    }
+}
+
 /// One request whose response is owed to the client, in request order. Responses are written
 /// strictly in this order; a later slot's bytes wait in `out` until every earlier one ended.
 struct Slot {
@@ -180,6 +202,10 @@ pub struct Connection {
     dead: bool,
     /// Set once the write side is shut down while the client may still be sending.
     lingering_since: Option<Instant>,
+    /// Since when owed bytes have been waiting for the socket to take any of them: a client
+    /// that stops reading is cut off after `--timeout` (None while nothing is owed or the
+    /// socket keeps taking bytes).
+    write_stalled_since: Option<Instant>,
     /// Bytes in `wbuf` that count against the front slot's flow-control credit.
     unreleased: usize,
     /// Whether output is waiting for the next flush.
@@ -206,6 +232,7 @@ impl Connection {
             read_paused: false,
             dead: false,
             lingering_since: None,
+            write_stalled_since: None,
             unreleased: 0,
             dirty: false,
         }
@@ -292,24 +319,51 @@ impl Connection {
         self.dead = true;
     }
 
-    /// Queues a server-made error response (after the ones owed) and stops reading requests.
-    fn fail(&mut self, status: u16, message: &str) {
-        log::debug!("connection {}: {status} {message}", self.id);
+    /// The client's address for log lines (`-` on a unix socket).
+    fn client(&self) -> &str {
+        if self.peer.remote_addr.is_empty() {
+            "-"
+        } else {
+            &self.peer.remote_addr
+        }
+    }
+
+    /// Queues a server-made error response (after the ones owed), with its access-log line, and
+    /// stops reading requests.
+    fn refuse(&mut self, ctx: &Ctx<'_>, status: u16, message: &str, info: LogInfo) {
+        if status == 408 {
+            log::debug!("connection {}: {status} {message}", self.id);
+        } else {
+            // Like gunicorn's "Invalid request from ip=...": a client error, not a server one,
+            // so info rather than warn (a scanner must not flood the log at warn).
+            log::info!("Invalid request from ip={}: {message}", self.client());
+        }
         let mut out = Vec::new();
-        simple_response(&mut out, status, message, false, false, &[]);
+        let body_bytes = simple_response(&mut out, status, message, false, false, &[]);
         self.slots.push_back(Slot {
             request_id: 0,
             shared: None,
-            log: None,
+            log: ctx.access_log.is_some().then_some(info),
             out,
             end: Some(End {
                 status,
-                body_bytes: 0,
+                body_bytes,
                 keep_alive: false,
             }),
         });
         self.closing = true;
         self.state = State::Head;
+    }
+
+    /// What the access log can say about the request being read: its head when it parsed, else
+    /// what arrived of its request line.
+    fn current_log_info(&self, ctx: &Ctx<'_>) -> LogInfo {
+        match &self.state {
+            State::Body {
+                head, head_bytes, ..
+            } => LogInfo::from_head(head, head_bytes),
+            State::Head => LogInfo::from_partial(&self.rbuf, ctx.limits.request_line),
+        }
     }
 
     /// Parses and dispatches requests, moves finished responses out, and repeats while that
@@ -347,12 +401,14 @@ impl Connection {
                     match parse_head(&self.rbuf, &ctx.limits) {
                         Err(e) => {
                             let (status, message) = error_status(e);
-                            self.fail(status, message);
+                            let info = self.current_log_info(ctx);
+                            self.refuse(ctx, status, message, info);
                             return;
                         }
                         Ok(None) => {
                             if self.read_closed {
-                                self.fail(400, "incomplete request head");
+                                let info = self.current_log_info(ctx);
+                                self.refuse(ctx, 400, "incomplete request head", info);
                             }
                             return;
                         }
@@ -364,7 +420,8 @@ impl Connection {
                         Ok(n) => n,
                         Err(e) => {
                             let (status, message) = e.status();
-                            self.fail(status, message);
+                            let info = self.current_log_info(ctx);
+                            self.refuse(ctx, status, message, info);
                             return;
                         }
                     };
@@ -382,7 +439,8 @@ impl Connection {
                         self.dispatch(head, head_bytes, body, ctx);
                     } else {
                         if self.read_closed {
-                            self.fail(400, "incomplete request body");
+                            let info = self.current_log_info(ctx);
+                            self.refuse(ctx, 400, "incomplete request body", info);
                         }
                         return;
                     }
@@ -402,7 +460,8 @@ impl Connection {
             BodyKind::Length(n) => {
                 if ctx.body_limit.is_some_and(|limit| n > limit) {
                     let (status, message) = BodyError::TooLarge.status();
-                    self.fail(status, message);
+                    let info = LogInfo::from_head(&head, &head_bytes);
+                    self.refuse(ctx, status, message, info);
                     return;
                 }
                 if say_continue {
@@ -438,11 +497,10 @@ impl Connection {
         let is_head = &head_bytes[head.method.clone()] == b"HEAD";
         let keep_alive = head.keep_alive && !ctx.shutting_down && !ctx.keep_alive.is_zero();
         let shared = Arc::new(Shared::default());
-        let log = ctx.access_log.is_some().then(|| LogInfo {
-            request_line: request_line(&head_bytes),
-            referer: header_value(&head, &head_bytes, b"referer"),
-            user_agent: header_value(&head, &head_bytes, b"user-agent"),
-        });
+        let log = ctx
+            .access_log
+            .is_some()
+            .then(|| LogInfo::from_head(&head, &head_bytes));
         let content_length = match head.body {
             BodyKind::Empty => 0,
             BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
@@ -482,7 +540,7 @@ impl Connection {
             Err(job) => {
                 log::warn!("queue full: answering 503 to request {}", job.request_id);
                 let mut out = Vec::new();
-                simple_response(
+                let body_bytes = simple_response(
                     &mut out,
                     503,
                     "the server is overloaded, retry later",
@@ -497,7 +555,7 @@ impl Connection {
                     out,
                     end: Some(End {
                         status: 503,
-                        body_bytes: 0,
+                        body_bytes,
                         keep_alive,
                     }),
                 }
@@ -600,9 +658,15 @@ impl Connection {
                     self.kill();
                     return;
                 }
-                Ok(n) => self.wpos += n,
+                Ok(n) => {
+                    self.wpos += n;
+                    self.write_stalled_since = None;
+                }
                 Err(e) => match e.kind() {
-                    io::ErrorKind::WouldBlock => return,
+                    io::ErrorKind::WouldBlock => {
+                        self.write_stalled_since.get_or_insert_with(Instant::now);
+                        return;
+                    }
                     io::ErrorKind::Interrupted => {}
                     _ => {
                         log::debug!("connection {}: client gone: {e}", self.id);
@@ -615,6 +679,7 @@ impl Connection {
         if self.wpos >= self.wbuf.len() {
             self.wbuf.clear();
             self.wpos = 0;
+            self.write_stalled_since = None;
             if let Some(shared) = self.slots.front().and_then(|s| s.shared.as_ref()) {
                 shared.release(self.unreleased);
             }
@@ -636,8 +701,8 @@ impl Connection {
     }
 
     /// Applies the timeouts; returns true when the connection was closed by them.
-    pub fn sweep(&mut self, now: Instant, ctx: &Ctx<'_>) -> bool {
-        // `--timeout 0` disables the head, body and deadline timeouts, as in gunicorn.
+    pub fn sweep(&mut self, now: Instant, ctx: &mut Ctx<'_>) -> bool {
+        // `--timeout 0` disables the head, body, write and deadline timeouts, as in gunicorn.
         let timeout = if ctx.timeout.is_zero() {
             Duration::MAX
         } else {
@@ -645,6 +710,21 @@ impl Connection {
         };
         let idle = now.saturating_duration_since(self.last_active);
         let waiting = now.saturating_duration_since(self.head_since);
+        if let Some(since) = self.write_stalled_since {
+            let stalled = now.saturating_duration_since(since);
+            if self.wpos < self.wbuf.len() && stalled > timeout {
+                // The client stopped reading: its requests are abandoned (their `write` fails
+                // and `is_cancelled` says the client is gone), which frees their workers.
+                log::info!(
+                    "connection {} from {}: client read nothing for {stalled:.0?} with {} bytes owed; closing",
+                    self.id,
+                    self.client(),
+                    self.wbuf.len() - self.wpos
+                );
+                self.kill();
+                return true;
+            }
+        }
         if self.closing {
             if let Some(since) = self.lingering_since {
                 if now.saturating_duration_since(since) > LINGER {
@@ -675,11 +755,11 @@ impl Connection {
                 }
             }
             State::Head if waiting > timeout => {
-                self.send_timeout("request head not received in time");
+                self.send_timeout(ctx, "request head not received in time");
                 return true;
             }
             State::Body { .. } if idle > timeout => {
-                self.send_timeout("request body not received in time");
+                self.send_timeout(ctx, "request body not received in time");
                 return true;
             }
             _ => {}
@@ -687,12 +767,12 @@ impl Connection {
         false
     }
 
-    fn send_timeout(&mut self, message: &str) {
-        self.fail(408, message);
-        let mut owed = std::mem::take(&mut self.slots);
-        for slot in owed.drain(..) {
-            self.wbuf.extend_from_slice(&slot.out);
-        }
+    /// Answers 408 (no response is owed: the sweep only times out a connection between
+    /// responses), writes what the socket takes at once, and drops the connection.
+    fn send_timeout(&mut self, ctx: &mut Ctx<'_>, message: &str) {
+        let info = self.current_log_info(ctx);
+        self.refuse(ctx, 408, message, info);
+        self.pump(ctx);
         self.flush();
         self.dead = true;
     }

@@ -249,7 +249,7 @@ impl EventLoop {
                     last_sweep = now;
                     let mut dead = Vec::new();
                     for (id, conn) in self.conns.iter_mut() {
-                        if conn.sweep(now, &ctx) {
+                        if conn.sweep(now, &mut ctx) {
                             dead.push(*id);
                         }
                     }

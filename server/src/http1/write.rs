@@ -104,7 +104,8 @@ pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// A complete short response from the server itself: a one-line text/plain body naming the
 /// reason phrase and `detail`, and `Connection: close` unless `keep_alive`. `extra` headers come
-/// first (e.g. `Retry-After`).
+/// first (e.g. `Retry-After`). Returns the body bytes appended (0 for a HEAD request), for the
+/// access log.
 pub fn simple_response(
     out: &mut Vec<u8>,
     status: u16,
@@ -112,7 +113,7 @@ pub fn simple_response(
     keep_alive: bool,
     head_request: bool,
     extra: &[(&str, &str)],
-) {
+) -> u64 {
     status_line(out, status);
     for (n, v) in extra {
         header(out, n.as_bytes(), v.as_bytes());
@@ -128,9 +129,11 @@ pub fn simple_response(
         out.extend_from_slice(b"Connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    if !head_request {
-        out.extend_from_slice(message.as_bytes());
+    if head_request {
+        return 0;
     }
+    out.extend_from_slice(message.as_bytes());
+    message.len() as u64
 }
 
 #[cfg(test)]
@@ -140,7 +143,14 @@ mod tests {
     #[test]
     fn simple_response_is_well_formed() {
         let mut out = Vec::new();
-        simple_response(&mut out, 503, "busy", false, false, &[("Retry-After", "1")]);
+        let body = simple_response(&mut out, 503, "busy", false, false, &[("Retry-After", "1")]);
+        assert_eq!(body, 26);
+        let mut head_only = Vec::new();
+        assert_eq!(
+            simple_response(&mut head_only, 503, "busy", true, true, &[]),
+            0
+        );
+        assert!(head_only.ends_with(b"Content-Length: 26\r\n\r\n"));
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"));
         assert!(text.contains("\r\nContent-Length: 26\r\n"));
