@@ -27,7 +27,8 @@ pub struct Config {
     #[arg(value_name = "APP_LIBRARY")]
     pub app: PathBuf,
 
-    /// Address to listen on: HOST:PORT, [::1]:PORT or unix:PATH; repeatable [default: 127.0.0.1:8000].
+    /// Address to listen on: HOST[:PORT] (port 8000 when omitted), [::1]:PORT or unix:PATH;
+    /// repeatable [default: 127.0.0.1:8000].
     #[arg(short = 'b', long = "bind", value_name = "ADDRESS", value_parser = parse_bind)]
     pub bind: Vec<Bind>,
 
@@ -83,13 +84,51 @@ pub struct Config {
     #[arg(long = "access-logfile", value_name = "PATH|-")]
     pub access_logfile: Option<String>,
 
-    /// Log level: error, warn, info, debug or trace (RUST_LOG wins when set).
-    #[arg(long = "log-level", default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
-    pub log_level: String,
+    /// Log level, gunicorn's names (debug, info, warning, error, critical) or trace, warn, off;
+    /// RUST_LOG wins when set.
+    #[arg(long = "log-level", value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
 
     /// Load the app, call its create with the settings, print the result and exit 0 or 1.
     #[arg(long = "check-config")]
     pub check_config: bool,
+}
+
+/// The port an address without one gets, as in gunicorn (`-b 127.0.0.1` is 127.0.0.1:8000).
+pub const DEFAULT_PORT: u16 = 8000;
+
+/// `--log-level`: gunicorn's level names, plus the `log` crate's `trace`, `warn` and `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including per-byte detail.
+    Trace,
+    /// Diagnostics for developers.
+    Debug,
+    /// Start-up, shutdown and refused requests (the default).
+    Info,
+    /// Problems the server recovered from.
+    #[value(alias = "warn")]
+    Warning,
+    /// Failures.
+    Error,
+    /// gunicorn's highest level; `log` has nothing above error, so the same as error.
+    Critical,
+    /// Nothing.
+    Off,
+}
+
+impl LogLevel {
+    /// The `log` filter this level means.
+    pub fn filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Trace => log::LevelFilter::Trace,
+            LogLevel::Debug => log::LevelFilter::Debug,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Warning => log::LevelFilter::Warn,
+            LogLevel::Error | LogLevel::Critical => log::LevelFilter::Error,
+            LogLevel::Off => log::LevelFilter::Off,
+        }
+    }
 }
 
 /// One listening address.
@@ -110,6 +149,9 @@ impl std::fmt::Display for Bind {
     }
 }
 
+/// Parses a `--bind` value the way gunicorn does: `unix:PATH`, `HOST:PORT`, `[V6]:PORT`, an
+/// optional `tcp://` prefix, and a host without a port on [`DEFAULT_PORT`] (`127.0.0.1`,
+/// `localhost`, `[::1]`, or a bare `::1`).
 fn parse_bind(text: &str) -> Result<Bind, String> {
     if let Some(path) = text.strip_prefix("unix:") {
         if path.is_empty() {
@@ -117,15 +159,32 @@ fn parse_bind(text: &str) -> Result<Bind, String> {
         }
         return Ok(Bind::Unix(PathBuf::from(path)));
     }
-    if let Ok(addr) = text.parse::<std::net::SocketAddr>() {
+    let address = text.strip_prefix("tcp://").unwrap_or(text);
+    if let Ok(addr) = address.parse::<std::net::SocketAddr>() {
         return Ok(Bind::Tcp(addr));
     }
-    let (host, port) = text
-        .rsplit_once(':')
-        .ok_or_else(|| format!("`{text}` is not HOST:PORT, [::1]:PORT or unix:PATH"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("`{port}` is not a port number (0-65535)"))?;
+    if let Ok(ip) = address.parse::<std::net::IpAddr>() {
+        return Ok(Bind::Tcp(std::net::SocketAddr::new(ip, DEFAULT_PORT)));
+    }
+    let bad = || format!("`{text}` is not HOST, HOST:PORT, [::1]:PORT or unix:PATH");
+    let (host, port) = if let Some(bracketed) = address.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or_else(bad)?;
+        match after {
+            "" => (host, None),
+            _ => (host, Some(after.strip_prefix(':').ok_or_else(bad)?)),
+        }
+    } else {
+        match address.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (address, None),
+        }
+    };
+    let port: u16 = match port {
+        None => DEFAULT_PORT,
+        Some(port) => port
+            .parse()
+            .map_err(|_| format!("`{port}` is not a port number (0-65535)"))?,
+    };
     let host = if host.is_empty() { "0.0.0.0" } else { host };
     use std::net::ToSocketAddrs;
     (host, port)
@@ -150,7 +209,7 @@ impl Config {
         if self.bind.is_empty() {
             vec![Bind::Tcp(std::net::SocketAddr::from((
                 [127, 0, 0, 1],
-                8000,
+                DEFAULT_PORT,
             )))]
         } else {
             self.bind.clone()
@@ -229,6 +288,51 @@ mod tests {
             ]
         );
         assert!(matches!(parse_bind("localhost:80"), Ok(Bind::Tcp(_))));
+    }
+
+    #[test]
+    fn an_address_without_a_port_gets_8000_as_in_gunicorn() {
+        let tcp = |text: &str| match parse_bind(text) {
+            Ok(Bind::Tcp(addr)) => addr,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(tcp("127.0.0.1"), "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(tcp("[::1]"), "[::1]:8000".parse().unwrap());
+        assert_eq!(tcp("::1"), "[::1]:8000".parse().unwrap());
+        assert_eq!(tcp("tcp://127.0.0.1:9"), "127.0.0.1:9".parse().unwrap());
+        assert_eq!(tcp("localhost").port(), 8000);
+        assert_eq!(tcp(":7000"), "0.0.0.0:7000".parse().unwrap());
+        assert!(parse_bind("127.0.0.1:").is_err());
+        assert!(parse_bind("[::1]x").is_err());
+        assert!(parse_bind("[::1:80").is_err());
+    }
+
+    #[test]
+    fn log_levels_take_gunicorns_names() {
+        let level = |name: &str| {
+            Config::try_parse_from(["portico", "--log-level", name, "a.so"])
+                .map(|c| c.log_level.filter())
+                .map_err(|e| e.to_string())
+        };
+        use log::LevelFilter as F;
+        for (name, filter) in [
+            ("debug", F::Debug),
+            ("info", F::Info),
+            ("warning", F::Warn),
+            ("error", F::Error),
+            ("critical", F::Error),
+            ("warn", F::Warn),
+            ("trace", F::Trace),
+            ("off", F::Off),
+        ] {
+            assert_eq!(level(name), Ok(filter), "{name}");
+        }
+        assert_eq!(
+            Config::try_parse_from(["portico", "a.so"])
+                .unwrap()
+                .log_level,
+            LogLevel::Info
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub fn init_logging(config: &Config) {
             builder.parse_filters(&spec);
         }
         _ => {
-            builder.parse_filters(&config.log_level);
+            builder.filter_level(config.log_level.filter());
         }
     }
     builder.target(env_logger::Target::Stderr).init();
@@ -77,6 +77,21 @@ pub fn serve(config: &Config) -> Result<(), ServerError> {
             l.describe()
         );
     }
+    log::debug!(
+        "limits: request line {} bytes, {} header fields of at most {} bytes, body {}; \
+         timeout {}s, keep-alive {}s, graceful timeout {}s; queue {}, connections {}",
+        config.limit_request_line,
+        config.limit_request_fields,
+        config.limit_request_field_size,
+        config
+            .body_limit()
+            .map_or_else(|| "unlimited".to_string(), |n| format!("{n} bytes")),
+        config.timeout,
+        config.keep_alive,
+        config.graceful_timeout,
+        config.max_queue,
+        config.max_connections
+    );
     let event_loop = EventLoop::new(config, poll, listeners, rx, wake_pending, access_log)?;
     let clean = event_loop.run(&pool, &shutdown)?;
     if clean {
