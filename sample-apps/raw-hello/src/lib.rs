@@ -2,8 +2,10 @@
 //! callable, used to test and benchmark the server on its own.
 //!
 //! Routes: `GET /plaintext`, `GET /json`, `POST /echo`, `GET /stream?n=N`, `GET /slow?ms=N`,
-//! `GET /no-response` (returns without a response: the server must answer 502), `GET /headers`
-//! (the request echoed as JSON); anything else is 404. `HEAD` on a GET route answers like GET
+//! `GET /headers` (the request echoed as JSON), and three that break the ABI on purpose, which
+//! the server must answer with 502: `GET /no-response` (returns without a response),
+//! `GET /double-start` (calls `start_response` twice), `GET /fail-early` (returns an error code
+//! before any byte); anything else is 404. `HEAD` on a GET route answers like GET
 //! (the server drops the body). Every exported function catches panics.
 
 use std::ffi::c_void;
@@ -117,6 +119,10 @@ pub enum Route {
     NoResponse,
     /// `GET /headers`.
     Headers,
+    /// `GET /double-start`.
+    DoubleStart,
+    /// `GET /fail-early`.
+    FailEarly,
     /// Anything else.
     NotFound,
 }
@@ -132,6 +138,8 @@ pub fn route(method: &[u8], path: &[u8]) -> Route {
         b"/slow" if get => Route::Slow,
         b"/no-response" if get => Route::NoResponse,
         b"/headers" if get => Route::Headers,
+        b"/double-start" if get => Route::DoubleStart,
+        b"/fail-early" if get => Route::FailEarly,
         _ => Route::NotFound,
     }
 }
@@ -455,6 +463,15 @@ impl Call<'_> {
             // Deliberately broken: the server must notice and answer 502.
             Route::NoResponse => Ok(()),
             Route::Headers => self.headers_doc(),
+            // Deliberately broken: a second start_response is refused by the server, which then
+            // answers 502 whatever the app does next; the app carries on as if it had worked.
+            Route::DoubleStart => {
+                self.start(200, &PLAINTEXT_HEADERS)?;
+                let _ = self.start(200, &PLAINTEXT_HEADERS);
+                self.write(HELLO)
+            }
+            // Deliberately broken: a failure before anything was written.
+            Route::FailEarly => Err(GW_ERR_APP),
             Route::NotFound => {
                 self.start(404, &NOT_FOUND_HEADERS)?;
                 self.write(NOT_FOUND)
@@ -593,6 +610,8 @@ mod tests {
         assert_eq!(route(b"GET", b"/slow"), Route::Slow);
         assert_eq!(route(b"GET", b"/no-response"), Route::NoResponse);
         assert_eq!(route(b"HEAD", b"/headers"), Route::Headers);
+        assert_eq!(route(b"GET", b"/double-start"), Route::DoubleStart);
+        assert_eq!(route(b"GET", b"/fail-early"), Route::FailEarly);
         assert_eq!(route(b"GET", b"/json"), Route::Json);
         assert_eq!(route(b"GET", b"/json/"), Route::NotFound);
         assert_eq!(route(b"get", b"/json"), Route::NotFound);
@@ -929,6 +948,20 @@ mod tests {
         let (rc, rec) = call("GET", "/no-response", &[], None);
         assert_eq!(rc, GW_OK);
         assert_eq!(rec.starts, 0);
+    }
+
+    #[test]
+    fn double_start_calls_start_response_twice() {
+        let (rc, rec) = call("GET", "/double-start", &[], None);
+        assert_eq!(rc, GW_OK);
+        assert_eq!(rec.starts, 2);
+    }
+
+    #[test]
+    fn fail_early_returns_an_error_before_any_byte() {
+        let (rc, rec) = call("GET", "/fail-early", &[], None);
+        assert_eq!(rc, GW_ERR_APP);
+        assert_eq!((rec.starts, rec.body.len()), (0, 0));
     }
 
     #[test]
