@@ -1,6 +1,9 @@
 //! Builds the C libraries the end-to-end tests load: `c-hello` (the sample app in C, against
-//! `gateway.h`) and `no_entry` (a valid shared library without the entry symbol, for the server's
-//! load-error test). Their paths reach the tests as `C_HELLO_LIB` and `NO_ENTRY_LIB`.
+//! `gateway.h`) and, for the server's start-up error tests, `no_entry` (a valid shared library
+//! without the entry symbol), `abi_next` (an app table of the next major ABI version) and
+//! `create_fails` (an app whose `create` returns an error). Their paths reach the tests as
+//! `C_HELLO_LIB`, `NO_ENTRY_LIB`, `ABI_NEXT_LIB` and `CREATE_FAILS_LIB`; the ABI versions of
+//! `gateway.h` and of `abi_next` as `GATEWAY_ABI` and `ABI_NEXT_VERSION` (`MAJOR.MINOR`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,11 +12,74 @@ use std::process::Command;
 const NO_ENTRY_SOURCE: &str =
     "int not_a_portico_app(int x);\nint not_a_portico_app(int x) { return x + 1; }\n";
 
-fn compile(compiler: &cc::Tool, include: &Path, source: &Path, output: &Path) {
+/// The minor version `abi_next` claims, so the test can look for both of its numbers.
+const ABI_NEXT_MINOR: u32 = 7;
+
+/// An otherwise valid app whose table says it speaks the next major ABI version.
+const ABI_NEXT_SOURCE: &str = r#"#include <gateway.h>
+static int32_t next_create(const gw_host_table *host, gw_str settings, void **out, gw_error_buf *e) {
+    (void)host; (void)settings; (void)e;
+    *out = (void *)0;
+    return GW_OK;
+}
+static int32_t next_handle(void *app, const gw_request *req, const gw_responder *res) {
+    (void)app; (void)req; (void)res;
+    return GW_ERR_APP;
+}
+static void next_destroy(void *app) { (void)app; }
+static const gw_app_table TABLE = {
+    sizeof(gw_app_table), GW_ABI_MAJOR + 1u, ABI_NEXT_MINOR, { (const uint8_t *)"abi-next", 8 },
+    next_create, next_handle, next_destroy,
+};
+const gw_app_table *portico_app_entry(void);
+const gw_app_table *portico_app_entry(void) { return &TABLE; }
+"#;
+
+/// The error text `create_fails` reports; the test looks for it in the server's message.
+const CREATE_ERROR: &str = "settings.toml: [app] secret_key is required";
+
+/// An app whose create fails with [`CREATE_ERROR`].
+const CREATE_FAILS_SOURCE: &str = r#"#include <gateway.h>
+#include <string.h>
+static int32_t failing_create(const gw_host_table *host, gw_str settings, void **out,
+                              gw_error_buf *e) {
+    size_t n = strlen(CREATE_ERROR);
+    (void)host; (void)settings; (void)out;
+    if (n > e->cap) { n = e->cap; }
+    memcpy(e->ptr, CREATE_ERROR, n);
+    e->len = n;
+    return GW_ERR_APP;
+}
+static int32_t failing_handle(void *app, const gw_request *req, const gw_responder *res) {
+    (void)app; (void)req; (void)res;
+    return GW_ERR_APP;
+}
+static void failing_destroy(void *app) { (void)app; }
+static const gw_app_table TABLE = {
+    sizeof(gw_app_table), GW_ABI_MAJOR, GW_ABI_MINOR, { (const uint8_t *)"create-fails", 12 },
+    failing_create, failing_handle, failing_destroy,
+};
+const gw_app_table *portico_app_entry(void);
+const gw_app_table *portico_app_entry(void) { return &TABLE; }
+"#;
+
+/// The value of `#define NAME <digits>u` in gateway.h.
+fn header_number(header: &str, name: &str) -> u32 {
+    header
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix("#define ")?.strip_prefix(name)?;
+            rest.trim().trim_end_matches('u').parse().ok()
+        })
+        .unwrap_or_else(|| panic!("gateway.h defines no numeric {name}"))
+}
+
+fn compile(compiler: &cc::Tool, include: &Path, source: &Path, output: &Path, defines: &[String]) {
     let args = |cmd: &mut Command| {
         cmd.args([
             "-std=c99", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
         ])
+        .args(defines)
         .arg("-I")
         .arg(include)
         .arg("-o")
@@ -64,12 +130,47 @@ fn main() {
     let compiler = cc::Build::new().get_compiler();
 
     let c_hello = out.join("libc_hello.so");
-    compile(&compiler, &include, &c_hello_src, &c_hello);
+    compile(&compiler, &include, &c_hello_src, &c_hello, &[]);
     println!("cargo:rustc-env=C_HELLO_LIB={}", c_hello.display());
 
     let no_entry_src = out.join("no_entry.c");
     std::fs::write(&no_entry_src, NO_ENTRY_SOURCE).expect("write no_entry.c into OUT_DIR");
     let no_entry = out.join("libno_entry.so");
-    compile(&compiler, &include, &no_entry_src, &no_entry);
+    compile(&compiler, &include, &no_entry_src, &no_entry, &[]);
     println!("cargo:rustc-env=NO_ENTRY_LIB={}", no_entry.display());
+
+    let header = std::fs::read_to_string(include.join("gateway.h")).expect("read gateway.h");
+    let (major, minor) = (
+        header_number(&header, "GW_ABI_MAJOR"),
+        header_number(&header, "GW_ABI_MINOR"),
+    );
+    println!("cargo:rustc-env=GATEWAY_ABI={major}.{minor}");
+    let abi_next_src = out.join("abi_next.c");
+    std::fs::write(&abi_next_src, ABI_NEXT_SOURCE).expect("write abi_next.c into OUT_DIR");
+    let abi_next = out.join("libabi_next.so");
+    let define = format!("-DABI_NEXT_MINOR={ABI_NEXT_MINOR}u");
+    compile(&compiler, &include, &abi_next_src, &abi_next, &[define]);
+    println!("cargo:rustc-env=ABI_NEXT_LIB={}", abi_next.display());
+    println!(
+        "cargo:rustc-env=ABI_NEXT_VERSION={}.{ABI_NEXT_MINOR}",
+        major + 1
+    );
+
+    let create_fails_src = out.join("create_fails.c");
+    std::fs::write(&create_fails_src, CREATE_FAILS_SOURCE)
+        .expect("write create_fails.c into OUT_DIR");
+    let create_fails = out.join("libcreate_fails.so");
+    let define = format!("-DCREATE_ERROR=\"{CREATE_ERROR}\"");
+    compile(
+        &compiler,
+        &include,
+        &create_fails_src,
+        &create_fails,
+        &[define],
+    );
+    println!(
+        "cargo:rustc-env=CREATE_FAILS_LIB={}",
+        create_fails.display()
+    );
+    println!("cargo:rustc-env=CREATE_ERROR={CREATE_ERROR}");
 }

@@ -1,6 +1,6 @@
-//! Start-up failures: a library that does not exist, a file that is not a library, and a
-//! library without the entry symbol each stop the server with a message naming the path and the
-//! problem.
+//! Start-up failures: a library that does not exist, a file that is not a library, a library
+//! without the entry symbol, a library of another ABI version and an app whose `create` fails
+//! each stop the server (non-zero exit) with a message naming the path and the problem.
 
 use std::path::Path;
 use std::time::Duration;
@@ -73,4 +73,30 @@ fn a_library_without_the_entry_symbol_is_refused() {
     let lib = Path::new(env!("NO_ENTRY_LIB"));
     let done = start_and_fail(lib);
     assert!(mentions_any(&done, &["portico_app_entry"]), "{done:?}");
+}
+
+#[test]
+fn a_library_of_another_abi_version_is_refused_naming_both_versions() {
+    let lib = Path::new(env!("ABI_NEXT_LIB"));
+    let done = start_and_fail(lib);
+    let text = format!("{}{}", done.stderr, done.stdout);
+    for version in [env!("ABI_NEXT_VERSION"), env!("GATEWAY_ABI")] {
+        assert!(
+            text.contains(version),
+            "the message must name ABI {version} (the app's and the server's): {text}"
+        );
+    }
+    assert!(mentions_any(&done, &["abi"]), "{done:?}");
+}
+
+#[test]
+fn a_failing_create_stops_start_up_with_the_apps_message() {
+    let lib = Path::new(env!("CREATE_FAILS_LIB"));
+    let done = start_and_fail(lib);
+    let text = format!("{}{}", done.stderr, done.stdout);
+    assert!(
+        text.contains(env!("CREATE_ERROR")),
+        "the message must carry the app's own error text: {text}"
+    );
+    assert!(text.contains("create-fails"), "and name the app: {text}");
 }
