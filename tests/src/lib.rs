@@ -139,6 +139,7 @@ pub struct ServerBuilder {
     lib: PathBuf,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
+    env_removed: Vec<OsString>,
     bind: Option<String>,
     wait_ready: bool,
 }
@@ -168,6 +169,13 @@ impl ServerBuilder {
     /// Sets an environment variable for the server process.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Removes an environment variable from the server process (e.g. a `RUST_LOG` the test
+    /// runner happens to have, when the test is about `--log-level`).
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Self {
+        self.env_removed.push(key.into());
         self
     }
 
@@ -205,6 +213,9 @@ impl ServerBuilder {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
+            for k in &self.env_removed {
+                cmd.env_remove(k);
+            }
             for (k, v) in &self.envs {
                 cmd.env(k, v);
             }
@@ -262,6 +273,9 @@ impl ServerBuilder {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for k in &self.env_removed {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
@@ -326,6 +340,7 @@ impl Server {
             lib: lib.as_ref().to_path_buf(),
             args: Vec::new(),
             envs: Vec::new(),
+            env_removed: Vec::new(),
             bind: None,
             wait_ready: true,
         }
@@ -765,6 +780,96 @@ pub fn read_more_responses(
     }
 }
 
+/// Waits until something accepts TCP connections at `addr`, up to `limit`.
+pub fn wait_for_listener(addr: SocketAddr, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+/// Connects to `addr` with the socket's receive buffer set to `bytes` before the handshake (so
+/// the advertised window stays small): a client that can be made to stop reading for real.
+pub fn connect_with_small_receive_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(v4) = addr else {
+        panic!("connect_with_small_receive_buffer takes an IPv4 address, not {addr}");
+    };
+    // SAFETY: plain socket(2)/setsockopt(2)/connect(2) calls on a descriptor we own; the
+    // sockaddr_in is fully initialised and outlives the call.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        // Wrap at once so the descriptor is closed on every path.
+        let stream = TcpStream::from_raw_fd(fd);
+        let size = libc::c_int::try_from(bytes).expect("buffer size fits c_int");
+        let rc = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "SO_RCVBUF: {}", std::io::Error::last_os_error());
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_port = v4.port().to_be();
+        sin.sin_addr = libc::in_addr {
+            s_addr: u32::from(*v4.ip()).to_be(),
+        };
+        let rc = libc::connect(
+            fd,
+            (&sin as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0, "connect {addr}: {}", std::io::Error::last_os_error());
+        stream
+    }
+}
+
+/// The request fixtures in `tests/requests/<kind>/` (`valid` or `invalid`): each `.http` file's
+/// wire bytes and the text of its `.expected` file, in file-name order.
+pub fn request_fixtures(kind: &str) -> Vec<(PathBuf, Vec<u8>, String)> {
+    let dir = workspace_root().join("tests/requests").join(kind);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "http"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read(&path).expect("read fixture");
+            let expected = std::fs::read_to_string(path.with_extension("expected"))
+                .unwrap_or_else(|e| panic!("{}: no .expected file ({e})", path.display()));
+            (path, fixture_wire_bytes(&text), expected)
+        })
+        .collect()
+}
+
+/// A fixture's bytes on the wire, as the server's parser tests read them: every `\n` becomes
+/// `\r\n` (fixtures stay readable), except after a line ending in `\`, which keeps a bare `\n`.
+pub fn fixture_wire_bytes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            if out.last() == Some(&b'\\') {
+                out.pop();
+                out.push(b'\n');
+            } else {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
 /// The reason phrase of the first status line in `raw` (`Not Found` in `HTTP/1.1 404 Not Found`).
 pub fn reason_phrase(raw: &[u8]) -> String {
     let end = find(raw, b"\r\n").unwrap_or(raw.len());
@@ -807,6 +912,14 @@ HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nx";
         assert_eq!(status, 201);
         assert_eq!(line, "HTTP/1.1 201 Created");
         assert_eq!(headers, vec![("X-A".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn fixture_bytes_use_crlf_unless_a_line_ends_in_a_backslash() {
+        assert_eq!(
+            fixture_wire_bytes(b"GET / HTTP/1.1\nHost: x\\\n\n"),
+            b"GET / HTTP/1.1\r\nHost: x\n\r\n"
+        );
     }
 
     #[test]
