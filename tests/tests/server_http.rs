@@ -350,3 +350,128 @@ fn http_1_0_stream_is_whole_without_chunked_framing() {
     let expected: String = (0..2000).map(|i| format!("chunk {i}\n")).collect();
     assert_eq!(body_text(&resps[0]), expected);
 }
+
+#[test]
+fn absolute_form_target_routes_by_its_path_and_its_authority_is_the_host() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    // RFC 9112 section 3.2.2: the server MUST accept absolute-form; the target's authority
+    // replaces the Host header.
+    s.write_all(
+        b"GET http://x/headers?a=1 HTTP/1.1\r\nHost: ignored.example\r\n\r\n\
+GET HTTP://Other.Example:8080 HTTP/1.1\r\nHost: y\r\nConnection: close\r\n\r\n",
+    )
+    .expect("send");
+    let resps = read_responses(&mut s, 2, &[]);
+    assert_eq!(resps.len(), 2, "{resps:?}");
+    assert_eq!(resps[0].status, 200, "{resps:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&resps[0].body).expect("/headers is JSON");
+    assert_eq!(doc["path"], "/headers");
+    assert_eq!(doc["query"], "a=1");
+    assert_eq!(doc["headers"]["host"], "x", "{doc}");
+    // No path at all means `/`, which raw-hello does not serve.
+    assert_eq!(resps[1].status, 404, "{resps:?}");
+}
+
+#[test]
+fn http_1_0_keep_alive_serves_two_requests_on_one_connection() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    let mut data = Vec::new();
+    for (i, path) in ["/plaintext", "/json"].into_iter().enumerate() {
+        let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+        s.write_all(request.as_bytes())
+            .expect("send on the same connection");
+        let (resps, _) = read_more_responses(&mut s, &mut data, i + 1, &[]);
+        assert_eq!(
+            resps.len(),
+            i + 1,
+            "request {} on the kept-alive connection: {:?}",
+            i + 1,
+            String::from_utf8_lossy(&data)
+        );
+        let r = &resps[i];
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("connection")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("keep-alive"),
+            "an HTTP/1.0 keep-alive response must say so: {r:?}"
+        );
+        assert!(r.header("content-length").is_some(), "{r:?}");
+    }
+    let (resps, _) = parse_responses(&data, &[]);
+    assert_eq!(body_text(&resps[0]), "Hello, World!");
+    assert_eq!(body_text(&resps[1]), r#"{"message":"Hello, World!"}"#);
+}
+
+#[test]
+fn chunked_body_with_extensions_and_trailers_is_echoed() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n\
+Transfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n\
+5;name=value;flag\r\nhello\r\n1 ; q=\"a b\"\r\n \r\n5\r\nworld\r\n\
+0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n",
+    )
+    .expect("send");
+    let mut data = Vec::new();
+    let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+    assert_eq!(resps.len(), 1, "{:?}", String::from_utf8_lossy(&data));
+    assert_eq!(resps[0].status, 200);
+    assert_eq!(body_text(&resps[0]), "hello world");
+    assert_eq!(resps[0].header("content-type"), Some("text/plain"));
+    // The connection is still usable: the trailers were consumed, not left as a next request.
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let (resps, _) = read_more_responses(&mut s, &mut data, 2, &[]);
+    assert_eq!(resps.len(), 2, "{:?}", String::from_utf8_lossy(&data));
+    assert_eq!(body_text(&resps[1]), "Hello, World!");
+}
+
+#[test]
+fn http_1_1_without_host_is_400_and_http_1_0_without_host_is_served() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nUser-Agent: t\r\n\r\n")
+        .expect("send");
+    let raw = read_until_closed(&mut s).expect("the server must close after a 400");
+    let (resps, _) = parse_responses(&raw, &[]);
+    assert_eq!(resps.len(), 1, "{:?}", String::from_utf8_lossy(&raw));
+    assert_eq!(resps[0].status, 400);
+    assert_eq!(body_text(&resps[0]), "Bad Request: missing Host header\n");
+
+    let mut s = server.connect();
+    s.write_all(b"GET /plaintext HTTP/1.0\r\n\r\n")
+        .expect("send");
+    let raw = read_until_closed(&mut s).expect("HTTP/1.0: the server closes after the response");
+    let (resps, _) = parse_responses(&raw, &[]);
+    assert_eq!(resps.first().map(|r| r.status), Some(200), "{raw:?}");
+}
+
+#[test]
+fn a_transfer_coding_we_do_not_implement_is_501_and_closes() {
+    let server = raw_hello();
+    let mut s = server.connect();
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    )
+    .expect("send");
+    let raw = read_until_closed(&mut s).expect("the server must close after a 501");
+    let (resps, _) = parse_responses(&raw, &[]);
+    assert_eq!(resps.len(), 1, "{:?}", String::from_utf8_lossy(&raw));
+    assert_eq!(resps[0].status, 501);
+    assert_eq!(
+        body_text(&resps[0]),
+        "Not Implemented: unsupported transfer coding\n"
+    );
+    // A coding after chunked is bad framing, not an unknown coding: 400.
+    let mut s = server.connect();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")
+        .expect("send");
+    let raw = read_until_closed(&mut s).expect("the server must close after a 400");
+    let (resps, _) = parse_responses(&raw, &[]);
+    assert_eq!(resps.first().map(|r| r.status), Some(400), "{raw:?}");
+}

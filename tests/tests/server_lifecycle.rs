@@ -228,3 +228,261 @@ fn sigterm_past_the_graceful_timeout_cancels_the_request_and_exits() {
         "exited {took:?} after SIGTERM with --graceful-timeout 1"
     );
 }
+
+/// Requests `path` on a connection, expects 502 with the server's body, a log line naming the
+/// app and `why`, and then a 200 on the same connection and on a new one.
+fn broken_route_is_502_then_the_server_keeps_serving(path: &str, why: &str) {
+    let server = Server::start(app_lib("raw_hello"));
+    let mut s = server.connect();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("send");
+    let mut data = Vec::new();
+    let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+    assert_eq!(
+        resps.first().map(|r| r.status),
+        Some(502),
+        "{:?}",
+        String::from_utf8_lossy(&data)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&resps[0].body),
+        "Bad Gateway: the application failed\n"
+    );
+    let names_app_and_why = |l: &&str| l.contains("raw-hello") && l.contains(why);
+    assert!(
+        server.wait_for_log(why, Duration::from_secs(10))
+            && server.logs().lines().any(|l| names_app_and_why(&l)),
+        "no log line naming the app and {why:?}; log:\n{}",
+        server.logs()
+    );
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send the next request on the same connection");
+    let (resps, _) = read_more_responses(&mut s, &mut data, 2, &[]);
+    assert_eq!(resps.get(1).map(|r| r.status), Some(200), "{resps:?}");
+    let r = server.curl("/plaintext", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "Hello, World!");
+}
+
+#[test]
+fn a_second_start_response_is_502_and_the_server_keeps_serving() {
+    broken_route_is_502_then_the_server_keeps_serving(
+        "/double-start",
+        "called start_response twice",
+    );
+}
+
+#[test]
+fn an_error_code_before_any_byte_is_502_and_the_server_keeps_serving() {
+    broken_route_is_502_then_the_server_keeps_serving("/fail-early", "returned error -8");
+}
+
+#[test]
+fn sigint_lets_the_request_in_flight_finish_then_exits_0() {
+    let mut server = Server::start(app_lib("raw_hello"));
+    let mut s = server.connect();
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    s.write_all(b"GET /slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let client = thread::spawn(move || {
+        let mut data = Vec::new();
+        let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+        resps
+            .first()
+            .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
+    });
+    thread::sleep(Duration::from_millis(400));
+    server.signal(libc::SIGINT);
+    let answer = client.join().expect("client thread");
+    assert_eq!(
+        answer,
+        Some((200, r#"{"slept_ms":1000}"#.to_string())),
+        "the in-flight request must complete; log:\n{}",
+        server.logs()
+    );
+    let status = server
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("portico did not exit after SIGINT; log:\n{}", server.logs()));
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        server.logs()
+    );
+}
+
+/// The start-up line logged at debug (the limits), absent at info.
+const DEBUG_LINE: &str = "limits: request line";
+
+#[test]
+fn rust_log_wins_over_log_level() {
+    // --log-level info alone: no debug lines.
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--log-level", "info"])
+        .env_remove("RUST_LOG")
+        .start();
+    assert_eq!(server.curl("/plaintext", &[]).status, 200);
+    assert!(server.wait_for_log("serving app", Duration::from_secs(10)));
+    thread::sleep(Duration::from_millis(200));
+    assert!(
+        !server.logs().contains(DEBUG_LINE),
+        "--log-level info must not show debug lines; log:\n{}",
+        server.logs()
+    );
+    drop(server);
+
+    // RUST_LOG=debug with --log-level info: RUST_LOG wins, the debug line appears.
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--log-level", "info"])
+        .env("RUST_LOG", "debug")
+        .start();
+    assert!(
+        server.wait_for_log(DEBUG_LINE, Duration::from_secs(10)),
+        "RUST_LOG=debug must win over --log-level info; log:\n{}",
+        server.logs()
+    );
+    drop(server);
+
+    // And the other way round: RUST_LOG=warn silences what --log-level debug would show.
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--log-level", "debug"])
+        .env("RUST_LOG", "warn")
+        .start();
+    assert_eq!(server.curl("/plaintext", &[]).status, 200);
+    thread::sleep(Duration::from_millis(200));
+    let logs = server.logs();
+    assert!(
+        !logs.contains(DEBUG_LINE) && !logs.contains("serving app"),
+        "RUST_LOG=warn must win over --log-level debug; log:\n{logs}"
+    );
+}
+
+#[test]
+fn log_level_takes_gunicorns_names() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--log-level", "warning"])
+        .env_remove("RUST_LOG")
+        .start();
+    assert_eq!(server.curl("/plaintext", &[]).status, 200);
+    thread::sleep(Duration::from_millis(200));
+    assert!(
+        !server.logs().contains("serving app"),
+        "--log-level warning hides info lines; log:\n{}",
+        server.logs()
+    );
+    drop(server);
+    for name in ["critical", "error"] {
+        let server = Server::builder(app_lib("raw_hello"))
+            .args(["--log-level", name])
+            .env_remove("RUST_LOG")
+            .start();
+        assert_eq!(server.curl("/no-response", &[]).status, 502);
+        thread::sleep(Duration::from_millis(200));
+        assert!(
+            server.logs().contains("answering 502") && !server.logs().contains("serving app"),
+            "--log-level {name} shows errors only; log:\n{}",
+            server.logs()
+        );
+    }
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--log-level", "debug"])
+        .env_remove("RUST_LOG")
+        .start();
+    assert!(
+        server.wait_for_log(DEBUG_LINE, Duration::from_secs(10)),
+        "--log-level debug shows debug lines; log:\n{}",
+        server.logs()
+    );
+}
+
+/// The access-log lines on `server`'s stdout whose status is `status`, as (request line, bytes).
+fn access_lines(server: &Server, status: u16) -> Vec<(String, String)> {
+    server
+        .stdout()
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("] \"")?;
+            let (request, rest) = rest.split_once("\" ")?;
+            let mut fields = rest.split(' ');
+            let s: u16 = fields.next()?.parse().ok()?;
+            let bytes = fields.next()?.to_string();
+            (s == status).then(|| (request.to_string(), bytes))
+        })
+        .collect()
+}
+
+#[test]
+fn server_made_responses_count_their_body_bytes_in_the_access_log() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args([
+            "--threads",
+            "1",
+            "--max-queue",
+            "1",
+            "--access-logfile",
+            "-",
+        ])
+        .start();
+    let addr = server.addr;
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                s.set_read_timeout(Some(Duration::from_secs(60)))
+                    .expect("read timeout");
+                s.write_all(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .expect("send");
+                let mut data = Vec::new();
+                let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+                resps.first().map(|r| (r.status, r.body.len()))
+            })
+        })
+        .collect();
+    let results: Vec<(u16, usize)> = clients
+        .into_iter()
+        .filter_map(|c| c.join().expect("client thread"))
+        .collect();
+    let shed: Vec<usize> = results
+        .iter()
+        .filter(|(s, _)| *s == 503)
+        .map(|(_, n)| *n)
+        .collect();
+    assert!(
+        !shed.is_empty(),
+        "the burst must shed some load: {results:?}"
+    );
+
+    // And a 400 made by the parser.
+    let mut s = server.connect();
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )
+    .expect("send");
+    let raw = tests::read_until_closed(&mut s).expect("closed after the 400");
+    let (resps, _) = tests::parse_responses(&raw, &[]);
+    let bad_len = resps.first().map(|r| r.body.len()).expect("a 400");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logged_503 = access_lines(&server, 503);
+        let logged_400 = access_lines(&server, 400);
+        if logged_503.len() == shed.len() && logged_400.len() == 1 {
+            for (request, bytes) in &logged_503 {
+                assert_eq!(request, "GET /slow?ms=300 HTTP/1.1");
+                assert_eq!(bytes, &shed[0].to_string(), "503 body bytes");
+            }
+            assert_eq!(
+                logged_400[0],
+                ("POST /echo HTTP/1.1".to_string(), bad_len.to_string())
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "access log:\n{}\nexpected {} 503 lines and one 400",
+            server.stdout(),
+            shed.len()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -178,3 +178,126 @@ fn trickled_head_is_cut_off_after_the_timeout_while_others_are_served() {
     }
     let _ = trickle.join();
 }
+
+#[test]
+fn the_request_line_limit_is_exact_as_in_gunicorn() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--limit-request-line", "20"])
+        .start();
+    // 20 bytes without the CRLF: within the limit, so the app answers (404: no such route).
+    let line = "GET /abcdef HTTP/1.1";
+    assert_eq!(line.len(), 20);
+    let mut s = server.connect();
+    s.write_all(format!("{line}\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("send");
+    let mut data = Vec::new();
+    let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
+    assert_eq!(
+        resps.first().map(|r| r.status),
+        Some(404),
+        "{:?}",
+        String::from_utf8_lossy(&data)
+    );
+    // 21 bytes: 414 (rejected() cannot be used: its /plaintext check is itself over 20 bytes).
+    let line = "GET /abcdefg HTTP/1.1";
+    assert_eq!(line.len(), 21);
+    let mut s = server.connect();
+    s.write_all(format!("{line}\r\nHost: x\r\n\r\n").as_bytes())
+        .expect("send");
+    let raw = tests::read_until_closed(&mut s).expect("the server closes after a 414");
+    let (resps, _) = parse_responses(&raw, &[]);
+    assert_eq!(
+        resps.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![414],
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&resps[0].body),
+        "URI Too Long: request line too long\n"
+    );
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_pin_the_only_worker() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--threads", "1", "--timeout", "2"])
+        .start();
+    // A client with a tiny receive window uploads 40 MiB to /echo and never reads the echo:
+    // the app's writes block once the socket and the in-flight budget are full.
+    let mut stalled = tests::connect_with_small_receive_buffer(server.addr, 4096);
+    let body_len = 40 * 1024 * 1024;
+    stalled
+        .write_all(
+            format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {body_len}\r\n\r\n")
+                .as_bytes(),
+        )
+        .expect("send head");
+    stalled
+        .write_all(&vec![b'x'; body_len])
+        .expect("send the whole body");
+    let asked = Instant::now();
+    let r = server.curl("/plaintext", &["--max-time", "20"]);
+    let took = asked.elapsed();
+    assert_eq!(
+        r.status, 200,
+        "the only worker must be freed once the stalled client is cut off ({took:?}, curl {}); log:\n{}",
+        r.stderr,
+        server.logs()
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "served after {took:?}; expected soon after --timeout 2"
+    );
+    assert!(
+        server.logs().contains("client read nothing for"),
+        "the cut-off is logged; log:\n{}",
+        server.logs()
+    );
+    // The stalled connection itself was closed: reading drains what was sent, then EOF/reset.
+    assert!(
+        closes_within(&mut stalled, Duration::from_secs(10)),
+        "the stalled connection must be closed"
+    );
+}
+
+#[test]
+fn bad_requests_name_their_reason_in_the_body_and_close() {
+    let server = Server::start(app_lib("raw_hello"));
+    for (request, body) in [
+        (
+            &b"GET /plaintext HTTP/1.1 extra\r\nHost: x\r\n\r\n"[..],
+            "Bad Request: malformed request\n",
+        ),
+        (
+            b"G@T /plaintext HTTP/1.1\r\nHost: x\r\n\r\n",
+            "Bad Request: invalid request line\n",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "Bad Request: both Content-Length and Transfer-Encoding\n",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+            "Bad Request: malformed chunked body\n",
+        ),
+    ] {
+        let mut s = server.connect();
+        s.write_all(request).expect("send");
+        let raw = tests::read_until_closed(&mut s).unwrap_or_else(|e| {
+            panic!(
+                "the server must close after a 400 to {:?}: {e}",
+                String::from_utf8_lossy(request)
+            )
+        });
+        let (resps, _) = parse_responses(&raw, &[]);
+        assert_eq!(resps.len(), 1, "{:?}", String::from_utf8_lossy(&raw));
+        assert_eq!(resps[0].status, 400);
+        assert_eq!(String::from_utf8_lossy(&resps[0].body), body);
+        assert_eq!(resps[0].header("connection"), Some("close"));
+        assert_eq!(
+            resps[0].header("content-length"),
+            Some(body.len().to_string().as_str())
+        );
+    }
+}
