@@ -332,7 +332,11 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
             handler.get_response(&mut request)
         }
         Err(BodyError::Read) => {
-            log::warn!(target: "django.request", "Bad Request: {} (body could not be read)", request.path);
+            log::warn!(
+                target: "django.request",
+                "Bad Request: {} (body could not be read)",
+                crate::http::encoding::unicode_escape(&request.path)
+            );
             HttpResponse::with_status(400, "<h1>Bad Request (400)</h1>")
         }
         Err(BodyError::TooLarge) => {

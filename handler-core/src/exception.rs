@@ -15,12 +15,20 @@ pub enum ViewError {
     Http404(String),
     /// Django's `PermissionDenied`: `handler403` (status 403).
     PermissionDenied(String),
-    /// Django's `BadRequest`: `handler400` (status 400).
+    /// Django's `BadRequest`: `handler400` (status 400); the technical page in debug.
     BadRequest(String),
-    /// Django's `SuspiciousOperation` (and its subclasses): `handler400` (status 400).
+    /// Django's `MultiPartParserError`: a form body that does not parse. `handler400` (status
+    /// 400), in debug too, logged as `Bad request (Unable to parse request body): <path>`.
+    MultiPartParserError(String),
+    /// Django's `SuspiciousOperation` (and the subclasses without a variant of their own,
+    /// e.g. `TooManyFieldsSent`, `RequestDataTooBig`): `handler400` (status 400), the
+    /// technical page in debug, logged as an error under `django.security.<kind>`.
     SuspiciousOperation(String),
     /// Django's `DisallowedHost` (a `SuspiciousOperation`): status 400.
     DisallowedHost(String),
+    /// Django's `DisallowedRedirect` (a `SuspiciousOperation`): a redirect to a scheme other
+    /// than http, https or ftp, or to an over-long URL. Status 400.
+    DisallowedRedirect(String),
     /// Any other error: unhandled, status 500, logged as `Internal Server Error: <path>`.
     Other(Box<dyn StdError + Send + Sync>),
 }
@@ -46,10 +54,23 @@ impl ViewError {
             ViewError::Http404(_) => 404,
             ViewError::PermissionDenied(_) => 403,
             ViewError::BadRequest(_)
+            | ViewError::MultiPartParserError(_)
             | ViewError::SuspiciousOperation(_)
-            | ViewError::DisallowedHost(_) => 400,
+            | ViewError::DisallowedHost(_)
+            | ViewError::DisallowedRedirect(_) => 400,
             ViewError::Other(_) => 500,
         }
+    }
+
+    /// True for Django's `SuspiciousOperation` and its subclasses (`DisallowedHost`,
+    /// `DisallowedRedirect`): a request that may be an attack, logged under `django.security`.
+    pub fn is_suspicious(&self) -> bool {
+        matches!(
+            self,
+            ViewError::SuspiciousOperation(_)
+                | ViewError::DisallowedHost(_)
+                | ViewError::DisallowedRedirect(_)
+        )
     }
 
     /// The exception's class name as Django's debug page shows it.
@@ -58,8 +79,10 @@ impl ViewError {
             ViewError::Http404(_) => "Http404",
             ViewError::PermissionDenied(_) => "PermissionDenied",
             ViewError::BadRequest(_) => "BadRequest",
+            ViewError::MultiPartParserError(_) => "MultiPartParserError",
             ViewError::SuspiciousOperation(_) => "SuspiciousOperation",
             ViewError::DisallowedHost(_) => "DisallowedHost",
+            ViewError::DisallowedRedirect(_) => "DisallowedRedirect",
             ViewError::Other(e) => {
                 if let Some(m) = e.downcast_ref::<MessageError>() {
                     m.kind
@@ -78,8 +101,10 @@ impl ViewError {
             ViewError::Http404(m)
             | ViewError::PermissionDenied(m)
             | ViewError::BadRequest(m)
+            | ViewError::MultiPartParserError(m)
             | ViewError::SuspiciousOperation(m)
-            | ViewError::DisallowedHost(m) => m.clone(),
+            | ViewError::DisallowedHost(m)
+            | ViewError::DisallowedRedirect(m) => m.clone(),
             ViewError::Other(e) => e.to_string(),
         }
     }
@@ -292,6 +317,26 @@ mod tests {
             400
         );
         assert_eq!(ViewError::DisallowedHost(String::new()).status_code(), 400);
+        assert_eq!(
+            ViewError::DisallowedRedirect(String::new()).status_code(),
+            400
+        );
+        assert_eq!(
+            ViewError::MultiPartParserError(String::new()).status_code(),
+            400
+        );
+        let suspicious: Vec<bool> = [
+            ViewError::SuspiciousOperation(String::new()),
+            ViewError::DisallowedHost(String::new()),
+            ViewError::DisallowedRedirect(String::new()),
+            ViewError::BadRequest(String::new()),
+            ViewError::MultiPartParserError(String::new()),
+            ViewError::msg(""),
+        ]
+        .iter()
+        .map(ViewError::is_suspicious)
+        .collect();
+        assert_eq!(suspicious, [true, true, true, false, false, false]);
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! `convert_exception_to_response` / `response_for_exception` around every layer.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::exception::{ErrorHandler, ViewError};
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::encoding::unicode_escape;
+use crate::http::{HttpRequest, HttpResponse, HttpResponseServerError};
 use crate::middleware::{Middleware, Next};
 use crate::settings::Settings;
 use crate::urls::{PathValue, UrlResolver};
@@ -134,11 +136,25 @@ impl Handler {
     }
 
     /// Django's `get_response`: runs the whole chain and returns the response; a 4xx or 5xx
-    /// not yet logged is logged (Django's `log_response`).
+    /// not yet logged is logged (Django's `log_response`, `<reason>: <path>`).
     pub fn get_response(&self, request: &mut HttpRequest) -> HttpResponse {
         let previous = CURRENT_RESOLVER.with(|c| c.replace(Some(Arc::clone(&self.resolver))));
         let _guard = ResolverGuard { previous };
-        let mut response = self.run_layer(0, request);
+        // Every layer converts its errors, but the conversion can fail in turn (an error whose
+        // `Display` panics, a broken debug page): in Django that exception reaches the WSGI
+        // server, which answers a bare 500. So does this, rather than unwinding to the ABI.
+        let mut response = catch_unwind(AssertUnwindSafe(|| self.run_layer(0, request)))
+            .unwrap_or_else(|payload| {
+                let failure = ViewError::from_panic(payload);
+                log::error!(
+                    target: REQUEST_LOGGER,
+                    "Internal Server Error: {} ({}): the error response failed\n{}",
+                    unicode_escape(&request.path),
+                    request_line(request),
+                    describe(&failure)
+                );
+                plain_server_error()
+            });
         if let Some(ct) = &self.default_content_type {
             if response.get("Content-Type") == Some(crate::http::response::DEFAULT_CONTENT_TYPE) {
                 response.headers.set("Content-Type", ct.as_str());
@@ -146,7 +162,13 @@ impl Handler {
             }
         }
         if response.status_code >= 400 && !response.logged {
-            log_response(request, &response);
+            let reason = response.reason_phrase().to_owned();
+            log_response(
+                &mut response,
+                REQUEST_LOGGER,
+                None,
+                format_args!("{reason}: {}", unicode_escape(&request.path)),
+            );
         }
         response
     }
@@ -208,90 +230,214 @@ impl Handler {
         }
     }
 
-    /// Django's `response_for_exception`: 404, 403, 400 through the app's handlers (the
-    /// technical 404 in debug), anything else logged and answered by `handler500` (the
-    /// technical 500 in debug).
+    /// Django's `response_for_exception`, branch by branch:
+    /// - `Http404`: the technical 404 page in debug, else `handler404`; not logged here but by
+    ///   `get_response` (so a 404 that `common` turns into an APPEND_SLASH redirect on the way
+    ///   out is not reported as "Not Found").
+    /// - `PermissionDenied`: `handler403`, logged `Forbidden (Permission denied): <path>`.
+    /// - `MultiPartParserError`: `handler400` (in debug too), logged `Bad request (Unable to
+    ///   parse request body): <path>`.
+    /// - `BadRequest`: the technical page with status 400 in debug, else `handler400`, logged
+    ///   `<message>: <path>`.
+    /// - `SuspiciousOperation` and its subclasses: the same pages, logged once as an error
+    ///   under `django.security.<kind>` with the error's message.
+    /// - anything else: `handle_uncaught_exception` (the technical 500 in debug, else
+    ///   `handler500`), logged `Internal Server Error: <path>` followed by the request line
+    ///   and the error with its causes (Django logs the traceback there).
+    ///
+    /// Each is logged once: the response is marked, and `get_response` does not log it again.
     pub fn response_for_exception(
         &self,
         request: &mut HttpRequest,
         error: &ViewError,
     ) -> HttpResponse {
         let debug = self.settings.debug;
-        let mut response = match error {
-            ViewError::Http404(_) if debug => debug::technical_404_response(request, error),
+        let path = unicode_escape(&request.path).into_owned();
+        match error {
             ViewError::Http404(_) => {
-                self.call_handler(&self.handlers.page_not_found, request, error)
+                if debug {
+                    debug::technical_404_response(request, error)
+                } else {
+                    self.get_exception_response(&self.handlers.page_not_found, request, error)
+                }
             }
             ViewError::PermissionDenied(_) => {
-                self.call_handler(&self.handlers.permission_denied, request, error)
+                let mut response =
+                    self.get_exception_response(&self.handlers.permission_denied, request, error);
+                log_response(
+                    &mut response,
+                    REQUEST_LOGGER,
+                    None,
+                    format_args!("Forbidden (Permission denied): {path}"),
+                );
+                response
             }
-            ViewError::BadRequest(_) => {
-                self.call_handler(&self.handlers.bad_request, request, error)
+            ViewError::MultiPartParserError(_) => {
+                let mut response =
+                    self.get_exception_response(&self.handlers.bad_request, request, error);
+                log_response(
+                    &mut response,
+                    REQUEST_LOGGER,
+                    None,
+                    format_args!("Bad request (Unable to parse request body): {path}"),
+                );
+                response
             }
-            ViewError::SuspiciousOperation(_) | ViewError::DisallowedHost(_) => {
-                // Django logs these under django.security and, in DEBUG, shows the technical
-                // page with status 400.
-                log::error!(target: "django.security", "{error}");
-                if debug {
+            ViewError::BadRequest(message) => {
+                let mut response = if debug {
                     debug::technical_500_response(request, error, 400)
                 } else {
-                    self.call_handler(&self.handlers.bad_request, request, error)
-                }
+                    self.get_exception_response(&self.handlers.bad_request, request, error)
+                };
+                log_response(
+                    &mut response,
+                    REQUEST_LOGGER,
+                    None,
+                    format_args!("{}: {path}", unicode_escape(message)),
+                );
+                response
+            }
+            ViewError::SuspiciousOperation(message)
+            | ViewError::DisallowedHost(message)
+            | ViewError::DisallowedRedirect(message) => {
+                let mut response = if debug {
+                    debug::technical_500_response(request, error, 400)
+                } else {
+                    self.get_exception_response(&self.handlers.bad_request, request, error)
+                };
+                let security_logger = format!("django.security.{}", error.kind());
+                log_response(
+                    &mut response,
+                    &security_logger,
+                    Some(log::Level::Error),
+                    format_args!("{message}"),
+                );
+                response
             }
             ViewError::Other(_) => {
-                log::error!(
-                    target: "django.request",
-                    "Internal Server Error: {}\n{}{}",
-                    request.path,
-                    error,
-                    error
-                        .sources()
-                        .iter()
-                        .map(|s| format!("\ncaused by: {s}"))
-                        .collect::<String>()
+                let mut response = self.handle_uncaught_exception(request, error);
+                let reason = response.reason_phrase().to_owned();
+                log_response(
+                    &mut response,
+                    REQUEST_LOGGER,
+                    None,
+                    format_args!(
+                        "{reason}: {path} ({})\n{}",
+                        request_line(request),
+                        describe(error)
+                    ),
                 );
-                if debug {
-                    debug::technical_500_response(request, error, 500)
-                } else {
-                    self.call_handler(&self.handlers.server_error, request, error)
-                }
-            }
-        };
-        // Django leaves a 404 to get_response's final log_response: a 404 turned into a
-        // redirect on the way out (APPEND_SLASH) is then not reported as "Not Found".
-        match error {
-            ViewError::Http404(_) => {}
-            ViewError::Other(_) => response.logged = true,
-            _ => {
-                log_response(request, &response);
-                response.logged = true;
+                response
             }
         }
-        response
     }
 
-    /// Runs an error handler; one that panics falls back to a bare 500 (Django would let the
-    /// exception reach the server).
-    fn call_handler(
+    /// Django's `get_exception_response`: the app's handler for the status. A handler that
+    /// fails (panics) is an unhandled error of its own, answered by
+    /// `handle_uncaught_exception`; Django only signals it, so it is logged here, or nothing
+    /// would say why a 403 became a 500.
+    fn get_exception_response(
         &self,
         handler: &ErrorHandler,
         request: &mut HttpRequest,
         error: &ViewError,
     ) -> HttpResponse {
-        catch_unwind(AssertUnwindSafe(|| handler(request, error))).unwrap_or_else(|_| {
-            log::error!(target: "django.request", "error handler panicked for {}", request.path);
-            HttpResponse::with_status(500, "<h1>Server Error (500)</h1>")
-        })
+        match catch_unwind(AssertUnwindSafe(|| handler(request, error))) {
+            Ok(response) => response,
+            Err(payload) => {
+                let failure = ViewError::from_panic(payload);
+                log::error!(
+                    target: REQUEST_LOGGER,
+                    "Internal Server Error: {} ({}): the handler for {} failed\n{}",
+                    unicode_escape(&request.path),
+                    request_line(request),
+                    error.kind(),
+                    describe(&failure)
+                );
+                self.handle_uncaught_exception(request, &failure)
+            }
+        }
+    }
+
+    /// Django's `handle_uncaught_exception`: the technical 500 page in debug, else
+    /// `handler500`. A `handler500` that fails itself would reach the WSGI server in Django,
+    /// which answers a bare 500: so does this.
+    fn handle_uncaught_exception(
+        &self,
+        request: &mut HttpRequest,
+        error: &ViewError,
+    ) -> HttpResponse {
+        if self.settings.debug {
+            return debug::technical_500_response(request, error, 500);
+        }
+        let handler = &self.handlers.server_error;
+        match catch_unwind(AssertUnwindSafe(|| handler(request, error))) {
+            Ok(response) => response,
+            Err(payload) => {
+                let failure = ViewError::from_panic(payload);
+                log::error!(
+                    target: REQUEST_LOGGER,
+                    "Internal Server Error: {} ({}): handler500 failed\n{}",
+                    unicode_escape(&request.path),
+                    request_line(request),
+                    describe(&failure)
+                );
+                plain_server_error()
+            }
+        }
     }
 }
 
-/// Django's `log_response`: 4xx as warnings, 5xx as errors, `<reason>: <path>`.
-fn log_response(request: &HttpRequest, response: &HttpResponse) {
-    if response.status_code >= 500 {
-        log::error!(target: "django.request", "{}: {}", response.reason_phrase(), request.path);
-    } else if response.status_code >= 400 {
-        log::warn!(target: "django.request", "{}: {}", response.reason_phrase(), request.path);
+/// Django's `request_logger`: the target 4xx and 5xx responses are logged under.
+pub(crate) const REQUEST_LOGGER: &str = "django.request";
+
+/// The bare 500 a WSGI server gives when the application itself failed to answer.
+fn plain_server_error() -> HttpResponse {
+    HttpResponseServerError::new("<h1>Server Error (500)</h1>")
+}
+
+/// The request line as a log shows it, e.g. `POST /boom/?x=1 HTTP/1.1` (the path quoted as
+/// `get_full_path` does; escaped, so nothing from the client can start a line of its own).
+pub(crate) fn request_line(request: &HttpRequest) -> String {
+    let line = format!(
+        "{} {} {}",
+        request.method,
+        request.get_full_path(),
+        request.connection.protocol
+    );
+    unicode_escape(&line).into_owned()
+}
+
+/// An error and its causes, one per line, as the log shows them (Django logs the traceback).
+fn describe(error: &ViewError) -> String {
+    let mut out = error.to_string();
+    for cause in error.sources() {
+        out.push_str("\ncaused by: ");
+        out.push_str(&cause);
     }
+    out
+}
+
+/// Django's `log_response`: logs `message` for `response` once (a response already logged is
+/// skipped and then marked, as `_has_been_logged`), at `level`, or by status: 5xx as errors,
+/// 4xx as warnings, anything else as info. Callers escape the request's values in the message
+/// with `unicode_escape`, as Django escapes the arguments.
+pub(crate) fn log_response(
+    response: &mut HttpResponse,
+    target: &str,
+    level: Option<log::Level>,
+    message: fmt::Arguments<'_>,
+) {
+    if response.logged {
+        return;
+    }
+    let level = level.unwrap_or(match response.status_code {
+        500.. => log::Level::Error,
+        400..=499 => log::Level::Warn,
+        _ => log::Level::Info,
+    });
+    log::log!(target: target, level, "{message}");
+    response.logged = true;
 }
 
 #[cfg(test)]
@@ -780,6 +926,284 @@ mod tests {
         assert_eq!(run(&h, "/fail/").content(), b"custom 500: nope");
         assert_eq!(run(&h, "/deny/").content(), b"custom 403");
         assert_eq!(run(&h, "/bad/").content(), b"custom 400");
+    }
+
+    /// An error with a cause, for the "caused by" lines.
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("could not load the report")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// An app whose views raise each of Django's exceptions.
+    fn raising_app(debug: bool, middleware: &[&str]) -> Handler {
+        let mut s = Settings::default();
+        s.debug = debug;
+        s.allowed_hosts = vec!["testserver".into()];
+        s.middleware = middleware.iter().map(|m| m.to_string()).collect();
+        let fails = |_r: &mut HttpRequest| -> ViewResult {
+            Err(ViewError::from(Outer(std::io::Error::other("disk gone"))))
+        };
+        let bad = |_r: &mut HttpRequest| -> ViewResult {
+            Err(ViewError::BadRequest("Missing the title".into()))
+        };
+        let suspicious = |_r: &mut HttpRequest| -> ViewResult {
+            Err(ViewError::SuspiciousOperation("dubious".into()))
+        };
+        let denied =
+            |_r: &mut HttpRequest| -> ViewResult { Err(ViewError::PermissionDenied("no".into())) };
+        let form = |r: &mut HttpRequest| -> ViewResult {
+            let title = r.POST()?.get("title").unwrap_or("").to_string();
+            Ok(HttpResponse::new(title))
+        };
+        let ok = |_r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new("ok")) };
+        struct Items;
+        impl crate::views::generic::View for Items {
+            const HANDLERS: &'static [crate::views::generic::Method] =
+                &[crate::views::generic::Method::Get];
+        }
+        use crate::views::generic::View as _;
+        App::new(vec![
+            path("boom/", view(fails)),
+            path("bad/", view(bad)),
+            path("suspicious/", view(suspicious)),
+            path("deny/", view(denied)),
+            path("form/", view(form)),
+            path("a/", view(ok)),
+            path("get-only/", crate::views::decorators::require_GET(view(ok))),
+            path("items/", Items.as_view()),
+        ])
+        .into_handler(s)
+        .unwrap()
+    }
+
+    fn send(h: &Handler, method: &str, path: &str, query: &str) -> HttpResponse {
+        let mut r = HttpRequest::new(method, path, query, Arc::clone(h.settings()))
+            .with_header("Host", "testserver");
+        h.get_response(&mut r)
+    }
+
+    fn logs_of(
+        f: impl FnOnce() -> HttpResponse,
+    ) -> (HttpResponse, Vec<(log::Level, String, String)>) {
+        let (r, logged) = crate::test_log::capture(f);
+        let logged = logged
+            .into_iter()
+            .map(|l| (l.level, l.target, l.message))
+            .collect();
+        (r, logged)
+    }
+
+    fn page(r: &HttpResponse) -> String {
+        String::from_utf8_lossy(r.content()).into_owned()
+    }
+
+    #[test]
+    fn bad_request_in_debug_is_the_technical_page_with_status_400() {
+        let h = raising_app(true, &[]);
+        let (r, logs) = logs_of(|| send(&h, "GET", "/bad/", ""));
+        assert_eq!(r.status_code, 400);
+        assert!(
+            page(&r).contains("<title>BadRequest at /bad/</title>"),
+            "{}",
+            page(&r)
+        );
+        assert!(page(&r).contains("Missing the title"));
+        assert_eq!(
+            logs,
+            [(
+                log::Level::Warn,
+                "django.request".into(),
+                "Missing the title: /bad/".into()
+            )]
+        );
+        // Without debug: handler400's plain page, logged the same way.
+        let h = raising_app(false, &[]);
+        let (r, logs) = logs_of(|| send(&h, "GET", "/bad/", ""));
+        assert_eq!(r.status_code, 400);
+        assert!(page(&r).contains("Bad Request (400)") && !page(&r).contains("Missing"));
+        assert_eq!(logs.len(), 1, "{logs:?}");
+    }
+
+    #[test]
+    fn suspicious_operations_in_debug_are_technical_400s_logged_once_under_django_security() {
+        for debug in [true, false] {
+            let h = raising_app(debug, &["common"]);
+            let (r, logs) = logs_of(|| send(&h, "GET", "/suspicious/", ""));
+            assert_eq!(r.status_code, 400);
+            assert_eq!(
+                page(&r).contains("SuspiciousOperation at /suspicious/"),
+                debug
+            );
+            assert_eq!(
+                logs,
+                [(
+                    log::Level::Error,
+                    "django.security.SuspiciousOperation".into(),
+                    "dubious".into()
+                )]
+            );
+            // DisallowedHost, raised by `common`: once, not again as "Bad Request: /a/".
+            let (r, logs) = logs_of(|| {
+                let mut req = HttpRequest::new("GET", "/a/", "", Arc::clone(h.settings()))
+                    .with_header("Host", "evil.example");
+                h.get_response(&mut req)
+            });
+            assert_eq!(r.status_code, 400);
+            assert_eq!(
+                page(&r).contains("DisallowedHost at /a/"),
+                debug,
+                "{}",
+                page(&r)
+            );
+            assert_eq!(logs.len(), 1, "{logs:?}");
+            assert_eq!(logs[0].0, log::Level::Error);
+            assert_eq!(logs[0].1, "django.security.DisallowedHost");
+            assert!(logs[0]
+                .2
+                .starts_with("Invalid HTTP_HOST header: 'evil.example'."));
+        }
+    }
+
+    #[test]
+    fn a_malformed_form_body_is_handler400_even_in_debug() {
+        let h = raising_app(true, &[]);
+        let (r, logs) = logs_of(|| {
+            let mut req = HttpRequest::new("POST", "/form/", "", Arc::clone(h.settings()))
+                .with_header("Content-Type", "multipart/form-data")
+                .with_body(b"--x\r\n".to_vec());
+            h.get_response(&mut req)
+        });
+        assert_eq!(r.status_code, 400);
+        assert!(page(&r).contains("Bad Request (400)"), "{}", page(&r));
+        assert_eq!(
+            logs,
+            [(
+                log::Level::Warn,
+                "django.request".into(),
+                "Bad request (Unable to parse request body): /form/".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn each_4xx_is_logged_once_with_djangos_wording() {
+        let h = raising_app(false, &["common"]);
+        let warn = |m: &str| {
+            vec![(
+                log::Level::Warn,
+                "django.request".to_string(),
+                m.to_string(),
+            )]
+        };
+        let (r, logs) = logs_of(|| send(&h, "GET", "/deny/", ""));
+        assert_eq!(r.status_code, 403);
+        assert_eq!(logs, warn("Forbidden (Permission denied): /deny/"));
+        let (r, logs) = logs_of(|| send(&h, "POST", "/get-only/", ""));
+        assert_eq!(r.status_code, 405);
+        assert_eq!(logs, warn("Method Not Allowed (POST): /get-only/"));
+        let (r, logs) = logs_of(|| send(&h, "PUT", "/items/", ""));
+        assert_eq!(r.status_code, 405);
+        assert_eq!(logs, warn("Method Not Allowed (PUT): /items/"));
+        let (r, logs) = logs_of(|| send(&h, "GET", "/nope/", ""));
+        assert_eq!(r.status_code, 404);
+        assert_eq!(logs, warn("Not Found: /nope/"));
+        // A 404 that `common` turns into the APPEND_SLASH redirect is not reported.
+        let (r, logs) = logs_of(|| send(&h, "GET", "/a", ""));
+        assert_eq!(r.status_code, 301);
+        assert!(logs.is_empty(), "{logs:?}");
+        // A path cannot forge a log line: the arguments are escaped as Django escapes them.
+        let (_, logs) = logs_of(|| send(&h, "GET", "/x%0AWARNING%20forged/", ""));
+        assert_eq!(logs, warn("Not Found: /x\\nWARNING forged/"));
+    }
+
+    #[test]
+    fn an_unhandled_error_is_logged_with_the_request_line_and_its_causes() {
+        let h = raising_app(false, &[]);
+        let (r, logs) = logs_of(|| {
+            let mut req = HttpRequest::new("post", "/boom/", "x=1", Arc::clone(h.settings()));
+            req.connection.protocol = "HTTP/1.0".into();
+            h.get_response(&mut req)
+        });
+        assert_eq!(r.status_code, 500);
+        assert_eq!(
+            logs,
+            [(
+                log::Level::Error,
+                "django.request".into(),
+                "Internal Server Error: /boom/ (POST /boom/?x=1 HTTP/1.0)\n\
+                 Outer: could not load the report\ncaused by: disk gone"
+                    .into()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_failing_error_handler_falls_back_as_django_does() {
+        let denied =
+            |_r: &mut HttpRequest| -> ViewResult { Err(ViewError::PermissionDenied("no".into())) };
+        let fails = |_r: &mut HttpRequest| -> ViewResult { Err(ViewError::msg("view failed")) };
+        let build = |debug: bool, handler500_panics: bool| {
+            let mut s = Settings::default();
+            s.debug = debug;
+            let mut app = App::new(vec![
+                path("deny/", view(denied)),
+                path("boom/", view(fails)),
+            ])
+            .handler403(|_r: &mut HttpRequest, _e: &ViewError| -> HttpResponse {
+                panic!("handler403 exploded")
+            });
+            if handler500_panics {
+                app = app.handler500(|_r: &mut HttpRequest, _e: &ViewError| -> HttpResponse {
+                    panic!("handler500 exploded")
+                });
+            } else {
+                app = app.handler500(|_r: &mut HttpRequest, e: &ViewError| {
+                    HttpResponse::with_status(500, format!("custom 500: {}", e.message()))
+                });
+            }
+            app.into_handler(s).unwrap()
+        };
+        // handler403 panics: an unhandled error of its own, answered by handler500.
+        let h = build(false, false);
+        let (r, logs) = logs_of(|| run(&h, "/deny/"));
+        assert_eq!(
+            (r.status_code, page(&r)),
+            (500, "custom 500: handler403 exploded".into())
+        );
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert!(
+            logs[0]
+                .2
+                .contains("the handler for PermissionDenied failed"),
+            "{logs:?}"
+        );
+        assert!(logs[0].2.contains("Panic: handler403 exploded"), "{logs:?}");
+        assert_eq!(logs[1].0, log::Level::Error, "a 500 is an error");
+        assert_eq!(logs[1].2, "Forbidden (Permission denied): /deny/");
+        // In debug the handler's failure gets the technical page.
+        let r = run(&build(true, false), "/deny/");
+        assert_eq!(r.status_code, 500);
+        assert!(page(&r).contains("handler403 exploded"), "{}", page(&r));
+        // handler500 panics too: the bare 500 a WSGI server would give.
+        let h = build(false, true);
+        for p in ["/boom/", "/deny/"] {
+            let (r, logs) = logs_of(|| run(&h, p));
+            assert_eq!(r.status_code, 500);
+            assert_eq!(page(&r), "<h1>Server Error (500)</h1>");
+            assert!(
+                logs.iter().any(|l| l.2.contains("handler500 failed")
+                    && l.2.contains("Panic: handler500 exploded")),
+                "{logs:?}"
+            );
+        }
     }
 
     #[test]

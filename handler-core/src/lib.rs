@@ -121,6 +121,9 @@ pub mod shortcuts;
 pub mod urls;
 pub mod views;
 
+#[cfg(test)]
+mod test_log;
+
 pub use gateway_api;
 
 pub use app::App;

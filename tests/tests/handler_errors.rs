@@ -1,6 +1,7 @@
 //! handler-core's error paths end to end: a failing or panicking view gives the 500 (html, or
 //! JSON from a `process_exception` middleware) and the server keeps serving; `debug = true`
-//! shows the technical pages; errors are logged as django.request does.
+//! shows the technical pages (400 ones too); errors are logged once, in Django's words, the
+//! unhandled ones with the request line.
 
 use std::time::Duration;
 
@@ -83,6 +84,18 @@ fn debug_shows_the_technical_500_and_404_pages() {
     assert!(page.contains("/boom/?x=1"), "{page}");
     assert!(page.contains("HTTP_USER_AGENT"), "lists META: {page}");
 
+    // The cause chain, outermost first.
+    let r = server.curl("/chained/", &[]);
+    assert_eq!(r.status, 500);
+    let page = r.text();
+    assert!(page.contains("ReportFailed at /chained/"), "{page}");
+    assert!(
+        page.contains(
+            "<h2>Caused by</h2>\n<ol>\n<li><pre>the disk holding reports is gone</pre></li>\n</ol>"
+        ),
+        "{page}"
+    );
+
     let r = server.curl("/panic/", &[]);
     assert_eq!(r.status, 500);
     let page = r.text();
@@ -102,5 +115,125 @@ fn debug_shows_the_technical_500_and_404_pages() {
     assert!(
         page.contains("<code>no/such/page/</code>, didn't match"),
         "{page}"
+    );
+}
+
+/// How many times `needle` occurs in the server's log.
+fn count(server: &Server, needle: &str) -> usize {
+    server.logs().matches(needle).count()
+}
+
+#[test]
+fn errors_are_logged_once_in_djangos_words() {
+    let dir = TempDir::new("hc-err-log");
+    let server = start(
+        &dir,
+        &format!("debug = false\n{HOSTS}middleware = [\"common\"]\n"),
+    );
+    let wait = |needle: &str| {
+        assert!(
+            server.wait_for_log(needle, Duration::from_secs(5)),
+            "{needle:?} not in the log:\n{}",
+            server.logs()
+        );
+    };
+    // An unhandled error: Django's line, then the request line, then the error and its causes.
+    assert_eq!(
+        server
+            .curl("/boom/?x=1", &["-X", "POST", "-d", "a=b"])
+            .status,
+        500
+    );
+    wait("Internal Server Error: /boom/ (POST /boom/?x=1 HTTP/1.1)");
+    wait("ParseIntError: invalid digit found in string");
+    assert_eq!(server.curl("/chained/", &["--http1.0"]).status, 500);
+    wait("Internal Server Error: /chained/ (GET /chained/ HTTP/1.0)");
+    wait("ReportFailed: the report could not be built");
+    wait("caused by: the disk holding reports is gone");
+
+    // DisallowedHost: once, under django.security, not again as "Bad Request".
+    assert_eq!(
+        server
+            .curl("/ok/", &["-H", "Host: evil.example.com"])
+            .status,
+        400
+    );
+    wait("Invalid HTTP_HOST header: 'evil.example.com'");
+    // 405s, from the decorator and from the class-based view: only the detailed line.
+    assert_eq!(server.curl("/get-only/", &["-X", "POST"]).status, 405);
+    wait("Method Not Allowed (POST): /get-only/");
+    assert_eq!(server.curl("/items/", &["-X", "DELETE"]).status, 405);
+    wait("Method Not Allowed (DELETE): /items/");
+    assert_eq!(server.curl("/forbidden/", &[]).status, 403);
+    wait("Forbidden (Permission denied): /forbidden/");
+    assert_eq!(server.curl("/bad-request/", &[]).status, 400);
+    wait("The title is missing: /bad-request/");
+    assert_eq!(server.curl("/nothing/", &[]).status, 404);
+    wait("Not Found: /nothing/");
+
+    let logs = server.logs();
+    assert_eq!(count(&server, "Invalid HTTP_HOST header"), 1, "{logs}");
+    assert!(
+        logs.contains("ERROR django.security.DisallowedHost"),
+        "{logs}"
+    );
+    assert_eq!(count(&server, "Bad Request"), 0, "{logs}");
+    assert_eq!(count(&server, "Method Not Allowed:"), 0, "{logs}");
+    assert_eq!(count(&server, "Method Not Allowed ("), 2, "{logs}");
+    assert_eq!(count(&server, "Forbidden"), 1, "{logs}");
+    assert_eq!(count(&server, "Internal Server Error: /boom/"), 1, "{logs}");
+    assert!(
+        logs.contains("WARN  django.request] Forbidden"),
+        "4xx are warnings: {logs}"
+    );
+}
+
+#[test]
+fn debug_shows_the_technical_page_with_status_400_for_bad_and_suspicious_requests() {
+    let dir = TempDir::new("hc-err-debug400");
+    let server = start(&dir, "debug = true\nmiddleware = [\"common\"]\n");
+    let r = server.curl("/bad-request/", &[]);
+    assert_eq!(r.status, 400);
+    let page = r.text();
+    assert!(
+        page.contains("<title>BadRequest at /bad-request/</title>"),
+        "{page}"
+    );
+    assert!(page.contains("The title is missing"), "{page}");
+    assert!(
+        page.contains("testapp::bad_request"),
+        "names the view: {page}"
+    );
+
+    let r = server.curl("/ok/", &["-H", "Host: evil.example.com"]);
+    assert_eq!(r.status, 400);
+    let page = r.text();
+    assert!(page.contains("DisallowedHost at /ok/"), "{page}");
+    assert!(page.contains("You may need to add"), "{page}");
+
+    // A body that does not parse is Django's MultiPartParserError: handler400, debug or not.
+    let r = server.curl(
+        "/api/meta/1/",
+        &[
+            "-H",
+            "Content-Type: multipart/form-data",
+            "--data-binary",
+            "--x\r\n",
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("Bad Request (400)"), "{}", r.text());
+    assert!(
+        !r.text().contains("MultiPartParserError at"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        server.wait_for_log(
+            "Bad request (Unable to parse request body): /api/meta/1/",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.logs()
     );
 }

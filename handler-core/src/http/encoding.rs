@@ -129,6 +129,32 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// Python's `s.encode("unicode_escape").decode("ascii")`, which Django's `log_response`
+/// applies to its arguments so a request path cannot forge log lines: a backslash is doubled,
+/// `\t` `\n` `\r` are written as such, other control characters and non-ASCII characters
+/// become `\xNN`, `\uNNNN` or `\UNNNNNNNN` (lower-case hex). Printable ASCII, the usual
+/// case, is borrowed as is.
+pub fn unicode_escape(s: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        let _ = match c {
+            '\\' => out.write_str("\\\\"),
+            '\t' => out.write_str("\\t"),
+            '\n' => out.write_str("\\n"),
+            '\r' => out.write_str("\\r"),
+            ' '..='~' => out.write_char(c),
+            c if u32::from(c) < 0x100 => write!(out, "\\x{:02x}", u32::from(c)),
+            c if u32::from(c) < 0x10000 => write!(out, "\\u{:04x}", u32::from(c)),
+            c => write!(out, "\\U{:08x}", u32::from(c)),
+        };
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Splits `s` (which starts after a `;`) at the next `;` that is not inside a quoted string,
 /// like Django's `_parseparam`; returns the trimmed chunk and the rest (starting at `;`).
 fn next_param(s: &str) -> (&str, &str) {
@@ -189,6 +215,23 @@ pub fn parse_header_parameters(value: &str) -> (String, Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_escape_matches_python() {
+        // Values checked against CPython's `str.encode("unicode_escape")`.
+        assert!(matches!(
+            unicode_escape("/plain/?a=1"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(unicode_escape("/a\nb\r\t"), "/a\\nb\\r\\t");
+        assert_eq!(unicode_escape("back\\slash"), "back\\\\slash");
+        assert_eq!(unicode_escape("\u{1b}[31m\u{7f}"), "\\x1b[31m\\x7f");
+        assert_eq!(
+            unicode_escape("caf\u{e9} \u{20ac} \u{1F600}"),
+            "caf\\xe9 \\u20ac \\U0001f600"
+        );
+        assert_eq!(unicode_escape("'\"~ "), "'\"~ ");
+    }
 
     #[test]
     fn unquote_decodes_valid_escapes_and_keeps_invalid_ones() {

@@ -2,26 +2,38 @@
 //! they take a view and return a view.
 
 use super::{ViewFn, ViewResult};
-use crate::http::encoding::quote;
-use crate::http::{HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect};
+use crate::http::encoding::{quote, unicode_escape};
+use crate::http::{HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect};
 use crate::shortcuts::resolve_url;
 
 /// Django's `require_http_methods(methods)`: any other method gets 405 with `Allow` listing
-/// `methods` (HEAD is not implied by GET, exactly as in Django).
+/// `methods` (HEAD is not implied by GET, exactly as in Django), logged once through
+/// `log_response` as `Method Not Allowed (<method>): <path>`.
 pub fn require_http_methods(methods: &'static [&'static str], view: ViewFn) -> ViewFn {
     let name = view.name();
     ViewFn::new(name, move |request: &mut HttpRequest| -> ViewResult {
         if !methods.contains(&request.method.as_str()) {
-            log::warn!(
-                target: "django.request",
-                "Method Not Allowed ({}): {}",
-                request.method,
-                request.path
-            );
-            return Ok(HttpResponseNotAllowed::new(methods));
+            let mut response = HttpResponseNotAllowed::new(methods);
+            log_method_not_allowed(request, &mut response);
+            return Ok(response);
         }
         view.call(request)
     })
+}
+
+/// `log_response("Method Not Allowed (%s): %s", request.method, request.path)`: the response
+/// is marked, so `get_response` does not log it a second time.
+pub(crate) fn log_method_not_allowed(request: &HttpRequest, response: &mut HttpResponse) {
+    crate::handler::log_response(
+        response,
+        crate::handler::REQUEST_LOGGER,
+        None,
+        format_args!(
+            "Method Not Allowed ({}): {}",
+            unicode_escape(&request.method),
+            unicode_escape(&request.path)
+        ),
+    );
 }
 
 /// Django's `require_GET`.

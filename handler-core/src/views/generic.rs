@@ -129,15 +129,15 @@ pub trait View: Send + Sync + Sized + 'static {
             .header("Content-Length", "0"))
     }
 
-    /// Django's `http_method_not_allowed`: logs a warning and answers 405 with `Allow`.
+    /// Django's `http_method_not_allowed`: answers 405 with `Allow`, logged as a warning
+    /// `Method Not Allowed (<method>): <path>`. Django 5's `View` logs that with
+    /// `logger.warning` and `get_response` then logs the 405 again (`Method Not Allowed:
+    /// <path>`); here it goes through `log_response`, as `require_http_methods` does, so it is
+    /// logged once.
     fn http_method_not_allowed(&self, request: &mut HttpRequest) -> ViewResult {
-        log::warn!(
-            target: "django.request",
-            "Method Not Allowed ({}): {}",
-            request.method,
-            request.path
-        );
-        Ok(HttpResponseNotAllowed::new(&allowed_methods::<Self>()))
+        let mut response = HttpResponseNotAllowed::new(&allowed_methods::<Self>());
+        super::decorators::log_method_not_allowed(request, &mut response);
+        Ok(response)
     }
 
     /// Django's `dispatch`: the handler for the request's method, or

@@ -108,6 +108,31 @@ impl Middleware for JsonErrors {
     }
 }
 
+/// An error with a cause, for the "Caused by" chain.
+#[derive(Debug)]
+struct ReportFailed(std::io::Error);
+
+impl std::fmt::Display for ReportFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the report could not be built")
+    }
+}
+
+impl std::error::Error for ReportFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn chained(_request: &mut HttpRequest) -> ViewResult {
+    let cause = std::io::Error::other("the disk holding reports is gone");
+    Err(ReportFailed(cause).into())
+}
+
+fn bad_request(_request: &mut HttpRequest) -> ViewResult {
+    Err(ViewError::BadRequest("The title is missing".into()))
+}
+
 fn ok(_request: &mut HttpRequest) -> ViewResult {
     Ok(HttpResponse::new("ok"))
 }
@@ -181,6 +206,8 @@ pub fn build(_settings: &Settings) -> Result<App, ConfigError> {
         path("", view(ok)).name("home"),
         path("ok/", view(ok)),
         path("boom/", view(boom)),
+        path("chained/", view(chained)),
+        path("bad-request/", view(bad_request)),
         path("panic/", view(panics)),
         path("missing/", view(missing)),
         path("forbidden/", view(forbidden)),
