@@ -1224,15 +1224,39 @@ mod tests {
     #[test]
     fn reverse_and_redirect_use_the_running_url_conf() {
         let home = |_r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new("home")) };
-        let go = |_r: &mut HttpRequest| -> ViewResult { Ok(crate::shortcuts::redirect("home")) };
+        let go = |_r: &mut HttpRequest| -> ViewResult { crate::shortcuts::redirect("home") };
+        let bad = |_r: &mut HttpRequest| -> ViewResult { crate::shortcuts::redirect("nosuch") };
+        let unsafe_scheme = |_r: &mut HttpRequest| -> ViewResult {
+            crate::shortcuts::redirect("data:text/html,x.y")
+        };
         let h = App::new(vec![
             path("", view(home)).name("home"),
             path("go/", view(go)),
+            path("bad/", view(bad)),
+            path("unsafe/", view(unsafe_scheme)),
         ])
         .into_handler(Settings::default())
         .unwrap();
         let r = run(&h, "/go/");
         assert_eq!((r.status_code, r.get("Location")), (302, Some("/")));
+        // A name that does not reverse is Django's NoReverseMatch: a 500, no Location.
+        let (r, logs) = crate::test_log::capture(|| run(&h, "/bad/"));
+        assert_eq!((r.status_code, r.get("Location")), (500, None));
+        assert!(
+            logs[0]
+                .message
+                .contains("NoReverseMatch: Reverse for 'nosuch'"),
+            "{logs:?}"
+        );
+        // An unsafe scheme is DisallowedRedirect, a SuspiciousOperation: 400.
+        let (r, logs) = crate::test_log::capture(|| run(&h, "/unsafe/"));
+        assert_eq!((r.status_code, r.get("Location")), (400, None));
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert_eq!(logs[0].target, "django.security.DisallowedRedirect");
+        assert_eq!(
+            logs[0].message,
+            "Unsafe redirect to URL with protocol 'data'"
+        );
         assert!(
             reverse("home", &[], &[]).is_err(),
             "no URL conf outside a request"

@@ -83,7 +83,7 @@
 //!     let _greeting = settings.app.get("greeting").and_then(|v| v.as_str()).unwrap_or("Hi");
 //!     let urlpatterns = vec![
 //!         path("", view(home)).name("home"),
-//!         path("old/", view(|_req: &mut HttpRequest| Ok(redirect("home")))),
+//!         path("old/", view(|_req: &mut HttpRequest| redirect("home"))),
 //!         path("dashboard/", login_required(view(home))),
 //!         path("get-only/", require_http_methods(&["GET"], view(home))),
 //!         include("api/", vec![

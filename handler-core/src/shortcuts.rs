@@ -7,23 +7,30 @@ use crate::urls::PathValue;
 
 pub use crate::handler::reverse;
 
-/// Django's `resolve_url`: a URL (anything with `/` or `.`) is returned as is; otherwise it is
-/// tried as a route name, and kept as given when it does not reverse.
-pub fn resolve_url(to: &str) -> String {
-    if to.contains('/') || to.contains('.') {
-        return to.to_string();
+/// Django's `resolve_url(to)`: a relative URL (`./…`, `../…`) is kept; anything else is first
+/// reversed as a route name, and when that fails it is kept as a URL if it looks like one
+/// (it holds a `/` or a `.`). Otherwise the `NoReverseMatch` is the error (a 500), as in
+/// Django: `redirect("nosuch")` is a bug, not a redirect to `nosuch`.
+pub fn resolve_url(to: &str) -> Result<String, ViewError> {
+    if to.starts_with("./") || to.starts_with("../") {
+        return Ok(to.to_string());
     }
-    reverse(to, &[], &[]).unwrap_or_else(|_| to.to_string())
+    match reverse(to, &[], &[]) {
+        Ok(url) => Ok(url),
+        Err(_) if to.contains('/') || to.contains('.') => Ok(to.to_string()),
+        Err(no_reverse_match) => Err(no_reverse_match),
+    }
 }
 
-/// Django's `redirect(to)`: a 302 to a URL or to the URL of a route name.
-pub fn redirect(to: &str) -> HttpResponse {
-    HttpResponseRedirect::new(&resolve_url(to))
+/// Django's `redirect(to)`: a 302 to a URL or to the URL of a route name. A name that does
+/// not reverse is `NoReverseMatch` (500), an unsafe scheme `DisallowedRedirect` (400).
+pub fn redirect(to: &str) -> Result<HttpResponse, ViewError> {
+    HttpResponseRedirect::new(&resolve_url(to)?)
 }
 
-/// Django's `redirect(to, permanent=True)`: a 301.
-pub fn redirect_permanent(to: &str) -> HttpResponse {
-    HttpResponsePermanentRedirect::new(&resolve_url(to))
+/// Django's `redirect(to, permanent=True)`: a 301, with the errors of [`redirect`].
+pub fn redirect_permanent(to: &str) -> Result<HttpResponse, ViewError> {
+    HttpResponsePermanentRedirect::new(&resolve_url(to)?)
 }
 
 /// Django's `redirect(viewname, *args, **kwargs)`: a 302 to a reversed route; an unknown
@@ -33,7 +40,7 @@ pub fn redirect_to_route(
     args: &[PathValue],
     kwargs: &[(&str, PathValue)],
 ) -> Result<HttpResponse, ViewError> {
-    Ok(HttpResponseRedirect::new(&reverse(name, args, kwargs)?))
+    HttpResponseRedirect::new(&reverse(name, args, kwargs)?)
 }
 
 /// Django's `get_object_or_404`: `None` becomes `Http404`.
@@ -47,9 +54,22 @@ mod tests {
 
     #[test]
     fn redirect_keeps_urls_and_404_helper() {
-        let r = redirect("/new-url/");
+        let r = redirect("/new-url/").unwrap();
         assert_eq!((r.status_code, r.get("Location")), (302, Some("/new-url/")));
-        assert_eq!(redirect_permanent("https://e.com/").status_code, 301);
+        assert_eq!(
+            redirect_permanent("https://e.com/").unwrap().status_code,
+            301
+        );
+        assert_eq!(resolve_url("./next").unwrap(), "./next");
+        assert_eq!(resolve_url("../up").unwrap(), "../up");
+        assert_eq!(resolve_url("page.html").unwrap(), "page.html");
+        // Not a URL and not a route: Django's NoReverseMatch, not `Location: nosuch`.
+        let e = redirect("nosuch").unwrap_err();
+        assert_eq!(e.status_code(), 500);
+        assert!(e.message().contains("nosuch"), "{e}");
+        let e = redirect_permanent("javascript:alert(document.domain)").unwrap_err();
+        assert!(matches!(e, ViewError::DisallowedRedirect(_)), "{e}");
+        assert_eq!(e.status_code(), 400);
         assert_eq!(get_object_or_404(Some(3)).unwrap(), 3);
         assert_eq!(
             get_object_or_404::<u8>(None).unwrap_err().status_code(),

@@ -1,7 +1,7 @@
 //! handler-core's error paths end to end: a failing or panicking view gives the 500 (html, or
 //! JSON from a `process_exception` middleware) and the server keeps serving; `debug = true`
-//! shows the technical pages (400 ones too); errors are logged once, in Django's words, the
-//! unhandled ones with the request line.
+//! shows the technical pages (400 ones too); redirects refuse what Django refuses; errors are
+//! logged once, in Django's words, the unhandled ones with the request line.
 
 use std::time::Duration;
 
@@ -189,6 +189,44 @@ fn errors_are_logged_once_in_djangos_words() {
 }
 
 #[test]
+fn redirects_resolve_like_resolve_url_and_refuse_unsafe_schemes() {
+    let dir = TempDir::new("hc-err-redirect");
+    let server = start(
+        &dir,
+        &format!("debug = false\n{HOSTS}middleware = [\"common\"]\n"),
+    );
+    // `redirect("nosuch")`: neither a route nor a URL, so NoReverseMatch, a 500.
+    let r = server.curl("/bad-redirect/", &[]);
+    assert_eq!((r.status, r.header("Location")), (500, None));
+    assert!(
+        server.wait_for_log(
+            "NoReverseMatch: Reverse for 'nosuch'",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.logs()
+    );
+    // `login_required` with a login URL that does not resolve: the same.
+    let r = server.curl("/private-broken/", &[]);
+    assert_eq!((r.status, r.header("Location")), (500, None));
+    // `HttpResponseRedirect("javascript:…")`: DisallowedRedirect, a SuspiciousOperation.
+    let r = server.curl("/unsafe-redirect/", &[]);
+    assert_eq!((r.status, r.header("Location")), (400, None));
+    assert!(r.text().contains("Bad Request (400)"), "{}", r.text());
+    assert!(
+        server.wait_for_log(
+            "ERROR django.security.DisallowedRedirect] Unsafe redirect to URL with protocol 'javascript'",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.logs()
+    );
+    // The good ones still redirect.
+    let r = server.curl("/go-home/", &[]);
+    assert_eq!((r.status, r.header("Location")), (302, Some("/")));
+}
+
+#[test]
 fn debug_shows_the_technical_page_with_status_400_for_bad_and_suspicious_requests() {
     let dir = TempDir::new("hc-err-debug400");
     let server = start(&dir, "debug = true\nmiddleware = [\"common\"]\n");
@@ -203,6 +241,14 @@ fn debug_shows_the_technical_page_with_status_400_for_bad_and_suspicious_request
     assert!(
         page.contains("testapp::bad_request"),
         "names the view: {page}"
+    );
+
+    let r = server.curl("/unsafe-redirect/", &[]);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("DisallowedRedirect at /unsafe-redirect/"),
+        "{}",
+        r.text()
     );
 
     let r = server.curl("/ok/", &["-H", "Host: evil.example.com"]);

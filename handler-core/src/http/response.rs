@@ -190,15 +190,62 @@ status_response!(
     status::INTERNAL_SERVER_ERROR
 );
 
+/// Django's `HttpResponseRedirectBase.allowed_schemes`: a redirect to any other scheme
+/// (`javascript:`, `data:`, …) is refused.
+pub const ALLOWED_REDIRECT_SCHEMES: [&str; 3] = ["http", "https", "ftp"];
+
+/// Django's `MAX_URL_REDIRECT_LENGTH`: a longer redirect target is refused (normalising a huge
+/// URL is a denial-of-service vector).
+pub const MAX_URL_REDIRECT_LENGTH: usize = 16384;
+
+/// Django's `HttpResponseRedirectBase.__init__`: `Location` is `url` IRI-encoded; an over-long
+/// URL or a scheme outside [`ALLOWED_REDIRECT_SCHEMES`] is `DisallowedRedirect`, a
+/// `SuspiciousOperation` (400).
+fn redirect_response(status: u16, url: &str) -> Result<HttpResponse, ViewError> {
+    if url.chars().count() > MAX_URL_REDIRECT_LENGTH {
+        return Err(ViewError::DisallowedRedirect(format!(
+            "Unsafe redirect exceeding {MAX_URL_REDIRECT_LENGTH} characters"
+        )));
+    }
+    if let Some(scheme) = url_scheme(url) {
+        if !ALLOWED_REDIRECT_SCHEMES.contains(&scheme.as_str()) {
+            return Err(ViewError::DisallowedRedirect(format!(
+                "Unsafe redirect to URL with protocol '{scheme}'"
+            )));
+        }
+    }
+    Ok(HttpResponse::with_status(status, Vec::new())
+        .header("Location", super::encoding::iri_to_uri(url)))
+}
+
+/// The scheme Python's `urlsplit(url).scheme` finds, lower-cased: the text before the first
+/// `:` when it starts with an ASCII letter and holds only letters, digits, `+`, `-` and `.`.
+/// As in `urlsplit` (and in browsers), leading control characters and spaces are stripped and
+/// tabs and newlines removed first, so `" java\tscript:"` is still `javascript`.
+fn url_scheme(url: &str) -> Option<String> {
+    let cleaned: String = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let candidate = &cleaned[..cleaned.find(':')?];
+    let first = candidate.bytes().next()?;
+    let valid = first.is_ascii_alphabetic()
+        && candidate
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    valid.then(|| candidate.to_ascii_lowercase())
+}
+
 /// Django's `HttpResponseRedirect` (302 with `Location`).
 pub struct HttpResponseRedirect;
 
 impl HttpResponseRedirect {
-    /// 302 to `url` (IRI-encoded as Django's `iri_to_uri` does), empty body.
+    /// 302 to `url` (IRI-encoded as Django's `iri_to_uri` does), empty body. An unsafe scheme
+    /// or an over-long URL is [`ViewError::DisallowedRedirect`] (400), as Django raises it.
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(url: &str) -> HttpResponse {
-        HttpResponse::with_status(status::FOUND, Vec::new())
-            .header("Location", super::encoding::iri_to_uri(url))
+    pub fn new(url: &str) -> Result<HttpResponse, ViewError> {
+        redirect_response(status::FOUND, url)
     }
 }
 
@@ -206,11 +253,10 @@ impl HttpResponseRedirect {
 pub struct HttpResponsePermanentRedirect;
 
 impl HttpResponsePermanentRedirect {
-    /// 301 to `url`, empty body.
+    /// 301 to `url`, empty body; refused as [`HttpResponseRedirect::new`] refuses.
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(url: &str) -> HttpResponse {
-        HttpResponse::with_status(status::MOVED_PERMANENTLY, Vec::new())
-            .header("Location", super::encoding::iri_to_uri(url))
+    pub fn new(url: &str) -> Result<HttpResponse, ViewError> {
+        redirect_response(status::MOVED_PERMANENTLY, url)
     }
 }
 
@@ -448,10 +494,15 @@ mod tests {
     #[test]
     fn family_sets_status_and_headers() {
         assert_eq!(
-            HttpResponseRedirect::new("/a b/").get("Location"),
+            HttpResponseRedirect::new("/a b/").unwrap().get("Location"),
             Some("/a%20b/")
         );
-        assert_eq!(HttpResponsePermanentRedirect::new("/x/").status_code, 301);
+        assert_eq!(
+            HttpResponsePermanentRedirect::new("/x/")
+                .unwrap()
+                .status_code,
+            301
+        );
         let r = HttpResponseNotAllowed::new(&["GET", "POST"]);
         assert_eq!((r.status_code, r.get("Allow")), (405, Some("GET, POST")));
         let r = HttpResponseNotModified::new();
@@ -459,6 +510,66 @@ mod tests {
         assert!(!r.has_header("Content-Type"));
         assert_eq!(HttpResponseGone::new("").reason_phrase(), "Gone");
         assert_eq!(HttpResponseServerError::new("").status_code, 500);
+    }
+
+    #[test]
+    fn error_family_sets_status_and_keeps_the_body() {
+        for (r, status) in [
+            (HttpResponseBadRequest::new("<p>bad</p>"), 400),
+            (HttpResponseForbidden::new("<p>bad</p>"), 403),
+            (HttpResponseNotFound::new("<p>bad</p>"), 404),
+            (HttpResponseGone::new("<p>bad</p>"), 410),
+            (HttpResponseServerError::new("<p>bad</p>"), 500),
+        ] {
+            assert_eq!(r.status_code, status);
+            assert_eq!(r.content(), b"<p>bad</p>");
+            assert_eq!(r.get("Content-Type"), Some(DEFAULT_CONTENT_TYPE));
+            assert!(!r.is_streaming());
+        }
+        assert_eq!(
+            HttpResponseBadRequest::new("").reason_phrase(),
+            "Bad Request"
+        );
+        assert_eq!(HttpResponseForbidden::new("").reason_phrase(), "Forbidden");
+        assert_eq!(HttpResponseNotFound::new("").reason_phrase(), "Not Found");
+    }
+
+    #[test]
+    fn redirects_refuse_unsafe_schemes_as_disallowed_redirect() {
+        for url in [
+            "https://example.com/",
+            "HTTP://example.com/",
+            "ftp://files.example.com/a",
+            "/relative/",
+            "../up",
+            "//other.example.com/",
+            "?page=2",
+            "/path/with:colon",
+        ] {
+            let r = HttpResponseRedirect::new(url);
+            assert!(r.is_ok(), "{url}: {r:?}");
+        }
+        for (url, scheme) in [
+            ("javascript:alert(1)", "javascript"),
+            ("JavaScript:alert(1)", "javascript"),
+            ("  java\tscript:alert(1)", "javascript"),
+            ("\u{1}data:text/html,x", "data"),
+            ("ssh://host/", "ssh"),
+            ("mailto:a@example.com", "mailto"),
+            ("localhost:8000/", "localhost"),
+        ] {
+            let e = HttpResponsePermanentRedirect::new(url).unwrap_err();
+            assert!(matches!(e, ViewError::DisallowedRedirect(_)), "{url}: {e}");
+            assert_eq!(e.status_code(), 400);
+            assert_eq!(
+                e.message(),
+                format!("Unsafe redirect to URL with protocol '{scheme}'")
+            );
+        }
+        let longest = format!("/{}", "x".repeat(MAX_URL_REDIRECT_LENGTH - 1));
+        assert!(HttpResponseRedirect::new(&longest).is_ok());
+        let e = HttpResponseRedirect::new(&format!("{longest}x")).unwrap_err();
+        assert_eq!(e.message(), "Unsafe redirect exceeding 16384 characters");
     }
 
     #[test]

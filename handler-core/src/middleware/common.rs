@@ -65,9 +65,7 @@ impl Middleware for CommonMiddleware {
         mut response: HttpResponse,
     ) -> Result<HttpResponse, ViewError> {
         if response.status_code == 404 && self.should_redirect_with_slash(request) {
-            return Ok(HttpResponsePermanentRedirect::new(
-                &self.full_path_with_slash(request)?,
-            ));
+            return HttpResponsePermanentRedirect::new(&self.full_path_with_slash(request)?);
         }
         if !response.is_streaming() && !response.has_header("Content-Length") {
             let len = response.content().len().to_string();

@@ -54,7 +54,9 @@ pub fn require_safe(view: ViewFn) -> ViewFn {
 }
 
 /// Django's `login_required`: an anonymous user is redirected (302) to the settings'
-/// `login_url` with `?next=<the current path>`.
+/// `login_url` with `?next=<the current path>`. The login URL goes through `resolve_url`: a
+/// route name that does not reverse (and does not look like a URL) is `NoReverseMatch`, a
+/// 500, as in Django.
 pub fn login_required(view: ViewFn) -> ViewFn {
     login_required_impl(None, view)
 }
@@ -72,8 +74,8 @@ fn login_required_impl(login_url: Option<&'static str>, view: ViewFn) -> ViewFn 
             return view.call(request);
         }
         let target = login_url.unwrap_or(request.settings().login_url.as_str());
-        let resolved = resolve_url(target);
-        Ok(redirect_to_login(&next_for(request, &resolved), &resolved))
+        let resolved = resolve_url(target)?;
+        redirect_to_login(&next_for(request, &resolved), &resolved)
     })
 }
 
@@ -100,9 +102,11 @@ fn next_for(request: &HttpRequest, login_url: &str) -> String {
     }
 }
 
-/// Django's `redirect_to_login(next, login_url)`: `next` is added to the login URL's query
-/// string, quoted with `/` kept.
-pub fn redirect_to_login(next: &str, login_url: &str) -> crate::http::HttpResponse {
+/// Django's `redirect_to_login(next, login_url)`: `login_url` (a URL or a route name) goes
+/// through `resolve_url`, and `next` is added to its query string, quoted with `/` kept. The
+/// errors are those of `resolve_url` and `HttpResponseRedirect`.
+pub fn redirect_to_login(next: &str, login_url: &str) -> ViewResult {
+    let login_url = resolve_url(login_url)?;
     let sep = if login_url.contains('?') { '&' } else { '?' };
     let url = format!("{login_url}{sep}next={}", quote(next, "/"));
     HttpResponseRedirect::new(&url)
@@ -184,5 +188,31 @@ mod tests {
         let at = login_required_at("/accounts/in/", view(ok));
         let r = run(&at, "GET", "/x/", "", User::anonymous());
         assert_eq!(r.get("Location"), Some("/accounts/in/?next=/x/"));
+    }
+
+    #[test]
+    fn login_required_with_a_login_url_that_does_not_resolve_is_an_error() {
+        // Django's resolve_url raises NoReverseMatch for a name that is neither a route nor a
+        // URL; the user is not sent to `Location: nosuch?next=…`.
+        let v = login_required_at("nosuch", view(ok));
+        let mut r = HttpRequest::new("GET", "/x/", "", Arc::new(Settings::default()));
+        let e = v.call(&mut r).unwrap_err();
+        assert_eq!(e.status_code(), 500);
+        assert_eq!(e.kind(), "NoReverseMatchOutsideRequest");
+        let mut s = Settings::default();
+        s.login_url = "nosuch".into();
+        let mut r = HttpRequest::new("GET", "/x/", "", Arc::new(s));
+        assert!(login_required(view(ok)).call(&mut r).is_err());
+        // A signed-in user never needs the login URL.
+        r.user = User::authenticated("alice", false);
+        assert_eq!(
+            login_required(view(ok)).call(&mut r).unwrap().status_code,
+            200
+        );
+        let e = redirect_to_login("/x/", "javascript:alert(document.domain)").unwrap_err();
+        assert!(matches!(
+            e,
+            crate::exception::ViewError::DisallowedRedirect(_)
+        ));
     }
 }

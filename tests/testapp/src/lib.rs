@@ -133,6 +133,14 @@ fn bad_request(_request: &mut HttpRequest) -> ViewResult {
     Err(ViewError::BadRequest("The title is missing".into()))
 }
 
+fn bad_redirect(_request: &mut HttpRequest) -> ViewResult {
+    redirect("nosuch")
+}
+
+fn unsafe_redirect(_request: &mut HttpRequest) -> ViewResult {
+    HttpResponseRedirect::new("javascript:alert(document.cookie)")
+}
+
 fn ok(_request: &mut HttpRequest) -> ViewResult {
     Ok(HttpResponse::new("ok"))
 }
@@ -182,7 +190,7 @@ fn stream(request: &mut HttpRequest) -> ViewResult {
 }
 
 fn go_home(_request: &mut HttpRequest) -> ViewResult {
-    Ok(redirect("home"))
+    redirect("home")
 }
 
 /// A class-based view with GET and POST.
@@ -208,6 +216,9 @@ pub fn build(_settings: &Settings) -> Result<App, ConfigError> {
         path("boom/", view(boom)),
         path("chained/", view(chained)),
         path("bad-request/", view(bad_request)),
+        path("bad-redirect/", view(bad_redirect)),
+        path("unsafe-redirect/", view(unsafe_redirect)),
+        path("private-broken/", login_required_at("nosuch", view(ok))),
         path("panic/", view(panics)),
         path("missing/", view(missing)),
         path("forbidden/", view(forbidden)),
