@@ -162,3 +162,28 @@ fn request_parsing_and_streaming() {
     assert_eq!(r.text(), "line 0\nline 1\nline 2\nline 3\nline 4\n");
     assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
 }
+
+#[test]
+fn conditional_get_answers_preconditions_on_get_and_head() {
+    let (_dir, server) =
+        start("allowed_hosts = [\"127.0.0.1\"]\nmiddleware = [\"conditional_get\"]\n");
+    let r = server.curl("/ok/", &[]);
+    assert_eq!(r.status, 200);
+    let tag = r
+        .header("ETag")
+        .expect("an ETag for the content")
+        .to_string();
+    // An ETag but no Last-Modified: If-Unmodified-Since cannot pass (Django's
+    // `_if_unmodified_since_passes`).
+    let r = server.curl(
+        "/ok/",
+        &["-H", "If-Unmodified-Since: Wed, 21 Oct 2015 07:28:00 GMT"],
+    );
+    assert_eq!(r.status, 412);
+    assert!(r.body.is_empty());
+    // 304 on GET and on HEAD.
+    let if_none_match = format!("If-None-Match: {tag}");
+    assert_eq!(server.curl("/ok/", &["-H", &if_none_match]).status, 304);
+    let r = server.curl("/ok/", &["-I", "-H", &if_none_match]);
+    assert_eq!((r.status, r.header("ETag")), (304, Some(tag.as_str())));
+}

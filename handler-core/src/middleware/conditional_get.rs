@@ -9,8 +9,13 @@ use super::Middleware;
 use crate::exception::ViewError;
 use crate::http::{HttpRequest, HttpResponse, HttpResponseNotModified};
 
-/// Django's `ConditionalGetMiddleware`. Django acts on GET only; Portico also answers HEAD,
-/// whose response here is the GET's (the server drops the body), so the tag is the same.
+/// Django's `ConditionalGetMiddleware`: an ETag for a GET's content, then the request's
+/// preconditions through `get_conditional_response` (RFC 9110 13.2.2).
+///
+/// One deliberate difference: Django's middleware returns early for anything but GET (for
+/// a HEAD it cannot compute the ETag, the body being empty there). Portico's contract is
+/// "304 on GET and HEAD", and here a HEAD's response is the GET's full response (the server
+/// drops the body), so the tag is the GET's and a HEAD is answered the same way.
 pub struct ConditionalGetMiddleware;
 
 impl Middleware for ConditionalGetMiddleware {
@@ -64,26 +69,24 @@ pub fn set_response_etag(response: &mut HttpResponse) {
     response.headers.set("ETag", tag);
 }
 
-/// Django's `parse_etags`: `*`, or the quoted (possibly weak) tags of a comma list.
-fn parse_etags(header: &str) -> Vec<String> {
+/// Django's `parse_etags`: `["*"]` for `*`, else every comma-separated entry that is a
+/// quoted, possibly weak, tag (`"x"`, `W/"x"`); malformed entries are dropped, so a header
+/// holding none is no precondition at all.
+fn parse_etags(header: &str) -> Vec<&str> {
     if header.trim() == "*" {
-        return vec!["*".to_string()];
+        return vec!["*"];
     }
-    let mut out = Vec::new();
-    let mut rest = header;
-    while let Some(start) = rest.find('"') {
-        let weak = rest[..start].trim_end().ends_with("W/");
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('"') else { break };
-        let tag = &after[..end];
-        out.push(if weak {
-            format!("W/\"{tag}\"")
-        } else {
-            format!("\"{tag}\"")
-        });
-        rest = &after[end + 1..];
-    }
-    out
+    header
+        .split(',')
+        .map(str::trim)
+        .filter(|tag| {
+            let quoted = tag.strip_prefix("W/").unwrap_or(tag);
+            quoted.len() >= 2
+                && quoted.starts_with('"')
+                && quoted.ends_with('"')
+                && !quoted[1..quoted.len() - 1].contains('"')
+        })
+        .collect()
 }
 
 fn strip_weak(tag: &str) -> &str {
@@ -100,12 +103,13 @@ pub fn get_conditional_response(
     if !(200..300).contains(&response.status_code) {
         return response;
     }
-    let if_match = request.headers.get("If-Match").map(parse_etags);
+    // Django reads each header as "absent" when it holds no valid tag or date.
+    let if_match = parse_etags(request.headers.get("If-Match").unwrap_or(""));
     let if_unmodified_since = request
         .headers
         .get("If-Unmodified-Since")
         .and_then(|v| httpdate::parse_http_date(v).ok());
-    let if_none_match = request.headers.get("If-None-Match").map(parse_etags);
+    let if_none_match = parse_etags(request.headers.get("If-None-Match").unwrap_or(""));
     let if_modified_since = request
         .headers
         .get("If-Modified-Since")
@@ -113,31 +117,33 @@ pub fn get_conditional_response(
     let safe = request.method == "GET" || request.method == "HEAD";
 
     // Step 1 (RFC 9110 13.2.2): If-Match.
-    if let Some(tags) = &if_match {
+    if !if_match.is_empty() {
         let passes = match etag {
             None => false,
-            Some(t) if tags.len() == 1 && tags[0] == "*" => !t.is_empty(),
+            Some(t) if if_match == ["*"] => !t.is_empty(),
             // Strong comparison: a weak tag never matches.
-            Some(t) => !t.starts_with("W/") && tags.iter().any(|x| x == t),
+            Some(t) => !t.starts_with("W/") && if_match.contains(&t),
         };
         if !passes {
             return precondition_failed();
         }
     }
-    // Step 2: If-Unmodified-Since, only without If-Match.
-    if if_match.is_none() {
-        if let (Some(since), Some(lm)) = (if_unmodified_since, last_modified) {
-            if lm > since {
+    // Step 2: If-Unmodified-Since, only without If-Match. Django's
+    // `_if_unmodified_since_passes` is `last_modified and last_modified <= since`: a
+    // response without Last-Modified cannot show it is unmodified, so it fails (412).
+    if if_match.is_empty() {
+        if let Some(since) = if_unmodified_since {
+            if last_modified.is_none_or(|lm| lm > since) {
                 return precondition_failed();
             }
         }
     }
     // Step 3: If-None-Match (weak comparison).
-    if let Some(tags) = &if_none_match {
+    if !if_none_match.is_empty() {
         let passes = match etag {
             None => true,
-            Some(_) if tags.len() == 1 && tags[0] == "*" => false,
-            Some(t) => !tags.iter().any(|x| strip_weak(x) == strip_weak(t)),
+            Some(_) if if_none_match == ["*"] => false,
+            Some(t) => !if_none_match.iter().any(|x| strip_weak(x) == strip_weak(t)),
         };
         if !passes {
             return if safe {
@@ -148,7 +154,7 @@ pub fn get_conditional_response(
         }
     }
     // Step 4: If-Modified-Since, only without If-None-Match, for GET and HEAD.
-    if if_none_match.is_none() && safe {
+    if if_none_match.is_empty() && safe {
         if let (Some(since), Some(lm)) = (if_modified_since, last_modified) {
             if lm <= since {
                 return not_modified(response);
@@ -273,5 +279,67 @@ mod tests {
     fn parses_etag_lists() {
         assert_eq!(parse_etags("\"a\", W/\"b\""), ["\"a\"", "W/\"b\""]);
         assert_eq!(parse_etags(" * "), ["*"]);
+        // Django's ETAG_MATCH per comma-separated entry: malformed ones are dropped.
+        assert_eq!(
+            parse_etags("\"a,b\", \"c\", d, W/e, \"\""),
+            ["\"c\"", "\"\""]
+        );
+        assert!(parse_etags("garbage").is_empty());
+        assert!(parse_etags("").is_empty());
+    }
+
+    #[test]
+    fn if_unmodified_since_without_last_modified_fails_as_django() {
+        let since = "Wed, 21 Oct 2015 07:28:00 GMT";
+        // The audit's case: an ETag but no Last-Modified cannot pass If-Unmodified-Since.
+        let r = run(
+            "GET",
+            &[("If-Unmodified-Since", since)],
+            HttpResponse::new("hello"),
+        );
+        assert_eq!(r.status_code, 412);
+        assert!(r.content().is_empty());
+        let r = run(
+            "HEAD",
+            &[("If-Unmodified-Since", since)],
+            HttpResponse::new("hello"),
+        );
+        assert_eq!(r.status_code, 412);
+        // With Last-Modified it is a date comparison.
+        let with_lm = |lm: &str| HttpResponse::new("hello").header("Last-Modified", lm);
+        let r = run("GET", &[("If-Unmodified-Since", since)], with_lm(since));
+        assert_eq!(r.status_code, 200);
+        let later = "Thu, 22 Oct 2015 07:28:00 GMT";
+        let r = run("GET", &[("If-Unmodified-Since", since)], with_lm(later));
+        assert_eq!(r.status_code, 412);
+        // If-Match takes precedence (step 2 only runs without it), and an unparsable date
+        // is no precondition.
+        let tag = "\"5d41402abc4b2a76b9719d911017c592\"";
+        let r = run(
+            "GET",
+            &[("If-Match", tag), ("If-Unmodified-Since", since)],
+            HttpResponse::new("hello"),
+        );
+        assert_eq!(r.status_code, 200);
+        let r = run(
+            "GET",
+            &[("If-Unmodified-Since", "yesterday")],
+            HttpResponse::new("hello"),
+        );
+        assert_eq!(r.status_code, 200);
+        // A malformed If-Match is no precondition either (Django's parse_etags drops it),
+        // and a malformed If-None-Match lets If-Modified-Since decide.
+        let r = run(
+            "GET",
+            &[("If-Match", "garbage")],
+            HttpResponse::new("hello"),
+        );
+        assert_eq!(r.status_code, 200);
+        let r = run(
+            "GET",
+            &[("If-None-Match", "garbage"), ("If-Modified-Since", since)],
+            with_lm(since),
+        );
+        assert_eq!(r.status_code, 304);
     }
 }
