@@ -73,12 +73,12 @@ pub fn new_url(_request: &mut HttpRequest) -> ViewResult {
 
 /// `/old-url/`: `redirect("/new-url/", permanent=True)`.
 pub fn old_url(_request: &mut HttpRequest) -> ViewResult {
-    Ok(redirect_permanent("/new-url/"))
+    redirect_permanent("/new-url/")
 }
 
 /// `/temporary/`: `redirect("home")`, a 302 to the reversed route.
 pub fn temporary(_request: &mut HttpRequest) -> ViewResult {
-    Ok(redirect("home"))
+    redirect("home")
 }
 
 /// `/dashboard/` (under `login_required`): the signed-in user's page.
