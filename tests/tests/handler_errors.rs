@@ -283,3 +283,45 @@ fn debug_shows_the_technical_page_with_status_400_for_bad_and_suspicious_request
         server.logs()
     );
 }
+
+#[test]
+fn the_technical_500_page_masks_secrets() {
+    let dir = TempDir::new("hc-err-mask");
+    let server = start(&dir, "debug = true\nmiddleware = [\"common\"]\n");
+    let r = server.curl(
+        "/boom/",
+        &[
+            "-H",
+            "Authorization: Token tok-4f9e2a-secret",
+            "-H",
+            "Cookie: sessionid=cookie-7d1c-secret; theme=dark",
+            "-H",
+            "X-Api-Key: key-88aa-secret",
+            "-H",
+            "X-CSRFToken: csrf-19bd-secret",
+            "-A",
+            "hc-agent-visible",
+        ],
+    );
+    assert_eq!(r.status, 500);
+    let page = r.text();
+    for secret in ["tok-4f9e2a", "cookie-7d1c", "key-88aa", "csrf-19bd"] {
+        assert!(!page.contains(secret), "{secret} is on the page: {page}");
+    }
+    assert!(page.contains("********************"), "{page}");
+    for key in [
+        "HTTP_AUTHORIZATION",
+        "HTTP_COOKIE",
+        "HTTP_X_API_KEY",
+        "Authorization",
+    ] {
+        assert!(
+            page.contains(&format!("<td>{key}</td><td>********************</td>")),
+            "{key} masked: {page}"
+        );
+    }
+    assert!(
+        page.contains("hc-agent-visible"),
+        "other headers stay: {page}"
+    );
+}

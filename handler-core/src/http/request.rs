@@ -421,10 +421,7 @@ impl HttpRequest {
             ("wsgi.url_scheme".into(), c.scheme.clone()),
         ];
         for (name, value) in self.headers.iter() {
-            let mut key = name.to_ascii_uppercase().replace('-', "_");
-            if key != "CONTENT_TYPE" && key != "CONTENT_LENGTH" {
-                key.insert_str(0, "HTTP_");
-            }
+            let key = meta_key(name);
             match meta.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => {
                     slot.1.push(',');
@@ -555,6 +552,16 @@ impl HttpRequest {
     pub fn is_cancelled(&self) -> bool {
         self.cancel.as_ref().is_some_and(|probe| probe() != 0)
     }
+}
+
+/// The WSGI environ name of header `name`: upper-cased, `-` as `_`, prefixed `HTTP_` except
+/// for `CONTENT_TYPE` and `CONTENT_LENGTH` (PEP 3333, as Django's `META` has them).
+pub(crate) fn meta_key(name: &str) -> String {
+    let mut key = name.to_ascii_uppercase().replace('-', "_");
+    if key != "CONTENT_TYPE" && key != "CONTENT_LENGTH" {
+        key.insert_str(0, "HTTP_");
+    }
+    key
 }
 
 /// Django's `split_domain_port`: lower-cased domain (trailing dot removed) and port; an empty
