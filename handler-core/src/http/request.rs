@@ -393,6 +393,12 @@ impl HttpRequest {
     /// `SCRIPT_NAME`, `QUERY_STRING`, `REMOTE_ADDR`, `REMOTE_PORT`, `SERVER_NAME`,
     /// `SERVER_PORT`, `SERVER_PROTOCOL`, `wsgi.url_scheme`, `CONTENT_TYPE`, `CONTENT_LENGTH`
     /// and `HTTP_*` for every other header (repeated fields joined with `,`).
+    ///
+    /// A header whose name holds `_` is left out: `X_Forwarded_For` would map to the same
+    /// `HTTP_X_FORWARDED_FOR` as `X-Forwarded-For`, letting a client smuggle a value past a
+    /// proxy that sets the real one. Django's runserver and gunicorn (`header_map = drop`)
+    /// drop such headers the same way; they stay in [`HttpRequest::headers`] by their own
+    /// name.
     #[allow(non_snake_case)]
     pub fn META(&self) -> &[(String, String)] {
         self.meta.get_or_init(|| self.build_meta())
@@ -420,7 +426,7 @@ impl HttpRequest {
             ("SERVER_PROTOCOL".into(), c.protocol.clone()),
             ("wsgi.url_scheme".into(), c.scheme.clone()),
         ];
-        for (name, value) in self.headers.iter() {
+        for (name, value) in self.headers.iter().filter(|(n, _)| !n.contains('_')) {
             let key = meta_key(name);
             match meta.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => {
@@ -677,6 +683,40 @@ mod tests {
             .with_header("Content-Type", "application/x-www-form-urlencoded")
             .with_body(b"title=Hi".to_vec());
         assert_eq!(r.POST().unwrap().get("title"), Some("Hi"));
+    }
+
+    #[test]
+    fn headers_with_underscores_are_kept_out_of_meta() {
+        // The proxy sets X-Forwarded-For; the client adds X_Forwarded_For hoping to land on the
+        // same HTTP_X_FORWARDED_FOR (before or after the real one).
+        for order in [
+            ["X-Forwarded-For", "X_Forwarded_For"],
+            ["X_Forwarded_For", "X-Forwarded-For"],
+        ] {
+            let values = |n: &str| {
+                if n.contains('_') {
+                    "6.6.6.6"
+                } else {
+                    "10.0.0.1"
+                }
+            };
+            let r = req("GET", "/", "")
+                .with_header(order[0], values(order[0]))
+                .with_header(order[1], values(order[1]))
+                .with_header("Content_Type", "text/evil")
+                .with_header("Secret_Only", "x");
+            assert_eq!(r.meta("HTTP_X_FORWARDED_FOR"), Some("10.0.0.1"));
+            assert_eq!(r.meta("CONTENT_TYPE"), None);
+            assert_eq!(r.meta("HTTP_SECRET_ONLY"), None);
+            assert!(r
+                .META()
+                .iter()
+                .all(|(_, v)| v != "6.6.6.6" && v != "text/evil"));
+            // Still visible by their own name.
+            assert_eq!(r.headers.get("X_Forwarded_For"), Some("6.6.6.6"));
+            assert_eq!(r.headers.get("x-forwarded-for"), Some("10.0.0.1"));
+            assert_eq!(r.headers.get("Content-Type"), None);
+        }
     }
 
     #[test]
