@@ -5,7 +5,8 @@
  *   GET  /plaintext  200 text/plain "Hello, World!"
  *   POST /echo       200, the body back byte for byte (streamed through a fixed buffer), with the
  *                    request's Content-Type and, when the client declared one, its Content-Length
- *   anything else    404 text/plain
+ *   another method on one of those paths: 405 with Allow (GET, HEAD / POST), empty body
+ *   any other path   404 text/plain
  *
  * HEAD /plaintext is answered like GET (the server drops the body). Build:
  *   cc -std=c99 -shared -fPIC -O2 -Wall -Wextra -Werror -I gateway-api/include \
@@ -42,6 +43,17 @@ static const gw_header PLAINTEXT_HEADERS[2] = {
 static const gw_header NOT_FOUND_HEADERS[2] = {
     { LIT("Content-Type"), LIT("text/plain") },
     { LIT("Content-Length"), LIT("9") },
+};
+
+/* RFC 9110 15.5.6: a 405 must list the methods the resource supports in Allow. */
+static const gw_header PLAINTEXT_NOT_ALLOWED_HEADERS[2] = {
+    { LIT("Allow"), LIT("GET, HEAD") },
+    { LIT("Content-Length"), LIT("0") },
+};
+
+static const gw_header ECHO_NOT_ALLOWED_HEADERS[2] = {
+    { LIT("Allow"), LIT("POST") },
+    { LIT("Content-Length"), LIT("0") },
 };
 
 static const gw_header BAD_BODY_HEADERS[2] = {
@@ -155,11 +167,17 @@ static int32_t c_hello_handle(void *app, const gw_request *req, const gw_respond
     int get = str_eq(req->method, "GET") || str_eq(req->method, "HEAD");
     int32_t rc;
     (void)app;
-    if (get && str_eq(req->path, "/plaintext")) {
+    if (str_eq(req->path, "/plaintext")) {
+        if (!get) {
+            return res->start_response(res->ctx, 405, PLAINTEXT_NOT_ALLOWED_HEADERS, 2);
+        }
         rc = res->start_response(res->ctx, 200, PLAINTEXT_HEADERS, 2);
         return rc == GW_OK ? res->write(res->ctx, (const uint8_t *)HELLO, sizeof(HELLO) - 1) : rc;
     }
-    if (str_eq(req->method, "POST") && str_eq(req->path, "/echo")) {
+    if (str_eq(req->path, "/echo")) {
+        if (!str_eq(req->method, "POST")) {
+            return res->start_response(res->ctx, 405, ECHO_NOT_ALLOWED_HEADERS, 2);
+        }
         return echo(req, res);
     }
     rc = res->start_response(res->ctx, 404, NOT_FOUND_HEADERS, 2);

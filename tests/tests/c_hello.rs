@@ -39,3 +39,26 @@ fn c_hello_echoes_one_mib_byte_for_byte() {
         assert!(r.body == data, "the echoed body differs ({extra:?})");
     }
 }
+
+#[test]
+fn c_hello_answers_a_wrong_method_with_405_and_allow() {
+    let server = c_hello();
+    for (path, method, allow) in [
+        ("/echo", "GET", "POST"),
+        ("/echo", "PUT", "POST"),
+        ("/echo", "DELETE", "POST"),
+        ("/plaintext", "POST", "GET, HEAD"),
+        ("/plaintext", "DELETE", "GET, HEAD"),
+    ] {
+        let r = server.curl(path, &["-X", method]);
+        assert_eq!(r.exit_code, 0, "curl failed: {}", r.stderr);
+        assert_eq!(r.status, 405, "{method} {path}");
+        assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
+        assert!(r.body.is_empty(), "{method} {path}: {:?}", r.text());
+    }
+    let r = server.curl("/echo", &["-I"]);
+    assert_eq!(r.status, 405, "HEAD /echo");
+    assert_eq!(r.header("allow"), Some("POST"));
+    // The other paths are still unknown.
+    assert_eq!(server.curl("/echo/", &[]).status, 404);
+}
