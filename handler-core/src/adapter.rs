@@ -347,9 +347,18 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
             handler.get_response(&mut request)
         }
     };
+    // The request (and its body) is freed before the body goes out; a streaming response keeps
+    // the request line, for the log if its iterator fails half-way.
+    let stream_origin = response.is_streaming().then(|| {
+        format!(
+            "{} ({})",
+            crate::http::encoding::unicode_escape(&request.path),
+            crate::handler::request_line(&request)
+        )
+    });
     drop(request);
     // SAFETY: the responder is valid during `handle`.
-    unsafe { write_response(resp, response) }
+    unsafe { write_response(resp, response, stream_origin.as_deref()) }
 }
 
 /// Formats `n` in decimal into `buf`, returning the digits (no allocation on the hot path).
@@ -366,7 +375,15 @@ fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
-unsafe fn write_response(resp: &Responder, mut response: HttpResponse) -> i32 {
+/// Writes `response` out. A streaming body's iterator that panics is the app failing after
+/// the head went out: it is logged (`origin` names the request) and `GW_ERR_APP` tells the
+/// server to cut the connection, so the client sees a truncated body rather than a complete
+/// one (Django's WSGI server does the same when the iterator raises).
+unsafe fn write_response(
+    resp: &Responder,
+    mut response: HttpResponse,
+    origin: Option<&str>,
+) -> i32 {
     let body = response.take_body();
     let status = response.status_code;
     let mut headers: Vec<GwHeader> = Vec::with_capacity(response.headers.len() + 1);
@@ -403,26 +420,39 @@ unsafe fn write_response(resp: &Responder, mut response: HttpResponse) -> i32 {
                 }
             }
         }
-        Body::Stream(chunks) => {
-            for chunk in chunks {
-                if chunk.is_empty() {
-                    continue;
+        Body::Stream(mut chunks) => loop {
+            let chunk = match catch_unwind(AssertUnwindSafe(|| chunks.next())) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(payload) => {
+                    let failure = ViewError::from_panic(payload);
+                    log::error!(
+                        target: "django.request",
+                        "Internal Server Error: {}: the streaming response failed after it \
+                         started; the stream is cut\n{}",
+                        origin.unwrap_or("<unknown request>"),
+                        crate::handler::describe(&failure)
+                    );
+                    return GW_ERR_APP;
                 }
-                // SAFETY: `chunk` is alive for the call; a zero-length write flushes.
-                let rc = unsafe {
-                    let rc = (resp.write)(resp.ctx, chunk.as_ptr(), chunk.len());
-                    if rc == GW_OK {
-                        (resp.write)(resp.ctx, std::ptr::null(), 0)
-                    } else {
-                        rc
-                    }
-                };
-                if rc != GW_OK {
-                    log::debug!("streaming stopped (code {rc}): the client is gone");
-                    break;
-                }
+            };
+            if chunk.is_empty() {
+                continue;
             }
-        }
+            // SAFETY: `chunk` is alive for the call; a zero-length write flushes.
+            let rc = unsafe {
+                let rc = (resp.write)(resp.ctx, chunk.as_ptr(), chunk.len());
+                if rc == GW_OK {
+                    (resp.write)(resp.ctx, std::ptr::null(), 0)
+                } else {
+                    rc
+                }
+            };
+            if rc != GW_OK {
+                log::debug!("streaming stopped (code {rc}): the client is gone");
+                break;
+            }
+        },
     }
     GW_OK
 }
@@ -543,6 +573,15 @@ mod tests {
         ))
     }
 
+    fn broken_stream(_request: &mut HttpRequest) -> ViewResult {
+        Ok(crate::http::StreamingHttpResponse::new((0..5).map(|i| {
+            if i == 2 {
+                panic!("the stream broke at line {i}");
+            }
+            format!("line {i}\n")
+        })))
+    }
+
     fn cancelled(request: &mut HttpRequest) -> ViewResult {
         Ok(HttpResponse::new(request.is_cancelled().to_string()))
     }
@@ -552,6 +591,7 @@ mod tests {
             path("cancelled/", view(cancelled)),
             path("echo/", view(echo)),
             path("lines/", view(lines)),
+            path("broken-stream/", view(broken_stream)),
         ]))
     }
 
@@ -685,6 +725,38 @@ mod tests {
         };
         assert_eq!(call(app, "GET", "/lines/", b"", false, &mut seen), GW_OK);
         assert_eq!(seen.writes, 5, "no write after the client left");
+        unsafe { destroy(app) };
+    }
+
+    #[test]
+    fn a_panicking_stream_is_cut_and_the_app_keeps_serving() {
+        let (_, app, _) = create_app(build, "");
+        let mut seen = Seen::default();
+        let (rc, logs) =
+            crate::test_log::capture(|| call(app, "GET", "/broken-stream/", b"", false, &mut seen));
+        // The head and the lines before the panic went out; the error code tells the server
+        // to cut the connection rather than end the body cleanly.
+        assert_eq!(rc, GW_ERR_APP);
+        assert_eq!(seen.status, 200);
+        assert_eq!(seen.body, b"line 0\nline 1\n");
+        let logged: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+        assert_eq!(
+            logged,
+            [
+                "Internal Server Error: /broken-stream/ (GET /broken-stream/ HTTP/1.1): the \
+              streaming response failed after it started; the stream is cut\n\
+              Panic: the stream broke at line 2"
+            ]
+        );
+        let mut seen = Seen::default();
+        assert_eq!(
+            call(app, "POST", "/echo/", b"still here", false, &mut seen),
+            GW_OK
+        );
+        assert_eq!(
+            (seen.status, seen.body.as_slice()),
+            (200, &b"still here"[..])
+        );
         unsafe { destroy(app) };
     }
 

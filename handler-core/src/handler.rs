@@ -409,7 +409,7 @@ pub(crate) fn request_line(request: &HttpRequest) -> String {
 }
 
 /// An error and its causes, one per line, as the log shows them (Django logs the traceback).
-fn describe(error: &ViewError) -> String {
+pub(crate) fn describe(error: &ViewError) -> String {
     let mut out = error.to_string();
     for cause in error.sources() {
         out.push_str("\ncaused by: ");
@@ -461,6 +461,8 @@ mod tests {
         answer_view: bool,
         answer_exception: bool,
         fail_request: bool,
+        panic_request: bool,
+        panic_response: bool,
     }
 
     struct Hook {
@@ -474,6 +476,9 @@ mod tests {
             push(&self.trace, format!("{}.process_request", self.name));
             if self.behaviour.fail_request {
                 return Err(ViewError::msg("request hook failed"));
+            }
+            if self.behaviour.panic_request {
+                panic!("{}.process_request panicked", self.name);
             }
             Ok(self
                 .behaviour
@@ -506,6 +511,9 @@ mod tests {
                 &self.trace,
                 format!("{}.process_response {}", self.name, resp.status_code),
             );
+            if self.behaviour.panic_response {
+                panic!("{}.process_response panicked", self.name);
+            }
             Ok(resp)
         }
     }
@@ -596,6 +604,8 @@ mod tests {
         answer_view: false,
         answer_exception: false,
         fail_request: false,
+        panic_request: false,
+        panic_response: false,
     });
 
     #[test]
@@ -816,6 +826,76 @@ mod tests {
                 "a.process_request",
                 "b.process_request",
                 "a.process_response 500"
+            ]
+        );
+    }
+
+    #[test]
+    fn panic_in_process_request_is_a_500_at_its_layer() {
+        let trace = Trace::default();
+        let b = Some(Behaviour {
+            panic_request: true,
+            ..Behaviour::default()
+        });
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", b), ("c", PLAIN)],
+            ViewKind::Ok,
+            false,
+        );
+        let (r, logs) = crate::test_log::capture(|| run(&h, "/x/"));
+        assert_eq!(r.status_code, 500);
+        assert!(page(&r).contains("Server Error (500)"));
+        // Only the middleware already entered see the 500 on the way out.
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "a.process_response 500"
+            ]
+        );
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert_eq!(
+            logs[0].message,
+            "Internal Server Error: /x/ (GET /x/ HTTP/1.1)\nPanic: b.process_request panicked"
+        );
+        // The handler keeps serving.
+        let h = handler(&trace, &[("a", PLAIN)], ViewKind::Ok, false);
+        assert_eq!(run(&h, "/x/").status_code, 200);
+    }
+
+    #[test]
+    fn panic_in_process_response_is_a_500_seen_by_the_outer_middleware() {
+        let trace = Trace::default();
+        let b = Some(Behaviour {
+            panic_response: true,
+            ..Behaviour::default()
+        });
+        let h = handler(
+            &trace,
+            &[("a", PLAIN), ("b", b), ("c", PLAIN)],
+            ViewKind::Ok,
+            true,
+        );
+        let r = run(&h, "/x/");
+        assert_eq!(r.status_code, 500);
+        let page = page(&r);
+        assert!(page.contains("b.process_response panicked"), "{page}");
+        assert!(page.contains("Exception Location:"), "{page}");
+        assert_eq!(
+            taken(&trace),
+            [
+                "a.process_request",
+                "b.process_request",
+                "c.process_request",
+                "a.process_view",
+                "b.process_view",
+                "c.process_view",
+                "view",
+                "c.process_response 200",
+                "b.process_response 200",
+                "a.process_response 500",
             ]
         );
     }

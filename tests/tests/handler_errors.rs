@@ -325,3 +325,108 @@ fn the_technical_500_page_masks_secrets() {
         "other headers stay: {page}"
     );
 }
+
+#[test]
+fn a_panic_in_a_middleware_hook_is_a_500_and_the_server_keeps_serving() {
+    let dir = TempDir::new("hc-err-mw-panic");
+    let server = start(
+        &dir,
+        &format!("debug = false\n{HOSTS}middleware = [\"common\", \"panicky\"]\n"),
+    );
+    for hook in ["request", "response", "request", "response"] {
+        let r = server.curl(&format!("/ok/?panic={hook}"), &[]);
+        assert_eq!(r.status, 500, "{hook}: {}", r.text());
+        assert!(
+            r.text().contains("<h1>Server Error (500)</h1>"),
+            "{}",
+            r.text()
+        );
+        let ok = server.curl("/ok/", &[]);
+        assert_eq!((ok.status, ok.text().as_str()), (200, "ok"));
+    }
+    for hook in ["request", "response"] {
+        let line = format!("Internal Server Error: /ok/ (GET /ok/?panic={hook} HTTP/1.1)");
+        assert!(
+            server.wait_for_log(&line, Duration::from_secs(5)),
+            "{line}: {}",
+            server.logs()
+        );
+        let panic = format!("Panic: process_{hook} panicked on purpose");
+        assert!(server.logs().contains(&panic), "{panic}: {}", server.logs());
+    }
+}
+
+#[test]
+fn a_panicking_handler500_still_gives_a_plain_500() {
+    let dir = TempDir::new("hc-err-h500");
+    let server = start(
+        &dir,
+        &format!(
+            "debug = false\n{HOSTS}middleware = [\"common\"]\n[app]\nhandler500 = \"panics\"\n"
+        ),
+    );
+    for path in ["/boom/", "/panic/", "/boom/"] {
+        let r = server.curl(path, &[]);
+        assert_eq!(r.status, 500, "{path}");
+        assert_eq!(r.text(), "<h1>Server Error (500)</h1>");
+        assert_eq!(server.curl("/ok/", &[]).status, 200);
+    }
+    assert!(
+        server.wait_for_log("handler500 failed", Duration::from_secs(5)),
+        "{}",
+        server.logs()
+    );
+    assert!(server
+        .logs()
+        .contains("Panic: handler500 panicked on purpose"));
+}
+
+#[test]
+fn a_panicking_stream_is_cut_and_the_server_keeps_serving() {
+    let dir = TempDir::new("hc-err-stream");
+    let server = start(
+        &dir,
+        &format!("debug = false\n{HOSTS}middleware = [\"common\"]\n"),
+    );
+    // On the wire: the head and the first two chunks, then the connection closes without
+    // the last chunk, so no client can take the body for complete.
+    let request = format!(
+        "GET /stream/?n=5&panic_at=2 HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+        server.port
+    );
+    let raw = tests::exchange(server.addr, request.as_bytes(), Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    let head_end = text.find("\r\n\r\n").expect("a complete head") + 4;
+    let body = &raw[head_end..];
+    assert!(
+        tests::decode_chunked(body).is_none(),
+        "the chunked body must be cut short: {text}"
+    );
+    assert!(
+        text.contains("line 0\n") && text.contains("line 1\n"),
+        "{text}"
+    );
+    assert!(!text.contains("line 2"), "{text}");
+    // curl sees a truncated transfer.
+    let r = server.curl("/stream/?n=5&panic_at=2", &[]);
+    assert_ne!(r.exit_code, 0, "curl must report the cut transfer");
+    assert_eq!(r.text(), "line 0\nline 1\n");
+    // The server keeps serving, streams included.
+    let r = server.curl("/stream/?n=3", &[]);
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "line 0\nline 1\nline 2\n")
+    );
+    assert!(
+        server.wait_for_log(
+            "Internal Server Error: /stream/ (GET /stream/?n=5&panic_at=2 HTTP/1.1): the streaming response failed",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.logs()
+    );
+    assert!(server
+        .logs()
+        .contains("Panic: the stream panicked on purpose at line 2"));
+}

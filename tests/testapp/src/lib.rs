@@ -1,10 +1,12 @@
 //! An app for the end-to-end tests of handler-core: views that fail, panic and stream, a
 //! class-based view, and middleware that leave a trace of the hooks they ran in the response.
 //!
-//! Settings `[app]`: none required. Middleware names it registers: `trace_outer`,
-//! `trace_inner` (hook form, each appends to `X-Trace`), `wrap` (wrapper form), and
-//! `json_errors` (`process_exception` answering a JSON 500, like the articles app's
-//! `error_handler`).
+//! Settings `[app]`: optional `handler500 = "panics"` makes the app's `handler500` panic
+//! (the last-resort plain 500). Middleware names it registers: `trace_outer`, `trace_inner`
+//! (hook form, each appends to `X-Trace`), `wrap` (wrapper form), `json_errors`
+//! (`process_exception` answering a JSON 500, like the articles app's `error_handler`), and
+//! `panicky` (panics in `process_request` for `?panic=request`, in `process_response` for
+//! `?panic=response`).
 
 use handler_core::prelude::*;
 use serde_json::json;
@@ -108,6 +110,32 @@ impl Middleware for JsonErrors {
     }
 }
 
+/// Panics in the hook the query names: a middleware bug, for the 500 path.
+struct Panicky;
+
+impl Middleware for Panicky {
+    fn process_request(
+        &self,
+        request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        if request.GET()?.get("panic") == Some("request") {
+            panic!("process_request panicked on purpose");
+        }
+        Ok(None)
+    }
+
+    fn process_response(
+        &self,
+        request: &mut HttpRequest,
+        response: HttpResponse,
+    ) -> Result<HttpResponse, ViewError> {
+        if request.GET()?.get("panic") == Some("response") {
+            panic!("process_response panicked on purpose");
+        }
+        Ok(response)
+    }
+}
+
 /// An error with a cause, for the "Caused by" chain.
 #[derive(Debug)]
 struct ReportFailed(std::io::Error);
@@ -177,16 +205,18 @@ fn meta(request: &mut HttpRequest) -> ViewResult {
     }))
 }
 
+/// `?n=` lines; `?panic_at=k` makes the iterator panic instead of producing line k.
 fn stream(request: &mut HttpRequest) -> ViewResult {
-    let n: usize = request
-        .GET()?
-        .get("n")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    Ok(
-        StreamingHttpResponse::new((0..n).map(|i| format!("line {i}\n")))
-            .content_type("text/plain"),
-    )
+    let query = request.GET()?;
+    let n: usize = query.get("n").and_then(|v| v.parse().ok()).unwrap_or(3);
+    let panic_at: Option<usize> = query.get("panic_at").and_then(|v| v.parse().ok());
+    Ok(StreamingHttpResponse::new((0..n).map(move |i| {
+        if Some(i) == panic_at {
+            panic!("the stream panicked on purpose at line {i}");
+        }
+        format!("line {i}\n")
+    }))
+    .content_type("text/plain"))
 }
 
 fn go_home(_request: &mut HttpRequest) -> ViewResult {
@@ -209,7 +239,7 @@ impl View for Items {
 }
 
 /// The app.
-pub fn build(_settings: &Settings) -> Result<App, ConfigError> {
+pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     let urlpatterns = vec![
         path("", view(ok)).name("home"),
         path("ok/", view(ok)),
@@ -232,11 +262,20 @@ pub fn build(_settings: &Settings) -> Result<App, ConfigError> {
             vec![path("meta/<int:id>/", view(meta)).name("meta")],
         ),
     ];
-    Ok(App::new(urlpatterns)
+    let mut app = App::new(urlpatterns)
         .middleware("trace_outer", |_: &Settings| Ok(Tracer { name: "outer" }))
         .middleware("trace_inner", |_: &Settings| Ok(Tracer { name: "inner" }))
         .middleware("wrap", |_: &Settings| Ok(Wrap))
-        .middleware("json_errors", |_: &Settings| Ok(JsonErrors)))
+        .middleware("json_errors", |_: &Settings| Ok(JsonErrors))
+        .middleware("panicky", |_: &Settings| Ok(Panicky));
+    if settings.app.get("handler500").and_then(|v| v.as_str()) == Some("panics") {
+        app = app.handler500(
+            |_request: &mut HttpRequest, _error: &ViewError| -> HttpResponse {
+                panic!("handler500 panicked on purpose")
+            },
+        );
+    }
+    Ok(app)
 }
 
 handler_core::export_app!(build);
