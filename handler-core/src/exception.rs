@@ -29,7 +29,8 @@ pub enum ViewError {
     /// Django's `DisallowedRedirect` (a `SuspiciousOperation`): a redirect to a scheme other
     /// than http, https or ftp, or to an over-long URL. Status 400.
     DisallowedRedirect(String),
-    /// Any other error: unhandled, status 500, logged as `Internal Server Error: <path>`.
+    /// Any other error: unhandled, status 500, logged as `Internal Server Error: <path>
+    /// (<request line>)` with the error and its causes.
     Other(Box<dyn StdError + Send + Sync>),
 }
 
