@@ -2,9 +2,27 @@
 //! Python dicts list them (serde_json's `Value` maps would sort the keys), and a typo in a key is
 //! a compile error rather than a silent contract break.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use crate::models::Article;
+use crate::python::float_repr;
+
+/// A float written as Python's `json.dumps` writes it (`float.__repr__`: `5e+19`, `1e-05`,
+/// `2.0`), where serde_json would write `5e19` and `1e-5`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PyFloat(pub f64);
+
+impl Serialize for PyFloat {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if !self.0.is_finite() {
+            // json.dumps writes NaN and Infinity, which are not JSON; no view produces them.
+            return serializer.serialize_f64(self.0);
+        }
+        let raw = RawValue::from_string(float_repr(self.0)).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
 
 /// `{"error": "..."}`: every 4xx the API answers.
 #[derive(Debug, Serialize)]
@@ -56,7 +74,7 @@ pub struct CreatedBody {
 #[derive(Debug, Serialize)]
 pub struct DivideBody {
     /// The quotient.
-    pub result: f64,
+    pub result: PyFloat,
 }
 
 /// `/api/slow/`: `{"slept_ms": N}`.
@@ -120,9 +138,19 @@ mod tests {
     }
 
     #[test]
-    fn division_results_are_floats_even_when_whole() {
-        assert_eq!(text(&DivideBody { result: 2.0 }), r#"{"result":2.0}"#);
-        assert_eq!(text(&DivideBody { result: 3.5 }), r#"{"result":3.5}"#);
+    fn division_results_are_python_floats() {
+        for (x, json) in [
+            (2.0, r#"{"result": 2.0}"#),
+            (3.5, r#"{"result": 3.5}"#),
+            (5e19, r#"{"result": 5e+19}"#),
+            (1e-5, r#"{"result": 1e-05}"#),
+            (-0.0, r#"{"result": -0.0}"#),
+        ] {
+            let body =
+                handler_core::http::response::to_python_json(&DivideBody { result: PyFloat(x) })
+                    .unwrap();
+            assert_eq!(String::from_utf8(body).unwrap(), json);
+        }
     }
 
     #[test]

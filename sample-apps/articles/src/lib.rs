@@ -4,7 +4,8 @@
 //! Module map, as a Django project would lay it out: `bodies` (the contract's JSON bodies),
 //! `config` (the `[app]` settings table), `forms` (reading bodies and query numbers as the views
 //! need them), `middleware` (the seeds' middleware), `models` (the `Article` model on SQLite),
-//! `urls` (the URL conf), `views` (function and class-based views). [`build`] is the project:
+//! `python` (the Python semantics the views rely on: `int()`, true division, `repr`), `urls`
+//! (the URL conf), `views` (function and class-based views). [`build`] is the project:
 //! it reads the settings, opens the database and registers the middleware.
 //!
 //! Run it: `portico --settings sample-apps/articles/settings.toml libarticles.so`.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod forms;
 pub mod middleware;
 pub mod models;
+pub mod python;
 pub mod urls;
 pub mod views;
 
@@ -267,6 +269,10 @@ mod tests {
         let s = site(None);
         let r = s.get("/api/divide/?a=7&b=2");
         assert_eq!(r.content(), br#"{"result": 3.5}"#);
+        assert_eq!(
+            s.get("/api/divide/?a=99999999999999999999&b=2").content(),
+            br#"{"result": 5e+19}"#
+        );
         assert_eq!(
             s.get("/api/divide/?a=6&b=3").content(),
             br#"{"result": 2.0}"#

@@ -15,14 +15,14 @@ use handler_core::views::ViewResult;
 use serde_json::{Map, Value};
 
 use crate::bodies::{
-    ArticleListBody, CreatedBody, DataBody, DivideBody, ErrorBody, MessageBody, SleptBody,
+    ArticleListBody, CreatedBody, DataBody, DivideBody, ErrorBody, MessageBody, PyFloat, SleptBody,
     SuccessBody,
 };
 use crate::forms::{
-    bounded_count, is_json, json_object, json_text, looks_like_email, non_empty, python_int,
-    InvalidJson,
+    bounded_count, is_json, json_object, json_text, looks_like_email, non_empty, InvalidJson,
 };
 use crate::models::{ArticleChanges, Articles, ModelError};
+use crate::python::{self, DivisionError};
 
 /// `/api/stream/` lines when `?n=` is not given.
 pub const STREAM_DEFAULT_LINES: u64 = 10;
@@ -292,22 +292,31 @@ pub fn private_data(_request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/divide/?a=&b=`: Python's `int(a) / int(b)`; the view catches its own errors, as the
 /// seeds' `try: ... except ZeroDivisionError: 400 ... except Exception: 500`.
+///
+/// Python's semantics throughout: `int()` reads any size of integer (with surrounding
+/// whitespace, a sign, underscores between digits), the division is correctly rounded whatever
+/// the operands' size, and a quotient too large for a float is an `OverflowError`, caught as
+/// the 500. The float is written as Python's `repr` writes it (`5e+19`, `1e-05`, `2.0`).
 pub fn divide(request: &mut HttpRequest) -> ViewResult {
     // `request.GET` is read inside the seeds' `try`, so even its error is the view's 500.
     let Ok(query) = request.GET() else {
         return json_error(500, "Server error");
     };
-    let a = query.get("a").and_then(python_int);
-    let b = query.get("b").and_then(python_int);
-    match (a, b) {
-        (Some(_), Some(0)) => json_error(400, "Cannot divide by zero"),
-        (Some(a), Some(b)) => json(
+    // int(None) is a TypeError, int("x") a ValueError: both the 500.
+    let a = query.get("a").map(python::parse_int);
+    let b = query.get("b").map(python::parse_int);
+    let (Some(Ok(a)), Some(Ok(b))) = (a, b) else {
+        return json_error(500, "Server error");
+    };
+    match python::true_divide(&a, &b) {
+        Ok(result) => json(
             200,
             &DivideBody {
-                result: a as f64 / b as f64,
+                result: PyFloat(result),
             },
         ),
-        _ => json_error(500, "Server error"),
+        Err(DivisionError::ZeroDivision) => json_error(400, "Cannot divide by zero"),
+        Err(DivisionError::Overflow) => json_error(500, "Server error"),
     }
 }
 
