@@ -238,3 +238,58 @@ fn bad_settings_stop_a_real_start_up_too() {
         out.stderr
     );
 }
+
+/// The files in the settings' directory, the settings file left out.
+fn files_beside_settings(dir: &AppDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.dir.path())
+        .expect("read the settings dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "settings.toml")
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_rejected_settings_file_leaves_no_database_behind() {
+    let cases: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "no-db-unknown-mw",
+            &[(r#""powered_by","#, r#""powered_by_typo","#)],
+        ),
+        (
+            "no-db-app-type",
+            &[(r#"api_key = "EXPECTED_SECRET_KEY""#, "api_key = 5")],
+        ),
+        ("no-db-debug-type", &[("debug = false", r#"debug = "yes""#)]),
+    ];
+    for (label, edits) in cases {
+        let dir = AppDir::new(label, edits);
+        let out = dir.check_config();
+        assert!(!out.status.success(), "{label}: --check-config must fail");
+        assert_eq!(
+            files_beside_settings(&dir),
+            Vec::<String>::new(),
+            "{label}: --check-config wrote nothing"
+        );
+        let out = Server::builder(app_lib("articles"))
+            .bind(format!("127.0.0.1:{}", free_port()))
+            .settings(&dir.settings)
+            .run_to_exit(Duration::from_secs(30));
+        assert!(!out.status.success(), "{label}: start-up must fail");
+        assert_eq!(
+            files_beside_settings(&dir),
+            Vec::<String>::new(),
+            "{label}: a failed start-up wrote nothing"
+        );
+    }
+    // The same directory with good settings gets its database.
+    let dir = AppDir::new("db-created", &[]);
+    let server = dir.start();
+    assert_eq!(server.curl("/", &[]).status, 200);
+    assert!(
+        dir.database().exists(),
+        "the database is created on a good start"
+    );
+}

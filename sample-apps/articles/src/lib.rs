@@ -5,8 +5,8 @@
 //! `config` (the `[app]` settings table), `forms` (reading bodies and query numbers as the views
 //! need them), `middleware` (the seeds' middleware), `models` (the `Article` model on SQLite),
 //! `python` (the Python semantics the views rely on: `int()`, true division, `repr`), `urls`
-//! (the URL conf), `views` (function and class-based views). [`build`] is the project:
-//! it reads the settings, opens the database and registers the middleware.
+//! (the URL conf), `views` (function and class-based views). [`build`] is the project: it reads
+//! the settings, registers the middleware, checks them, then opens the database.
 //!
 //! Run it: `portico --settings sample-apps/articles/settings.toml libarticles.so`.
 
@@ -26,20 +26,32 @@ pub mod views;
 use config::AppSettings;
 use models::Articles;
 
-/// Builds the app from its settings: the `[app]` table, the database (created with its schema
-/// when missing), the URL conf and the seeds' middleware under the names settings use.
+/// Builds the app from its settings: the `[app]` table, the URL conf, the seeds' middleware
+/// under the names settings use, and the database (created with its schema when missing).
+///
+/// Everything that can reject the settings is checked before the database is touched (as
+/// Django runs its system checks before `migrate`), so a failed start-up writes nothing.
 pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     let app_settings: AppSettings = settings.app_config()?;
     let database = app_settings.database_path(&settings.base_dir());
-    let articles = Articles::open(&database).map_err(|e| {
+    let articles = Arc::new(Articles::at(&database));
+    // The URL conf and the middleware list (names, factories) are checked here, on a throwaway
+    // handler, and again by the caller on the app returned: both are cheap and side-effect
+    // free, and handler-core offers no other way to check them before this function returns.
+    project(Arc::clone(&articles)).into_handler(settings.clone())?;
+    articles.migrate().map_err(|e| {
         let file = settings
             .path()
             .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
         ConfigError::new(format!("{file}: [app] database: {e}"))
     })?;
     log::info!(target: "articles", "articles database: {}", database.display());
+    Ok(project(articles))
+}
 
-    let app = App::new(urls::urlpatterns(Arc::new(articles)))
+/// The project: the URL conf on `articles` and the seeds' middleware, registered by name.
+fn project(articles: Arc<Articles>) -> App {
+    App::new(urls::urlpatterns(articles))
         .middleware("request_timer", |_: &Settings| Ok(middleware::RequestTimer))
         .middleware("powered_by", |s: &Settings| {
             let cfg: AppSettings = s.app_config()?;
@@ -60,8 +72,7 @@ pub fn build(settings: &Settings) -> Result<App, ConfigError> {
         })
         .middleware("error_handler", |s: &Settings| {
             Ok(middleware::ErrorHandler { debug: s.debug })
-        });
-    Ok(app)
+        })
 }
 
 handler_core::export_app!(build);
@@ -303,6 +314,29 @@ mod tests {
         assert_eq!(
             (r.status_code, r.content()),
             (400, &b"Only POST method allowed"[..])
+        );
+    }
+
+    #[test]
+    fn a_rejected_middleware_list_creates_no_database() {
+        let dir = std::env::temp_dir().join(format!("articles-no-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            SHIPPED_SETTINGS.replace("\"powered_by\",", "\"powered_by_typo\","),
+        )
+        .unwrap();
+        let settings = Settings::load(&path).unwrap();
+        let err = build(&settings)
+            .err()
+            .expect("an unknown middleware is an error");
+        let created = dir.join("articles.sqlite3").exists();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.to_string().contains("powered_by_typo"), "{err}");
+        assert!(
+            !created,
+            "nothing is written before the settings are accepted"
         );
     }
 

@@ -102,23 +102,57 @@ pub struct Articles {
 }
 
 impl Articles {
+    /// The store for the database at `path`, without touching the file: nothing is created
+    /// until [`Articles::migrate`], so start-up can check everything else first.
+    pub fn at(path: impl AsRef<Path>) -> Articles {
+        Articles {
+            path: path.as_ref().to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Opens (creating if missing) the database at `path`, switches it to WAL mode and creates
-    /// the schema. Called once when the app starts, so a bad path stops start-up.
+    /// the schema: [`Articles::at`] then [`Articles::migrate`].
     pub fn open(path: impl AsRef<Path>) -> Result<Articles, ModelError> {
-        let path = path.as_ref().to_path_buf();
-        let open_err = |source| ModelError::Open {
-            path: path.clone(),
-            source,
-        };
-        let conn = connect(&path).map_err(open_err)?;
-        // WAL is a property of the file, so setting it once here covers every later connection.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
-        Ok(Articles {
-            path,
-            idle: Mutex::new(vec![conn]),
-        })
+        let store = Articles::at(path);
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Django's `migrate`: creates the file when missing, switches it to WAL mode and creates
+    /// the schema. Called once when the app starts, so a bad path stops start-up; a file this
+    /// call created is removed again if the rest fails, so a failed start leaves nothing.
+    pub fn migrate(&self) -> Result<(), ModelError> {
+        let path = &self.path;
+        let existed = path.exists();
+        let prepared = connect(path).and_then(|conn| {
+            // WAL is a property of the file, so setting it once here covers every later
+            // connection.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        });
+        match prepared {
+            Ok(conn) => {
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.push(conn);
+                }
+                Ok(())
+            }
+            Err(source) => {
+                if !existed {
+                    for suffix in ["", "-wal", "-shm", "-journal"] {
+                        let mut file = path.clone().into_os_string();
+                        file.push(suffix);
+                        let _ = std::fs::remove_file(file);
+                    }
+                }
+                Err(ModelError::Open {
+                    path: path.clone(),
+                    source,
+                })
+            }
+        }
     }
 
     /// The database file.
@@ -376,6 +410,33 @@ mod tests {
         assert_eq!(all.len(), 200);
         assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ordered by id");
         assert!(all.iter().all(|a| a.content.starts_with("edited ")));
+    }
+
+    #[test]
+    fn nothing_is_written_before_migrate() {
+        let tmp = TempDb::new();
+        let store = Articles::at(tmp.file());
+        assert!(!tmp.file().exists());
+        store.migrate().unwrap();
+        assert!(tmp.file().exists());
+        assert_eq!(store.list().unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_failed_migrate_keeps_a_file_it_did_not_create() {
+        let tmp = TempDb::new();
+        // Not a database: SQLite opens the file lazily, so the error comes from the first
+        // statement, after `connect`; the file was there before, so it stays.
+        std::fs::write(
+            tmp.file(),
+            b"this is not an SQLite database, just some text",
+        )
+        .unwrap();
+        assert!(Articles::at(tmp.file()).migrate().is_err());
+        assert!(
+            tmp.file().exists(),
+            "a file that was there is never removed"
+        );
     }
 
     #[test]
