@@ -86,7 +86,8 @@ typedef struct gw_request {
     uint64_t request_id;
     gw_str method;      /* "GET" */
     gw_str target;      /* the request-target as received: "/a%20b/?x=1" */
-    gw_str path;        /* up to the first '?', still percent-encoded */
+    gw_str path;        /* up to the first '?', still percent-encoded; of an absolute-form
+                         * target ("http://host/a?b") the part after the authority, or "/" */
     gw_str query;       /* after the first '?'; empty if none */
     uint16_t version_major;
     uint16_t version_minor;

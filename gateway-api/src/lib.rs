@@ -232,7 +232,8 @@ pub struct Request {
     pub method: GwStr,
     /// The request-target exactly as received, e.g. `/a%20b/?x=1`.
     pub target: GwStr,
-    /// The target's path: up to the first `?`, still percent-encoded.
+    /// The target's path: up to the first `?`, still percent-encoded. For an absolute-form
+    /// target (`http://host/a?b`) the path after the authority, `/` when there is none.
     pub path: GwStr,
     /// The target's query: after the first `?`, without it; empty when there is none.
     pub query: GwStr,
