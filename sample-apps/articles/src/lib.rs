@@ -4,9 +4,10 @@
 //! Module map, as a Django project would lay it out: `bodies` (the contract's JSON bodies),
 //! `config` (the `[app]` settings table), `forms` (reading bodies and query numbers as the views
 //! need them), `middleware` (the seeds' middleware), `models` (the `Article` model on SQLite),
-//! `python` (the Python semantics the views rely on: `int()`, true division, `repr`), `urls`
-//! (the URL conf), `views` (function and class-based views). [`build`] is the project: it reads
-//! the settings, registers the middleware, checks them, then opens the database.
+//! `python` and `pyjson` (the Python semantics the views rely on: `int()`, true division,
+//! `repr`, `json.loads`, `str()`), `urls` (the URL conf), `views` (function and class-based
+//! views). [`build`] is the project: it reads the settings, registers the middleware, checks
+//! them, then opens the database.
 //!
 //! Run it: `portico --settings sample-apps/articles/settings.toml libarticles.so`.
 
@@ -19,6 +20,7 @@ pub mod config;
 pub mod forms;
 pub mod middleware;
 pub mod models;
+pub mod pyjson;
 pub mod python;
 pub mod urls;
 pub mod views;
@@ -337,6 +339,49 @@ mod tests {
         assert!(
             !created,
             "nothing is written before the settings are accepted"
+        );
+    }
+
+    #[test]
+    fn post_fields_come_from_request_post() {
+        let s = site(None);
+        let multipart = b"--B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nM\r\n\
+            --B\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\nP\r\n--B--\r\n";
+        let r = s.send(
+            "POST",
+            "/api/articles/",
+            &[("Content-Type", "multipart/form-data; boundary=B")],
+            multipart,
+        );
+        assert_eq!(
+            r.status_code,
+            201,
+            "{:?}",
+            String::from_utf8_lossy(r.content())
+        );
+        let r = s.send(
+            "POST",
+            "/api/articles/",
+            &[("Content-Type", "text/plain")],
+            b"title=x&content=y",
+        );
+        assert_eq!(
+            (r.status_code, body_json(&r)),
+            (400, json!({"error": "Title and content are required"}))
+        );
+        assert_eq!(
+            body_json(&s.get("/api/articles/")),
+            json!({"articles": [{"id": 1, "title": "M", "content": "P"}]})
+        );
+    }
+
+    #[test]
+    fn ids_past_i64_are_the_views_404() {
+        let s = site(None);
+        let r = s.get("/api/articles/99999999999999999999/");
+        assert_eq!(
+            (r.status_code, body_json(&r)),
+            (404, json!({"error": "Article not found"}))
         );
     }
 

@@ -41,13 +41,37 @@ pub struct Article {
     pub content: String,
 }
 
-/// A partial update: `None` leaves the field as it is.
+/// What an update does to one field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FieldChange {
+    /// Leaves the field as it is.
+    #[default]
+    Keep,
+    /// Stores this text.
+    Set(String),
+    /// Stores NULL, what Django's `save()` does with a `None` attribute: the column is
+    /// `NOT NULL`, so the update fails with SQLite's constraint error (Django's
+    /// `IntegrityError`).
+    Null,
+}
+
+impl FieldChange {
+    fn parts(&self) -> (bool, Option<&str>) {
+        match self {
+            FieldChange::Keep => (false, None),
+            FieldChange::Set(text) => (true, Some(text)),
+            FieldChange::Null => (true, None),
+        }
+    }
+}
+
+/// A partial update of an article.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArticleChanges {
-    /// A new title, if any.
-    pub title: Option<String>,
-    /// A new content, if any.
-    pub content: Option<String>,
+    /// The title.
+    pub title: FieldChange,
+    /// The content.
+    pub content: FieldChange,
 }
 
 /// Why a model operation failed.
@@ -73,7 +97,8 @@ impl fmt::Display for ModelError {
             ModelError::Open { path, source } => {
                 write!(f, "cannot open database {}: {source}", path.display())
             }
-            ModelError::Sqlite(e) => write!(f, "database error: {e}"),
+            // SQLite's own words, as Django passes them on (`NOT NULL constraint failed: ...`).
+            ModelError::Sqlite(e) => write!(f, "{e}"),
         }
     }
 }
@@ -196,13 +221,20 @@ impl Articles {
 
     /// Applies `changes` to the article with `id` and returns the updated article, or `NotFound`.
     pub fn update(&self, id: i64, changes: &ArticleChanges) -> Result<Article, ModelError> {
+        let (set_title, title) = changes.title.parts();
+        let (set_content, content) = changes.content.parts();
         self.with_conn(|conn| {
             // One statement, so a concurrent update can never interleave between read and write.
             conn.prepare_cached(
-                "UPDATE articles SET title = COALESCE(?1, title), content = COALESCE(?2, content)
-                 WHERE id = ?3 RETURNING id, title, content",
+                "UPDATE articles SET
+                     title = CASE WHEN ?1 THEN ?2 ELSE title END,
+                     content = CASE WHEN ?3 THEN ?4 ELSE content END
+                 WHERE id = ?5 RETURNING id, title, content",
             )?
-            .query_row(params![changes.title, changes.content, id], row_to_article)
+            .query_row(
+                params![set_title, title, set_content, content, id],
+                row_to_article,
+            )
             .optional()?
             .ok_or(ModelError::NotFound(id))
         })
@@ -326,8 +358,8 @@ mod tests {
             .update(
                 a.id,
                 &ArticleChanges {
-                    title: Some("Renamed".into()),
-                    content: None,
+                    title: FieldChange::Set("Renamed".into()),
+                    content: FieldChange::Keep,
                 },
             )
             .unwrap();
@@ -350,8 +382,8 @@ mod tests {
         assert!(matches!(store.get(42), Err(ModelError::NotFound(42))));
         assert!(matches!(store.delete(42), Err(ModelError::NotFound(42))));
         let changes = ArticleChanges {
-            title: Some("x".into()),
-            content: None,
+            title: FieldChange::Set("x".into()),
+            content: FieldChange::Keep,
         };
         assert!(matches!(
             store.update(42, &changes),
@@ -394,8 +426,8 @@ mod tests {
                             .update(
                                 a.id,
                                 &ArticleChanges {
-                                    title: None,
-                                    content: Some(format!("edited {i}")),
+                                    title: FieldChange::Keep,
+                                    content: FieldChange::Set(format!("edited {i}")),
                                 },
                             )
                             .unwrap();
@@ -437,6 +469,27 @@ mod tests {
             tmp.file().exists(),
             "a file that was there is never removed"
         );
+    }
+
+    #[test]
+    fn null_is_refused_by_the_not_null_column() {
+        let tmp = TempDb::new();
+        let store = Articles::open(tmp.file()).unwrap();
+        let a = store.create("t", "c").unwrap();
+        let err = store
+            .update(
+                a.id,
+                &ArticleChanges {
+                    title: FieldChange::Null,
+                    content: FieldChange::Keep,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NOT NULL constraint failed: articles.title"
+        );
+        assert_eq!(store.get(a.id).unwrap(), a, "nothing changed");
     }
 
     #[test]

@@ -5,23 +5,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use handler_core::exception::ViewError;
-use handler_core::http::querydict::QueryDict;
 use handler_core::http::{
     HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse,
 };
 use handler_core::shortcuts::{redirect, redirect_permanent};
 use handler_core::views::generic::{Method, View};
 use handler_core::views::ViewResult;
-use serde_json::{Map, Value};
 
 use crate::bodies::{
     ArticleListBody, CreatedBody, DataBody, DivideBody, ErrorBody, MessageBody, PyFloat, SleptBody,
     SuccessBody,
 };
-use crate::forms::{
-    bounded_count, is_json, json_object, json_text, looks_like_email, non_empty, InvalidJson,
-};
-use crate::models::{ArticleChanges, Articles, ModelError};
+use crate::forms::{bounded_count, CountError, Payload};
+use crate::models::{Article, ArticleChanges, Articles, FieldChange, ModelError};
+use crate::pyjson::{PyDict, PyStr, PyValue};
 use crate::python::{self, DivisionError};
 
 /// `/api/stream/` lines when `?n=` is not given.
@@ -105,39 +102,41 @@ pub fn get_only(_request: &mut HttpRequest) -> ViewResult {
     })
 }
 
-/// The fields of a request body: a JSON object when the request says JSON, the form fields
-/// otherwise (the seeds' `json.loads(request.body)` / `request.POST`).
-enum Payload {
-    Json(Map<String, Value>),
-    Form(QueryDict),
+/// `str(value)` encoded for the database: what a Django `CharField` stores for any value but
+/// `None` (a lone surrogate fails the encoding, Django's `UnicodeEncodeError`: a 500).
+fn stored_text(value: &PyValue) -> Result<String, ViewError> {
+    Ok(value.to_py_str().to_utf8()?.to_string())
 }
 
-impl Payload {
-    fn from_request(request: &HttpRequest) -> Result<Payload, InvalidJson> {
-        if is_json(request.headers.get("Content-Type")) {
-            return json_object(request.body()).map(Payload::Json);
-        }
-        // Django fills request.POST for POST only; PUT bodies are parsed the way Django code
-        // does it by hand, QueryDict(request.body).
-        Ok(Payload::Form(request.form_body()))
+/// The change a PUT field asks for: `None` stores NULL (refused by the column), anything else
+/// its `str()`.
+fn field_change(value: Option<&PyValue>) -> Result<FieldChange, ViewError> {
+    match value {
+        None => Ok(FieldChange::Keep),
+        Some(PyValue::None) => Ok(FieldChange::Null),
+        Some(v) => Ok(FieldChange::Set(stored_text(v)?)),
     }
+}
 
-    /// The field as text, `None` when absent or empty.
-    fn required(&self, name: &str) -> Option<String> {
-        let value = match self {
-            Payload::Json(map) => json_text(map, name),
-            Payload::Form(form) => form.get(name).map(str::to_string),
-        };
-        non_empty(value)
-    }
-
-    /// The field as text when present at all (an update may set a field to "").
-    fn optional(&self, name: &str) -> Option<String> {
-        match self {
-            Payload::Json(map) => json_text(map, name),
-            Payload::Form(form) => form.get(name).map(str::to_string),
-        }
-    }
+/// The seeds' `JsonResponse(article.as_dict())` after `setattr(article, field, data[field])`:
+/// a field the request set is shown as the request sent it (`5` stays a number in the
+/// response, though the database stores `"5"`), the others as stored.
+fn article_as_dict(
+    article: &Article,
+    title: Option<PyValue>,
+    content: Option<PyValue>,
+) -> HttpResponse {
+    let mut dict = PyDict::default();
+    dict.insert(PyStr::from("id"), PyValue::Int(article.id.into()));
+    dict.insert(
+        PyStr::from("title"),
+        title.unwrap_or_else(|| PyValue::str(&article.title)),
+    );
+    dict.insert(
+        PyStr::from("content"),
+        content.unwrap_or_else(|| PyValue::str(&article.content)),
+    );
+    HttpResponse::new(PyValue::Dict(dict).dumps()).content_type("application/json")
 }
 
 fn model_error(e: ModelError) -> ViewResult {
@@ -162,14 +161,15 @@ impl View for ArticleListView {
     }
 
     fn post(&self, request: &mut HttpRequest) -> ViewResult {
-        let Ok(payload) = Payload::from_request(request) else {
+        let Ok(data) = Payload::from_request(request)? else {
             return json_error(400, "Invalid JSON");
         };
-        let (Some(title), Some(content)) = (payload.required("title"), payload.required("content"))
-        else {
+        let (Some(title), Some(content)) = (data.truthy("title"), data.truthy("content")) else {
             return json_error(400, "Title and content are required");
         };
-        let article = self.articles.create(&title, &content)?;
+        let article = self
+            .articles
+            .create(&stored_text(&title)?, &stored_text(&content)?)?;
         json(
             201,
             &CreatedBody {
@@ -187,11 +187,36 @@ pub struct ArticleDetailView {
 }
 
 impl ArticleDetailView {
-    fn id(request: &HttpRequest) -> Result<i64, ViewError> {
-        // The URL conf's <int:id> guarantees it; a view wired to another route is a bug.
-        request
-            .kwarg_int("id")
-            .ok_or_else(|| ViewError::msg("article-detail needs an <int:id> in its route"))
+    /// The article's id, `None` when it is beyond SQLite's 64-bit INTEGER. Django's `<int:id>`
+    /// gives the view any integer, and Django 5's lookups answer an id out of the column's
+    /// range with an empty result (`IntegerFieldOverflow`), so such an id is simply not found.
+    /// The URL conf sends those ids here through a second route (handler-core's `int`
+    /// converter stops at `i64`).
+    fn id(request: &HttpRequest) -> Result<Option<i64>, ViewError> {
+        if let Some(id) = request.kwarg_int("id") {
+            return Ok(Some(id));
+        }
+        match request.kwarg_str("id") {
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(digits.parse().ok())
+            }
+            // The URL conf guarantees digits; a view wired to another route is a bug.
+            _ => Err(ViewError::msg(
+                "article-detail needs an <int:id> in its route",
+            )),
+        }
+    }
+
+    /// The seeds' `Article.objects.filter(pk=id).first()`.
+    fn article(&self, request: &HttpRequest) -> Result<Option<Article>, ViewError> {
+        let Some(id) = Self::id(request)? else {
+            return Ok(None);
+        };
+        match self.articles.get(id) {
+            Ok(article) => Ok(Some(article)),
+            Err(ModelError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -199,29 +224,37 @@ impl View for ArticleDetailView {
     const HANDLERS: &'static [Method] = &[Method::Get, Method::Put, Method::Delete];
 
     fn get(&self, request: &mut HttpRequest) -> ViewResult {
-        match self.articles.get(Self::id(request)?) {
-            Ok(article) => json(200, &article),
-            Err(e) => model_error(e),
+        match self.article(request)? {
+            Some(article) => json(200, &article),
+            None => json_error(404, "Article not found"),
         }
     }
 
+    /// The seeds' order: the article first (404), then the body (400), then each field present
+    /// in the body is set (even to `""`, `0` or `null`) and the article saved.
     fn put(&self, request: &mut HttpRequest) -> ViewResult {
-        let id = Self::id(request)?;
-        let Ok(payload) = Payload::from_request(request) else {
+        let Some(article) = self.article(request)? else {
+            return json_error(404, "Article not found");
+        };
+        let Ok(data) = Payload::from_request(request)? else {
             return json_error(400, "Invalid JSON");
         };
+        let (title, content) = (data.get("title"), data.get("content"));
         let changes = ArticleChanges {
-            title: payload.optional("title"),
-            content: payload.optional("content"),
+            title: field_change(title.as_ref())?,
+            content: field_change(content.as_ref())?,
         };
-        match self.articles.update(id, &changes) {
-            Ok(article) => json(200, &article),
+        match self.articles.update(article.id, &changes) {
+            Ok(saved) => Ok(article_as_dict(&saved, title, content)),
             Err(e) => model_error(e),
         }
     }
 
     fn delete(&self, request: &mut HttpRequest) -> ViewResult {
-        match self.articles.delete(Self::id(request)?) {
+        let Some(article) = self.article(request)? else {
+            return json_error(404, "Article not found");
+        };
+        match self.articles.delete(article.id) {
             Ok(()) => Ok(HttpResponse::with_status(204, Vec::new())),
             Err(e) => model_error(e),
         }
@@ -233,19 +266,16 @@ pub fn create_user(request: &mut HttpRequest) -> ViewResult {
     if request.method != "POST" {
         return Ok(HttpResponseBadRequest::new("Only POST method allowed"));
     }
-    let payload = if is_json(request.headers.get("Content-Type")) {
-        match json_object(request.body()) {
-            Ok(map) => Payload::Json(map),
-            Err(InvalidJson) => return json_error(400, "Invalid JSON"),
-        }
-    } else {
-        Payload::Form(request.POST()?.clone())
+    // The same reading as the article views: JSON, or request.POST (urlencoded or multipart).
+    let Ok(data) = Payload::from_request(request)? else {
+        return json_error(400, "Invalid JSON");
     };
-    let (Some(_username), Some(email)) = (payload.required("username"), payload.required("email"))
-    else {
+    let (Some(_username), Some(email)) = (data.truthy("username"), data.truthy("email")) else {
         return json_error(400, "Username and email are required");
     };
-    if !looks_like_email(&email) {
+    // `if "@" not in email`: a substring test on a string, membership on a list or a dict, a
+    // TypeError (500) on a number.
+    if !email.contains_str("@")? {
         return json_error(400, "Invalid email format");
     }
     json(
@@ -340,14 +370,29 @@ pub fn echo(request: &mut HttpRequest) -> ViewResult {
     Ok(HttpResponse::new(request.body().to_vec()).content_type(&content_type))
 }
 
-/// `/api/stream/?n=N`: N lines produced one by one (a `StreamingHttpResponse` of a generator).
+/// The 400 for a bad count: `{"error": "n must be an integer"}` or `"... must not be negative"`.
+fn count_error(name: &str, e: CountError) -> ViewResult {
+    let message = match e {
+        CountError::NotAnInteger => format!("{name} must be an integer"),
+        CountError::Negative => format!("{name} must not be negative"),
+    };
+    json_error(400, &message)
+}
+
+/// `/api/stream/?n=N`: N lines `line i\n` produced one by one (a `StreamingHttpResponse` of a
+/// generator), so each goes out as it is produced.
+///
+/// The rule for `n`, as for `/api/slow/`'s `ms`: absent, the default (10); otherwise Python's
+/// `int()` of the text; not an integer or negative: 400 with a message saying which; any value
+/// over the maximum (10000), however large, is the maximum.
 pub fn stream(request: &mut HttpRequest) -> ViewResult {
-    let Some(n) = bounded_count(
+    let n = match bounded_count(
         request.GET()?.get("n"),
         STREAM_DEFAULT_LINES,
         STREAM_MAX_LINES,
-    ) else {
-        return json_error(400, "n must be an integer");
+    ) {
+        Ok(n) => n,
+        Err(e) => return count_error("n", e),
     };
     Ok(
         StreamingHttpResponse::new((0..n).map(|i| format!("line {i}\n")))
@@ -355,10 +400,15 @@ pub fn stream(request: &mut HttpRequest) -> ViewResult {
     )
 }
 
-/// `/api/slow/?ms=N`: sleeps N ms (at most `SLOW_MAX_MS`), giving up early if the client left.
+/// `/api/slow/?ms=N`: sleeps N ms, then `{"slept_ms": N}`, giving up early if the client left.
+///
+/// The rule for `ms`, as for `/api/stream/`'s `n`: absent, 0; otherwise Python's `int()` of
+/// the text; not an integer or negative: 400 with a message saying which; any value over the
+/// maximum (`SLOW_MAX_MS`), however large, is the maximum, and the answer says what was slept.
 pub fn slow(request: &mut HttpRequest) -> ViewResult {
-    let Some(ms) = bounded_count(request.GET()?.get("ms"), 0, SLOW_MAX_MS) else {
-        return json_error(400, "ms must be an integer");
+    let ms = match bounded_count(request.GET()?.get("ms"), 0, SLOW_MAX_MS) {
+        Ok(ms) => ms,
+        Err(e) => return count_error("ms", e),
     };
     let deadline = Instant::now() + Duration::from_millis(ms);
     loop {

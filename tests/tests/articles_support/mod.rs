@@ -46,7 +46,13 @@ impl AppDir {
 
     /// Starts portico on the articles app with these settings.
     pub fn start(&self) -> Server {
+        self.start_with_args(&[])
+    }
+
+    /// Starts portico on the articles app with these settings and extra server flags.
+    pub fn start_with_args(&self, args: &[&str]) -> Server {
         Server::builder(app_lib("articles"))
+            .args(args)
             .settings(&self.settings)
             .start()
     }
@@ -82,6 +88,13 @@ impl App {
     pub fn start_with(label: &str, edits: &[(&str, &str)]) -> App {
         let dir = AppDir::new(label, edits);
         let server = dir.start();
+        App { server, dir }
+    }
+
+    /// The shipped settings, own database, extra server flags.
+    pub fn start_with_args(label: &str, args: &[&str]) -> App {
+        let dir = AppDir::new(label, &[]);
+        let server = dir.start_with_args(args);
         App { server, dir }
     }
 }
