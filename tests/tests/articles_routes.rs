@@ -19,9 +19,35 @@ fn home_is_success_html_and_head_has_no_body() {
     let head = head(&app, "/", &[]);
     assert_html(&head, 200);
     assert!(head.body.is_empty(), "HEAD body {:?}", head.text());
-    if let (Some(g), Some(h)) = (r.header("Content-Length"), head.header("Content-Length")) {
-        assert_eq!(g, h, "HEAD announces the GET's length");
-    }
+    assert_same_length(&r, &head, "/");
+    assert_eq!(
+        head.header("Content-Length"),
+        Some("8"),
+        "len(b\"Success!\")"
+    );
+}
+
+/// `Content-Length` is on both the GET and the HEAD, and the same: HEAD announces the body it
+/// leaves out (Django's `CommonMiddleware` sets the length; the server only drops the body).
+fn assert_same_length(get: &tests::CurlResponse, head: &tests::CurlResponse, path: &str) {
+    let g = get.header("Content-Length");
+    let h = head.header("Content-Length");
+    assert!(
+        g.is_some(),
+        "{path}: GET has no Content-Length: {:?}",
+        get.headers
+    );
+    assert!(
+        h.is_some(),
+        "{path}: HEAD has no Content-Length: {:?}",
+        head.headers
+    );
+    assert_eq!(h, g, "{path}: HEAD announces the GET's length");
+    assert_eq!(
+        g.and_then(|n| n.parse::<usize>().ok()),
+        Some(get.body.len()),
+        "{path}: the GET's Content-Length is its body's"
+    );
 }
 
 #[test]
@@ -164,14 +190,14 @@ fn head_on_class_based_views_mirrors_get_without_body() {
             "{path}"
         );
         assert_eq!(head.header("ETag"), get.header("ETag"), "{path}");
-        if let (Some(g), Some(h)) = (get.header("Content-Length"), head.header("Content-Length")) {
-            assert_eq!(g, h, "{path}: HEAD announces the GET's length");
-        }
+        assert_same_length(&get, &head, &path);
     }
-    // An unknown id: the GET's 404, no body.
+    // An unknown id: the GET's 404 and its length, no body.
+    let get = app.curl("/api/articles/999999/", &[]);
     let head = head(&app, "/api/articles/999999/", &[]);
     assert_status(&head, 404);
     assert!(head.body.is_empty());
+    assert_same_length(&get, &head, "/api/articles/999999/");
 }
 
 #[test]
@@ -187,6 +213,7 @@ fn head_on_an_undecorated_function_view_mirrors_get() {
             "{path}"
         );
         assert!(head.body.is_empty(), "{path}: HEAD body {:?}", head.text());
+        assert_same_length(&get, &head, path);
     }
 }
 
