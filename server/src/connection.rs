@@ -150,6 +150,17 @@ impl LogInfo {
     }
 }
 
+/// Why the server refuses a request itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// The bytes received break the protocol or a limit.
+    Invalid,
+    /// The client did not send the head or body within `--timeout`.
+    Timeout,
+    /// The client closed its side before the request was whole.
+    Disconnected,
+}
+
 /// One request whose response is owed to the client, in request order. Responses are written
 /// strictly in this order; a later slot's bytes wait in `out` until every earlier one ended.
 struct Slot {
@@ -329,14 +340,19 @@ impl Connection {
     }
 
     /// Queues a server-made error response (after the ones owed), with its access-log line, and
-    /// stops reading requests.
-    fn refuse(&mut self, ctx: &Ctx<'_>, status: u16, message: &str, info: LogInfo) {
-        if status == 408 {
-            log::debug!("connection {}: {status} {message}", self.id);
-        } else {
+    /// stops reading requests. `why` decides how loudly it is logged.
+    fn refuse(&mut self, ctx: &Ctx<'_>, status: u16, message: &str, info: LogInfo, why: Refusal) {
+        match why {
             // Like gunicorn's "Invalid request from ip=...": a client error, not a server one,
             // so info rather than warn (a scanner must not flood the log at warn).
-            log::info!("Invalid request from ip={}: {message}", self.client());
+            Refusal::Invalid => log::info!("Invalid request from ip={}: {message}", self.client()),
+            // A client that went quiet or left mid-request is not news (gunicorn ignores a
+            // premature disconnection at debug).
+            Refusal::Timeout | Refusal::Disconnected => log::debug!(
+                "connection {} from {}: {status} {message}",
+                self.id,
+                self.client()
+            ),
         }
         let mut out = Vec::new();
         let body_bytes = simple_response(&mut out, status, message, false, false, &[]);
@@ -402,13 +418,14 @@ impl Connection {
                         Err(e) => {
                             let (status, message) = error_status(e);
                             let info = self.current_log_info(ctx);
-                            self.refuse(ctx, status, message, info);
+                            self.refuse(ctx, status, message, info, Refusal::Invalid);
                             return;
                         }
                         Ok(None) => {
                             if self.read_closed {
                                 let info = self.current_log_info(ctx);
-                                self.refuse(ctx, 400, "incomplete request head", info);
+                                let why = Refusal::Disconnected;
+                                self.refuse(ctx, 400, "incomplete request head", info, why);
                             }
                             return;
                         }
@@ -421,7 +438,7 @@ impl Connection {
                         Err(e) => {
                             let (status, message) = e.status();
                             let info = self.current_log_info(ctx);
-                            self.refuse(ctx, status, message, info);
+                            self.refuse(ctx, status, message, info, Refusal::Invalid);
                             return;
                         }
                     };
@@ -440,7 +457,8 @@ impl Connection {
                     } else {
                         if self.read_closed {
                             let info = self.current_log_info(ctx);
-                            self.refuse(ctx, 400, "incomplete request body", info);
+                            let why = Refusal::Disconnected;
+                            self.refuse(ctx, 400, "incomplete request body", info, why);
                         }
                         return;
                     }
@@ -461,7 +479,7 @@ impl Connection {
                 if ctx.body_limit.is_some_and(|limit| n > limit) {
                     let (status, message) = BodyError::TooLarge.status();
                     let info = LogInfo::from_head(&head, &head_bytes);
-                    self.refuse(ctx, status, message, info);
+                    self.refuse(ctx, status, message, info, Refusal::Invalid);
                     return;
                 }
                 if say_continue {
@@ -771,7 +789,7 @@ impl Connection {
     /// responses), writes what the socket takes at once, and drops the connection.
     fn send_timeout(&mut self, ctx: &mut Ctx<'_>, message: &str) {
         let info = self.current_log_info(ctx);
-        self.refuse(ctx, 408, message, info);
+        self.refuse(ctx, 408, message, info, Refusal::Timeout);
         self.pump(ctx);
         self.flush();
         self.dead = true;
@@ -832,5 +850,15 @@ mod tests {
         assert_eq!(header_value(&head, buf, b"user-agent"), b"ua/1");
         assert_eq!(header_value(&head, buf, b"REFERER"), b"r");
         assert_eq!(header_value(&head, buf, b"cookie"), b"");
+    }
+
+    #[test]
+    fn a_refused_head_logs_what_arrived_of_its_line_bounded() {
+        let info = LogInfo::from_partial(b"\r\nGET /aaaaaaaaaa HTTP/1.1\r\nHost: x", 8);
+        assert_eq!(info.request_line, b"GET /aaa");
+        let info = LogInfo::from_partial(b"G@T / HTTP/1.1\r\n\r\n", 4094);
+        assert_eq!(info.request_line, b"G@T / HTTP/1.1");
+        assert!(LogInfo::from_partial(b"\r\n", 4094).request_line.is_empty());
+        assert!(LogInfo::from_partial(b"", 4094).request_line.is_empty());
     }
 }

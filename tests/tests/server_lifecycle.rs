@@ -486,3 +486,46 @@ fn server_made_responses_count_their_body_bytes_in_the_access_log() {
         thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_client_leaving_mid_head_is_answered_but_not_logged_as_invalid() {
+    let server = Server::builder(app_lib("raw_hello"))
+        .args(["--access-logfile", "-"])
+        .start();
+    let mut s = server.connect();
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Half: ")
+        .expect("send half a head");
+    s.shutdown(std::net::Shutdown::Write)
+        .expect("close the write side");
+    let raw = tests::read_until_closed(&mut s).expect("the server answers and closes");
+    let (resps, _) = tests::parse_responses(&raw, &[]);
+    assert_eq!(resps.first().map(|r| r.status), Some(400), "{raw:?}");
+    // A malformed request, by contrast, is logged at info.
+    let mut s = server.connect();
+    s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n")
+        .expect("send");
+    let _ = tests::read_until_closed(&mut s);
+    assert!(
+        server.wait_for_log(
+            "Invalid request from ip=127.0.0.1: invalid header name",
+            Duration::from_secs(10)
+        ),
+        "log:\n{}",
+        server.logs()
+    );
+    assert!(
+        !server.logs().contains("incomplete request head"),
+        "a premature disconnection is not an invalid request at info; log:\n{}",
+        server.logs()
+    );
+    // Both got their access-log line.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while access_lines(&server, 400).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "access log:\n{}",
+            server.stdout()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
