@@ -193,72 +193,76 @@ impl ServerBuilder {
     }
 
     /// Starts the server and waits until it accepts connections (or fails with its log).
+    ///
+    /// Without an explicit `bind` the server binds `127.0.0.1:0` and the harness reads the port
+    /// the kernel gave it from `/proc`: probing for a free port and handing it over would race
+    /// with the other tests running in parallel (two servers told the same port, one failing
+    /// while its test talks to the other's).
     pub fn start(self) -> Server {
-        // A free port can be taken by someone else between our probe and the server's bind; try
-        // again with another one when the server says so.
-        let mut last_log = String::new();
-        for _ in 0..3 {
-            let port = free_port();
-            let bind = self
-                .bind
-                .clone()
-                .unwrap_or_else(|| format!("127.0.0.1:{port}"));
-            let mut cmd = Command::new(portico_bin());
-            cmd.arg("--bind").arg(&bind);
-            if !self.args.iter().any(|a| a == "--log-level") {
-                cmd.arg("--log-level").arg("info");
-            }
-            cmd.args(&self.args)
-                .arg(&self.lib)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            for k in &self.env_removed {
-                cmd.env_remove(k);
-            }
-            for (k, v) in &self.envs {
-                cmd.env(k, v);
-            }
-            let mut child = cmd.spawn().expect("spawn portico");
-            let stderr = capture(child.stderr.take().expect("stderr piped"));
-            let stdout = capture(child.stdout.take().expect("stdout piped"));
-            let mut server = Server {
-                child,
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                port,
-                stderr,
-                stdout,
-            };
-            if !self.wait_ready || self.bind.is_some() {
-                if self.bind.is_some() && self.wait_ready {
-                    thread::sleep(Duration::from_millis(500));
-                }
+        let bind = self.bind.clone().unwrap_or_else(|| "127.0.0.1:0".into());
+        let mut cmd = Command::new(portico_bin());
+        cmd.arg("--bind").arg(&bind);
+        if !self.args.iter().any(|a| a == "--log-level") {
+            cmd.arg("--log-level").arg("info");
+        }
+        cmd.args(&self.args)
+            .arg(&self.lib)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for k in &self.env_removed {
+            cmd.env_remove(k);
+        }
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn portico");
+        let stderr = capture(child.stderr.take().expect("stderr piped"));
+        let stdout = capture(child.stdout.take().expect("stdout piped"));
+        let explicit_port = self
+            .bind
+            .as_deref()
+            .and_then(|b| b.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .unwrap_or(0);
+        let mut server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], explicit_port)),
+            port: explicit_port,
+            stderr,
+            stdout,
+        };
+        if !self.wait_ready {
+            return server;
+        }
+        if self.bind.is_some() {
+            // An explicit address may not be TCP on 127.0.0.1 (unix:, [::1]); the test waits
+            // for it in its own way.
+            thread::sleep(Duration::from_millis(500));
+            return server;
+        }
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if let Some(port) = listening_port(server.child.id()) {
+                server.port = port;
+                server.addr = SocketAddr::from(([127, 0, 0, 1], port));
                 return server;
             }
-            let deadline = Instant::now() + STARTUP_TIMEOUT;
-            loop {
-                if TcpStream::connect_timeout(&server.addr, Duration::from_millis(200)).is_ok() {
-                    return server;
-                }
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    thread::sleep(Duration::from_millis(100));
-                    last_log = server.logs();
-                    if last_log.contains("in use") {
-                        break; // retry with another port
-                    }
-                    panic!("portico exited during start-up ({status}):\n{last_log}");
-                }
-                if Instant::now() > deadline {
-                    panic!(
-                        "portico did not listen on {} within {STARTUP_TIMEOUT:?}:\n{}",
-                        server.addr,
-                        server.logs()
-                    );
-                }
-                thread::sleep(Duration::from_millis(25));
+            if let Ok(Some(status)) = server.child.try_wait() {
+                thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "portico exited during start-up ({status}):\n{}",
+                    server.logs()
+                );
             }
+            if Instant::now() > deadline {
+                panic!(
+                    "portico did not listen within {STARTUP_TIMEOUT:?}:\n{}",
+                    server.logs()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
         }
-        panic!("portico could not bind a free port three times:\n{last_log}");
     }
 
     /// Runs the server to completion (for `--check-config`, `--version`, start-up errors) with a
@@ -309,6 +313,33 @@ pub struct Finished {
     pub stdout: String,
     /// Everything it printed on stderr.
     pub stderr: String,
+}
+
+/// The port of the IPv4 TCP socket process `pid` listens on, if it listens yet: the socket
+/// inodes among its open files, looked up in `/proc/net/tcp` (state `0A` is LISTEN).
+fn listening_port(pid: u32) -> Option<u16> {
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if let Ok(target) = std::fs::read_link(entry.path()) {
+            let target = target.to_string_lossy().into_owned();
+            if let Some(inode) = target
+                .strip_prefix("socket:[")
+                .and_then(|t| t.strip_suffix(']'))
+            {
+                inodes.push(inode.to_string());
+            }
+        }
+    }
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+        if *state != "0A" || !inodes.iter().any(|i| i == inode) {
+            return None;
+        }
+        let port = local.rsplit_once(':')?.1;
+        u16::from_str_radix(port, 16).ok()
+    })
 }
 
 fn wait_timeout(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
