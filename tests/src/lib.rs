@@ -192,17 +192,15 @@ impl ServerBuilder {
         self
     }
 
-    /// Starts the server and waits until it accepts connections (or fails with its log).
-    ///
-    /// Without an explicit `bind` the server binds `127.0.0.1:0` and the harness reads the port
-    /// the kernel gave it from `/proc`: probing for a free port and handing it over would race
-    /// with the other tests running in parallel (two servers told the same port, one failing
-    /// while its test talks to the other's).
-    pub fn start(self) -> Server {
-        let bind = self.bind.clone().unwrap_or_else(|| "127.0.0.1:0".into());
+    /// The `portico` command line: `--bind` when given, `--log-level info` unless the test set a
+    /// level (when `default_log_level`), the test's arguments, the library; stdin closed and both
+    /// outputs piped.
+    fn command(&self, bind: Option<&str>, default_log_level: bool) -> Command {
         let mut cmd = Command::new(portico_bin());
-        cmd.arg("--bind").arg(&bind);
-        if !self.args.iter().any(|a| a == "--log-level") {
+        if let Some(bind) = bind {
+            cmd.arg("--bind").arg(bind);
+        }
+        if default_log_level && !self.args.iter().any(|a| a == "--log-level") {
             cmd.arg("--log-level").arg("info");
         }
         cmd.args(&self.args)
@@ -216,6 +214,18 @@ impl ServerBuilder {
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Starts the server and waits until it accepts connections (or fails with its log).
+    ///
+    /// Without an explicit `bind` the server binds `127.0.0.1:0` and the harness reads the port
+    /// the kernel gave it from `/proc`: probing for a free port and handing it over would race
+    /// with the other tests running in parallel (two servers told the same port, one failing
+    /// while its test talks to the other's).
+    pub fn start(self) -> Server {
+        let bind = self.bind.clone().unwrap_or_else(|| "127.0.0.1:0".into());
+        let mut cmd = self.command(Some(&bind), true);
         let mut child = cmd.spawn().expect("spawn portico");
         let stderr = capture(child.stderr.take().expect("stderr piped"));
         let stdout = capture(child.stdout.take().expect("stdout piped"));
@@ -268,21 +278,7 @@ impl ServerBuilder {
     /// Runs the server to completion (for `--check-config`, `--version`, start-up errors) with a
     /// time limit, and returns its exit status and output.
     pub fn run_to_exit(self, limit: Duration) -> Finished {
-        let mut cmd = Command::new(portico_bin());
-        if let Some(bind) = &self.bind {
-            cmd.arg("--bind").arg(bind);
-        }
-        cmd.args(&self.args)
-            .arg(&self.lib)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for k in &self.env_removed {
-            cmd.env_remove(k);
-        }
-        for (k, v) in &self.envs {
-            cmd.env(k, v);
-        }
+        let mut cmd = self.command(self.bind.as_deref(), false);
         let mut child = cmd.spawn().expect("spawn portico");
         let stderr = capture(child.stderr.take().expect("stderr piped"));
         let stdout = capture(child.stdout.take().expect("stdout piped"));
