@@ -38,8 +38,8 @@ fn no_response_is_502_and_the_server_keeps_serving() {
     }
 }
 
-#[test]
-fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+/// A request in flight when `signal` arrives completes with 200, then the process exits 0.
+fn signal_lets_the_request_in_flight_finish_then_exits_0(signal: i32, name: &str) {
     let mut server = Server::start(app_lib("raw_hello"));
     let mut s = server.connect();
     s.set_read_timeout(Some(Duration::from_secs(30)))
@@ -54,27 +54,27 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
             .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
     });
     thread::sleep(Duration::from_millis(400));
-    server.signal(libc::SIGTERM);
+    server.signal(signal);
     let answer = client.join().expect("client thread");
     assert_eq!(
         answer,
         Some((200, r#"{"slept_ms":1000}"#.to_string())),
-        "the in-flight request must complete; log:\n{}",
+        "the in-flight request must complete after {name}; log:\n{}",
         server.logs()
     );
     let status = server
         .wait_exit(Duration::from_secs(20))
-        .unwrap_or_else(|| {
-            panic!(
-                "portico did not exit after SIGTERM; log:\n{}",
-                server.logs()
-            )
-        });
+        .unwrap_or_else(|| panic!("portico did not exit after {name}; log:\n{}", server.logs()));
     assert!(
         status.success(),
-        "exit status {status}; log:\n{}",
+        "exit status {status} after {name}; log:\n{}",
         server.logs()
     );
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    signal_lets_the_request_in_flight_finish_then_exits_0(libc::SIGTERM, "SIGTERM");
 }
 
 #[test]
@@ -279,36 +279,7 @@ fn an_error_code_before_any_byte_is_502_and_the_server_keeps_serving() {
 
 #[test]
 fn sigint_lets_the_request_in_flight_finish_then_exits_0() {
-    let mut server = Server::start(app_lib("raw_hello"));
-    let mut s = server.connect();
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("read timeout");
-    s.write_all(b"GET /slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send");
-    let client = thread::spawn(move || {
-        let mut data = Vec::new();
-        let (resps, _) = read_more_responses(&mut s, &mut data, 1, &[]);
-        resps
-            .first()
-            .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
-    });
-    thread::sleep(Duration::from_millis(400));
-    server.signal(libc::SIGINT);
-    let answer = client.join().expect("client thread");
-    assert_eq!(
-        answer,
-        Some((200, r#"{"slept_ms":1000}"#.to_string())),
-        "the in-flight request must complete; log:\n{}",
-        server.logs()
-    );
-    let status = server
-        .wait_exit(Duration::from_secs(20))
-        .unwrap_or_else(|| panic!("portico did not exit after SIGINT; log:\n{}", server.logs()));
-    assert!(
-        status.success(),
-        "exit status {status}; log:\n{}",
-        server.logs()
-    );
+    signal_lets_the_request_in_flight_finish_then_exits_0(libc::SIGINT, "SIGINT");
 }
 
 /// The start-up line logged at debug (the limits), absent at info.
