@@ -631,13 +631,8 @@ impl Connection {
 
     fn log_access(&self, ctx: &mut Ctx<'_>, info: &LogInfo, status: u16, bytes: u64) {
         if let Some(log) = ctx.access_log.as_deref_mut() {
-            let host = if self.peer.remote_addr.is_empty() {
-                "-"
-            } else {
-                &self.peer.remote_addr
-            };
             log.log(&Entry {
-                host,
+                host: self.client(),
                 request_line: &info.request_line,
                 status,
                 bytes,

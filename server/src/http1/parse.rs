@@ -131,13 +131,16 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, ParseErro
     // as its bytes exceed the limit, whole or not. Like gunicorn, the limit counts the line
     // without its CRLF; a trailing CR of an incomplete line may be the start of that CRLF.
     let rest = &buf[skipped..];
-    let line = match memchr::memchr(b'\n', rest) {
-        Some(end) => &rest[..end],
-        None => rest,
-    };
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.len() > limits.request_line {
-        return Err(ParseError::RequestLineTooLong);
+    // No line is longer than the bytes buffered: the common short head skips the scan.
+    if rest.len() > limits.request_line {
+        let line = match memchr::memchr(b'\n', rest) {
+            Some(end) => &rest[..end],
+            None => rest,
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > limits.request_line {
+            return Err(ParseError::RequestLineTooLong);
+        }
     }
     if limits.fields <= STACK_HEADERS {
         let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
@@ -238,9 +241,12 @@ fn parse_with<'b>(
     let mut unknown_coding = false;
     let mut has_te = false;
     let mut has_host = false;
+    // A field line is part of the head: when the whole head fits the field limit, no line can
+    // exceed it, and the per-line scan is skipped (the common case by far).
+    let check_fields = len - skipped > limits.field_size;
     for h in req.headers.iter() {
         let name_range = offset(buf, h.name.as_bytes());
-        if field_line_len(buf, name_range.start) > limits.field_size {
+        if check_fields && field_line_len(buf, name_range.start) > limits.field_size {
             return Err(ParseError::FieldTooLarge);
         }
         head.headers.push((name_range, offset(buf, h.value)));
