@@ -349,13 +349,9 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
     };
     // The request (and its body) is freed before the body goes out; a streaming response keeps
     // the request line, for the log if its iterator fails half-way.
-    let stream_origin = response.is_streaming().then(|| {
-        format!(
-            "{} ({})",
-            crate::http::encoding::unicode_escape(&request.path),
-            crate::handler::request_line(&request)
-        )
-    });
+    let stream_origin = response
+        .is_streaming()
+        .then(|| crate::handler::origin(&request));
     drop(request);
     // SAFETY: the responder is valid during `handle`.
     unsafe { write_response(resp, response, stream_origin.as_deref()) }
@@ -426,12 +422,10 @@ unsafe fn write_response(
                 Ok(None) => break,
                 Err(payload) => {
                     let failure = ViewError::from_panic(payload);
-                    log::error!(
-                        target: "django.request",
-                        "Internal Server Error: {}: the streaming response failed after it \
-                         started; the stream is cut\n{}",
+                    crate::handler::log_failure(
                         origin.unwrap_or("<unknown request>"),
-                        crate::handler::describe(&failure)
+                        "the streaming response failed after it started; the stream is cut",
+                        &failure,
                     );
                     return GW_ERR_APP;
                 }

@@ -146,13 +146,7 @@ impl Handler {
         let mut response = catch_unwind(AssertUnwindSafe(|| self.run_layer(0, request)))
             .unwrap_or_else(|payload| {
                 let failure = ViewError::from_panic(payload);
-                log::error!(
-                    target: REQUEST_LOGGER,
-                    "Internal Server Error: {} ({}): the error response failed\n{}",
-                    unicode_escape(&request.path),
-                    request_line(request),
-                    describe(&failure)
-                );
+                log_failure(&origin(request), "the error response failed", &failure);
                 plain_server_error()
             });
         if let Some(ct) = &self.default_content_type {
@@ -252,7 +246,6 @@ impl Handler {
         error: &ViewError,
     ) -> HttpResponse {
         let debug = self.settings.debug;
-        let path = unicode_escape(&request.path).into_owned();
         match error {
             ViewError::Http404(_) => {
                 if debug {
@@ -268,7 +261,10 @@ impl Handler {
                     &mut response,
                     REQUEST_LOGGER,
                     None,
-                    format_args!("Forbidden (Permission denied): {path}"),
+                    format_args!(
+                        "Forbidden (Permission denied): {}",
+                        unicode_escape(&request.path)
+                    ),
                 );
                 response
             }
@@ -279,7 +275,10 @@ impl Handler {
                     &mut response,
                     REQUEST_LOGGER,
                     None,
-                    format_args!("Bad request (Unable to parse request body): {path}"),
+                    format_args!(
+                        "Bad request (Unable to parse request body): {}",
+                        unicode_escape(&request.path)
+                    ),
                 );
                 response
             }
@@ -293,7 +292,11 @@ impl Handler {
                     &mut response,
                     REQUEST_LOGGER,
                     None,
-                    format_args!("{}: {path}", unicode_escape(message)),
+                    format_args!(
+                        "{}: {}",
+                        unicode_escape(message),
+                        unicode_escape(&request.path)
+                    ),
                 );
                 response
             }
@@ -321,11 +324,7 @@ impl Handler {
                     &mut response,
                     REQUEST_LOGGER,
                     None,
-                    format_args!(
-                        "{reason}: {path} ({})\n{}",
-                        request_line(request),
-                        describe(error)
-                    ),
+                    format_args!("{reason}: {}\n{}", origin(request), describe(error)),
                 );
                 response
             }
@@ -346,14 +345,8 @@ impl Handler {
             Ok(response) => response,
             Err(payload) => {
                 let failure = ViewError::from_panic(payload);
-                log::error!(
-                    target: REQUEST_LOGGER,
-                    "Internal Server Error: {} ({}): the handler for {} failed\n{}",
-                    unicode_escape(&request.path),
-                    request_line(request),
-                    error.kind(),
-                    describe(&failure)
-                );
+                let what = format!("the handler for {} failed", error.kind());
+                log_failure(&origin(request), &what, &failure);
                 self.handle_uncaught_exception(request, &failure)
             }
         }
@@ -375,13 +368,7 @@ impl Handler {
             Ok(response) => response,
             Err(payload) => {
                 let failure = ViewError::from_panic(payload);
-                log::error!(
-                    target: REQUEST_LOGGER,
-                    "Internal Server Error: {} ({}): handler500 failed\n{}",
-                    unicode_escape(&request.path),
-                    request_line(request),
-                    describe(&failure)
-                );
+                log_failure(&origin(request), "handler500 failed", &failure);
                 plain_server_error()
             }
         }
@@ -398,7 +385,7 @@ fn plain_server_error() -> HttpResponse {
 
 /// The request line as a log shows it, e.g. `POST /boom/?x=1 HTTP/1.1` (the path quoted as
 /// `get_full_path` does; escaped, so nothing from the client can start a line of its own).
-pub(crate) fn request_line(request: &HttpRequest) -> String {
+fn request_line(request: &HttpRequest) -> String {
     let line = format!(
         "{} {} {}",
         request.method,
@@ -406,6 +393,27 @@ pub(crate) fn request_line(request: &HttpRequest) -> String {
         request.connection.protocol
     );
     unicode_escape(&line).into_owned()
+}
+
+/// The request as an error log line names it: the escaped path, then the request line, e.g.
+/// `/boom/ (POST /boom/?x=1 HTTP/1.1)`.
+pub(crate) fn origin(request: &HttpRequest) -> String {
+    format!(
+        "{} ({})",
+        unicode_escape(&request.path),
+        request_line(request)
+    )
+}
+
+/// Logs that answering the request at `origin` failed beyond what the error path can turn
+/// into a response (a failing error handler, a broken error page, a stream cut half-way):
+/// Django's `Internal Server Error` line, with what failed and why.
+pub(crate) fn log_failure(origin: &str, what: &str, failure: &ViewError) {
+    log::error!(
+        target: REQUEST_LOGGER,
+        "Internal Server Error: {origin}: {what}\n{}",
+        describe(failure)
+    );
 }
 
 /// An error and its causes, one per line, as the log shows them (Django logs the traceback).
