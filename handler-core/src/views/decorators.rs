@@ -75,7 +75,8 @@ fn login_required_impl(login_url: Option<&'static str>, view: ViewFn) -> ViewFn 
         }
         let target = login_url.unwrap_or(request.settings().login_url.as_str());
         let resolved = resolve_url(target)?;
-        redirect_to_login(&next_for(request, &resolved), &resolved)
+        // Django resolves the URL again inside redirect_to_login; it is resolved already.
+        login_redirect(&next_for(request, &resolved), &resolved)
     })
 }
 
@@ -106,7 +107,11 @@ fn next_for(request: &HttpRequest, login_url: &str) -> String {
 /// through `resolve_url`, and `next` is added to its query string, quoted with `/` kept. The
 /// errors are those of `resolve_url` and `HttpResponseRedirect`.
 pub fn redirect_to_login(next: &str, login_url: &str) -> ViewResult {
-    let login_url = resolve_url(login_url)?;
+    login_redirect(next, &resolve_url(login_url)?)
+}
+
+/// The redirect to an already resolved `login_url` with `next` in its query string.
+fn login_redirect(next: &str, login_url: &str) -> ViewResult {
     let sep = if login_url.contains('?') { '&' } else { '?' };
     let url = format!("{login_url}{sep}next={}", quote(next, "/"));
     HttpResponseRedirect::new(&url)
