@@ -11,12 +11,16 @@ use crate::settings::{ConfigError, Settings};
 use crate::urls::{Converters, UrlEntry, UrlResolver};
 use crate::views::ViewFn;
 
-/// An app: URL patterns, extra middleware factories, error handlers.
+/// Work run once the app has been checked: see [`App::ready`].
+type ReadyHook = Box<dyn FnOnce(&Settings) -> Result<(), ConfigError> + Send>;
+
+/// An app: URL patterns, extra middleware factories, error handlers, ready hooks.
 pub struct App {
     urlpatterns: Vec<UrlEntry<ViewFn>>,
     registry: MiddlewareRegistry,
     handlers: ErrorHandlers,
     converters: Option<Converters>,
+    ready: Vec<ReadyHook>,
 }
 
 impl App {
@@ -28,7 +32,20 @@ impl App {
             registry: MiddlewareRegistry::with_builtins(),
             handlers: ErrorHandlers::default(),
             converters: None,
+            ready: Vec::new(),
         }
+    }
+
+    /// Django's `AppConfig.ready`: `hook` runs once, after the URL conf is checked and every
+    /// middleware named in settings is loaded, before any request. Work with side effects
+    /// (creating a database, say) belongs here, so that settings the checks reject leave
+    /// nothing behind; an error stops start-up like any settings error.
+    pub fn ready<F>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(&Settings) -> Result<(), ConfigError> + Send + 'static,
+    {
+        self.ready.push(Box::new(hook));
+        self
     }
 
     /// Registers a middleware factory under `name`, for `middleware = [...]` in settings.
@@ -91,11 +108,52 @@ impl App {
             None => UrlResolver::new(self.urlpatterns)?,
         };
         let chain = self.registry.load(&settings)?;
+        for hook in self.ready {
+            hook(&settings)?;
+        }
         Ok(Handler::new(
             Arc::new(settings),
             resolver,
             chain,
             self.handlers,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn ready_runs_once_after_the_checks_and_its_error_stops_start_up() {
+        static RAN: AtomicUsize = AtomicUsize::new(0);
+        let count = |_: &Settings| {
+            RAN.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        };
+        assert!(App::new(Vec::new())
+            .ready(count)
+            .into_handler(Settings::default())
+            .is_ok());
+        assert_eq!(RAN.load(Ordering::SeqCst), 1);
+
+        // A middleware the checks refuse: the hook never runs.
+        let mut bad = Settings::default();
+        bad.middleware = vec!["nosuch".into()];
+        assert!(App::new(Vec::new()).ready(count).into_handler(bad).is_err());
+        assert_eq!(
+            RAN.load(Ordering::SeqCst),
+            1,
+            "ready ran for refused settings"
+        );
+
+        // The hook's own error is the start-up error.
+        let e = App::new(Vec::new())
+            .ready(|_: &Settings| Err(ConfigError::new("s.toml: [app] database: read-only")))
+            .into_handler(Settings::default())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("s.toml: [app] database: read-only"));
     }
 }

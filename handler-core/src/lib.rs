@@ -116,6 +116,7 @@ pub mod exception;
 pub mod handler;
 pub mod http;
 pub mod middleware;
+pub mod python;
 pub mod settings;
 pub mod shortcuts;
 pub mod urls;

@@ -158,6 +158,7 @@ pub struct HttpRequest {
     /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
     pub(crate) body_error: Option<String>,
     get: OnceLock<Result<QueryDict, String>>,
+    form: OnceLock<Result<QueryDict, String>>,
     post: OnceLock<PostData>,
     cookies: OnceLock<Vec<(String, String)>>,
     meta: OnceLock<Vec<(String, String)>>,
@@ -221,6 +222,7 @@ impl HttpRequest {
             resolver404: None,
             body_error: None,
             get: OnceLock::new(),
+            form: OnceLock::new(),
             post: OnceLock::new(),
             cookies: OnceLock::new(),
             meta: OnceLock::new(),
@@ -258,16 +260,23 @@ impl HttpRequest {
     /// [`ViewError::SuspiciousOperation`] (400), raised here as Django raises it on access.
     #[allow(non_snake_case)]
     pub fn GET(&self) -> Result<&QueryDict, ViewError> {
-        let parsed = self.get.get_or_init(|| {
-            QueryDict::parse_limited(
-                self.query_string.as_bytes(),
-                self.settings.data_upload_max_number_fields,
-            )
-            .map_err(|e| e.to_string())
-        });
-        parsed
-            .as_ref()
-            .map_err(|e| ViewError::SuspiciousOperation(e.clone()))
+        self.limited_dict(&self.get, self.query_string.as_bytes())
+    }
+
+    /// `bytes` parsed once into `cell` as a `QueryDict` of at most
+    /// `data_upload_max_number_fields` fields (Django's `QueryDict.__init__` raising
+    /// `TooManyFieldsSent`, a [`ViewError::SuspiciousOperation`]).
+    fn limited_dict<'a>(
+        &self,
+        cell: &'a OnceLock<Result<QueryDict, String>>,
+        bytes: &[u8],
+    ) -> Result<&'a QueryDict, ViewError> {
+        cell.get_or_init(|| {
+            QueryDict::parse_limited(bytes, self.settings.data_upload_max_number_fields)
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| ViewError::SuspiciousOperation(e.clone()))
     }
 
     fn post_data(&self) -> &PostData {
@@ -350,10 +359,12 @@ impl HttpRequest {
         }
     }
 
-    /// A urlencoded body parsed whatever the method (what Django code does with
-    /// `QueryDict(request.body)` for PUT and PATCH).
-    pub fn form_body(&self) -> QueryDict {
-        QueryDict::parse(&self.body)
+    /// The body parsed as a urlencoded form whatever the method and content type, what Django
+    /// code does with `QueryDict(request.body)` for PUT and PATCH: parsed once, and, as that
+    /// `QueryDict` does, refusing more than `data_upload_max_number_fields` fields
+    /// (`TooManyFieldsSent`, a [`ViewError::SuspiciousOperation`], 400).
+    pub fn form_body(&self) -> Result<&QueryDict, ViewError> {
+        self.limited_dict(&self.form, &self.body)
     }
 
     /// The raw body (Django's `request.body`).
@@ -739,7 +750,7 @@ mod tests {
             put.POST().unwrap().is_empty(),
             "Django fills POST for POST only"
         );
-        assert_eq!(put.form_body().get("title"), Some("x"));
+        assert_eq!(put.form_body().unwrap().get("title"), Some("x"));
 
         let j = req("POST", "/j/", "")
             .with_header("Content-Type", "application/json")
@@ -786,6 +797,15 @@ mod tests {
         let err = form.POST().unwrap_err();
         assert!(matches!(err, ViewError::SuspiciousOperation(_)), "{err}");
         assert_eq!(err.status_code(), 400);
+
+        // `QueryDict(request.body)` for a PUT has the same limit.
+        let put = req("PUT", "/f/", "").with_body(query.join("&").into_bytes());
+        assert!(matches!(
+            put.form_body(),
+            Err(ViewError::SuspiciousOperation(_))
+        ));
+        let put = req("PUT", "/f/", "").with_body(query[..1000].join("&").into_bytes());
+        assert_eq!(put.form_body().unwrap().iter().count(), 1000);
     }
 
     #[test]

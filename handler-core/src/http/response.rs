@@ -360,9 +360,11 @@ impl serde_json::ser::Formatter for PythonFormatter {
     ) -> std::io::Result<()> {
         // ensure_ascii=True: every non-ASCII character becomes \uXXXX (surrogate pairs above
         // the BMP).
+        // Python escapes everything outside ' '..='~' (its ESCAPE_ASCII); serde_json already
+        // escapes the control characters below ' ', which leaves DEL and non-ASCII here.
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
-            if c.is_ascii() {
+            if c.is_ascii() && c != '\x7f' {
                 continue;
             }
             writer.write_all(&fragment.as_bytes()[start..i])?;
@@ -373,6 +375,26 @@ impl serde_json::ser::Formatter for PythonFormatter {
             start = i + c.len_utf8();
         }
         writer.write_all(&fragment.as_bytes()[start..])
+    }
+
+    /// Python's `float.__repr__` (`5e+19`, `1e-05`, `2.0`), where serde_json writes `5e19` and
+    /// `1e-5`. serde_json calls this for finite values only; it writes `null` for NaN and the
+    /// infinities, where `json.dumps` would write the non-JSON `NaN` and `Infinity`.
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        writer.write_all(crate::python::float_repr(value).as_bytes())
+    }
+
+    /// An `f32` is written as the Python float it widens to.
+    fn write_f32<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f32,
+    ) -> std::io::Result<()> {
+        self.write_f64(writer, f64::from(value))
     }
 }
 
@@ -489,6 +511,21 @@ mod tests {
         );
         let r = JsonResponse::compact(&json!({"message": "Hello, World!"})).unwrap();
         assert_eq!(r.content(), br#"{"message":"Hello, World!"}"#);
+    }
+
+    #[test]
+    fn floats_and_del_are_written_as_python_writes_them() {
+        // Values checked against CPython's json.dumps.
+        let r = JsonResponse::new(&json!([
+            5e19, 1e-5, 2.0, -0.0, 0.1, 1e16, 1.5e-7, 123456.789
+        ]));
+        assert_eq!(
+            r.unwrap().content(),
+            b"[5e+19, 1e-05, 2.0, -0.0, 0.1, 1e+16, 1.5e-07, 123456.789]"
+        );
+        assert_eq!(to_python_json(&1.5f32).unwrap(), b"1.5");
+        assert_eq!(to_python_json(&f64::NAN).unwrap(), b"null");
+        assert_eq!(to_python_json("a\u{7f}b").unwrap(), br#""a\u007fb""#);
     }
 
     #[test]

@@ -5,28 +5,34 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::python::str_repr;
+
 /// A value captured from a URL, as a converter's `to_python` yields it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PathValue {
     /// From the `int` converter (Django gives a Python `int`).
     Int(i64),
+    /// From the `int` converter, a value beyond `i64`: Python ints are unbounded, so Django's
+    /// converter matches it and the view decides (an id no row can have is its 404). The
+    /// decimal digits, without leading zeros.
+    BigInt(String),
     /// From every other built-in converter and from `re_path` groups.
     Str(String),
 }
 
 impl PathValue {
-    /// The integer, if this is an `Int`.
+    /// The integer, if this is an `Int` (not for a `BigInt`, which no `i64` holds).
     pub fn as_int(&self) -> Option<i64> {
         match self {
             PathValue::Int(i) => Some(*i),
-            PathValue::Str(_) => None,
+            PathValue::BigInt(_) | PathValue::Str(_) => None,
         }
     }
 
     /// The string, if this is a `Str`.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            PathValue::Int(_) => None,
+            PathValue::Int(_) | PathValue::BigInt(_) => None,
             PathValue::Str(s) => Some(s),
         }
     }
@@ -35,25 +41,10 @@ impl PathValue {
     pub(crate) fn py_repr(&self) -> String {
         match self {
             PathValue::Int(i) => i.to_string(),
-            PathValue::Str(s) => py_str_repr(s),
+            PathValue::BigInt(digits) => digits.clone(),
+            PathValue::Str(s) => str_repr(s),
         }
     }
-}
-
-/// Python's `repr()` of a string (single quotes, backslash and quote escaped).
-pub(crate) fn py_str_repr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            _ => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
 }
 
 impl From<i64> for PathValue {
@@ -79,6 +70,7 @@ impl fmt::Display for PathValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PathValue::Int(i) => write!(f, "{i}"),
+            PathValue::BigInt(digits) => f.write_str(digits),
             PathValue::Str(s) => f.write_str(s),
         }
     }
@@ -117,10 +109,17 @@ impl Converter for IntConverter {
         "[0-9]+"
     }
     fn to_python(&self, s: &str) -> Result<PathValue, ConversionError> {
-        // Python ints are unbounded; an i64 overflow can only mean "not this pattern".
-        s.parse::<i64>()
-            .map(PathValue::Int)
-            .map_err(|e| ConversionError(format!("invalid int {s:?}: {e}")))
+        // Django's `int(value)`: any run of digits is an int, however long.
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConversionError(format!("invalid int {s:?}")));
+        }
+        Ok(match s.parse::<i64>() {
+            Ok(i) => PathValue::Int(i),
+            Err(_) => {
+                let digits = s.trim_start_matches('0');
+                PathValue::BigInt(if digits.is_empty() { "0" } else { digits }.to_owned())
+            }
+        })
     }
     fn to_url(&self, v: &PathValue) -> Result<String, ConversionError> {
         Ok(v.to_string())
@@ -174,7 +173,7 @@ impl Converter for UuidConverter {
     fn to_url(&self, v: &PathValue) -> Result<String, ConversionError> {
         match v {
             PathValue::Str(s) => Ok(s.clone()),
-            PathValue::Int(i) => Err(ConversionError(format!("{i} is not a UUID"))),
+            other => Err(ConversionError(format!("{other} is not a UUID"))),
         }
     }
 }
@@ -259,7 +258,19 @@ mod tests {
         assert!(!full(&IntConverter, "-1"));
         assert!(!full(&IntConverter, "abc"));
         assert_eq!(IntConverter.to_python("007"), Ok(PathValue::Int(7)));
-        assert!(IntConverter.to_python("99999999999999999999").is_err());
+        // Python ints are unbounded: Django's converter matches and the view decides.
+        assert_eq!(
+            IntConverter.to_python("0099999999999999999999"),
+            Ok(PathValue::BigInt("99999999999999999999".into()))
+        );
+        assert_eq!(
+            IntConverter.to_python("9223372036854775807"),
+            Ok(PathValue::Int(i64::MAX))
+        );
+        assert_eq!(
+            IntConverter.to_url(&PathValue::BigInt("99999999999999999999".into())),
+            Ok("99999999999999999999".into())
+        );
         assert_eq!(IntConverter.to_url(&PathValue::Int(5)), Ok("5".into()));
     }
 
@@ -299,7 +310,9 @@ mod tests {
     fn path_value_forms() {
         assert_eq!(PathValue::from(3).to_string(), "3");
         assert_eq!(PathValue::from("x").as_str(), Some("x"));
-        assert_eq!(PathValue::from(String::from("it's")).py_repr(), "'it\\'s'");
+        // Python's repr: double quotes when the text holds a ' and no ".
+        assert_eq!(PathValue::from(String::from("it's")).py_repr(), "\"it's\"");
+        assert_eq!(PathValue::from(String::from("a\\b")).py_repr(), "'a\\\\b'");
         assert_eq!(PathValue::Int(4).as_int(), Some(4));
     }
 }

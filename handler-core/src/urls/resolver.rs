@@ -8,8 +8,9 @@ use std::fmt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use regex::RegexSet;
 
-use super::converters::{py_str_repr, Converters, PathValue};
+use super::converters::{Converters, PathValue};
 use super::pattern::{ImproperlyConfigured, Pattern, Segment};
+use crate::python::str_repr;
 
 #[derive(Debug, Clone)]
 enum Source {
@@ -567,7 +568,7 @@ impl<V: Clone> UrlResolver<V> {
         } else if !kwargs.is_empty() {
             let items: Vec<String> = kwargs
                 .iter()
-                .map(|(k, v)| format!("{}: {}", py_str_repr(k), v.py_repr()))
+                .map(|(k, v)| format!("{}: {}", str_repr(k), v.py_repr()))
                 .collect();
             format!("keyword arguments '{{{}}}'", items.join(", "))
         } else {
@@ -581,7 +582,7 @@ impl<V: Clone> UrlResolver<V> {
                     .iter()
                     .map(|&p| self.patterns[p].regex_display.as_str())
                     .collect();
-                py_str_repr(&joined)
+                str_repr(&joined)
             })
             .collect();
         Err(NoReverseMatch {
@@ -729,8 +730,13 @@ mod tests {
         // "-1" and "abc" are not ints, but they are slugs.
         assert_eq!(view(&r, "/articles/-1/"), Some("by-slug"));
         assert_eq!(view(&r, "/articles/abc/"), Some("by-slug"));
-        // Too big for i64: to_python refuses, the slug pattern takes it.
-        assert_eq!(view(&r, "/articles/99999999999999999999/"), Some("by-slug"));
+        // Too big for i64 is still an int, as in Python: the int pattern takes it, and the
+        // view gets a BigInt (a refusing to_python falls through: see `user_converter`).
+        assert_eq!(view(&r, "/articles/99999999999999999999/"), Some("detail"));
+        let Ok(m) = r.resolve("/articles/99999999999999999999/") else {
+            panic!("resolves")
+        };
+        assert_eq!(m.kwargs.int("id"), None);
     }
 
     #[test]
@@ -885,9 +891,12 @@ mod tests {
             "[0-9]{4}"
         }
         fn to_python(&self, s: &str) -> Result<PathValue, ConversionError> {
-            s.parse::<i64>()
-                .map(PathValue::Int)
-                .map_err(|e| ConversionError(e.to_string()))
+            // There is no year zero: a value the regex matches but to_python refuses.
+            match s.parse::<i64>() {
+                Ok(0) => Err(ConversionError("year 0 does not exist".into())),
+                Ok(y) => Ok(PathValue::Int(y)),
+                Err(e) => Err(ConversionError(e.to_string())),
+            }
         }
         fn to_url(&self, v: &PathValue) -> Result<String, ConversionError> {
             match v {
@@ -914,6 +923,8 @@ mod tests {
         };
         assert_eq!((m.func, m.kwargs.int("year")), ("year", Some(2024)));
         assert_eq!(view(&r, "/y/24/"), Some("other"));
+        // to_python refusing is "no match": the next pattern is tried, as in Django.
+        assert_eq!(view(&r, "/y/0000/"), Some("other"));
         assert_eq!(
             r.reverse("year", &[], &[("year", 7.into())]),
             Ok("/y/0007/".into())
