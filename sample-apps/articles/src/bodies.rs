@@ -2,27 +2,9 @@
 //! Python dicts list them (serde_json's `Value` maps would sort the keys), and a typo in a key is
 //! a compile error rather than a silent contract break.
 
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 use crate::models::Article;
-use crate::python::float_repr;
-
-/// A float written as Python's `json.dumps` writes it (`float.__repr__`: `5e+19`, `1e-05`,
-/// `2.0`), where serde_json would write `5e19` and `1e-5`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PyFloat(pub f64);
-
-impl Serialize for PyFloat {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if !self.0.is_finite() {
-            // json.dumps writes NaN and Infinity, which are not JSON; no view produces them.
-            return serializer.serialize_f64(self.0);
-        }
-        let raw = RawValue::from_string(float_repr(self.0)).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
-    }
-}
 
 /// `{"error": "..."}`: every 4xx the API answers.
 #[derive(Debug, Serialize)]
@@ -74,7 +56,7 @@ pub struct CreatedBody {
 #[derive(Debug, Serialize)]
 pub struct DivideBody {
     /// The quotient.
-    pub result: PyFloat,
+    pub result: f64,
 }
 
 /// `/api/slow/`: `{"slept_ms": N}`.
@@ -147,8 +129,7 @@ mod tests {
             (-0.0, r#"{"result": -0.0}"#),
         ] {
             let body =
-                handler_core::http::response::to_python_json(&DivideBody { result: PyFloat(x) })
-                    .unwrap();
+                handler_core::http::response::to_python_json(&DivideBody { result: x }).unwrap();
             assert_eq!(String::from_utf8(body).unwrap(), json);
         }
     }

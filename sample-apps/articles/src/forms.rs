@@ -2,8 +2,6 @@
 //! seeds' `_payload`: `json.loads(request.body)`, `request.POST`, or `QueryDict(request.body)`),
 //! and counts from the query string.
 
-use std::borrow::Cow;
-
 use handler_core::exception::ViewError;
 use handler_core::http::querydict::QueryDict;
 use handler_core::http::HttpRequest;
@@ -39,7 +37,7 @@ pub enum Payload<'a> {
     /// A JSON object.
     Json(PyDict),
     /// Form fields: `request.POST` for a POST, `QueryDict(request.body)` otherwise.
-    Form(Cow<'a, QueryDict>),
+    Form(&'a QueryDict),
 }
 
 impl Payload<'_> {
@@ -71,12 +69,10 @@ impl Payload<'_> {
             };
         }
         if request.method == "POST" {
-            return Ok(Ok(Payload::Form(Cow::Borrowed(request.POST()?))));
+            return Ok(Ok(Payload::Form(request.POST()?)));
         }
-        let max_fields = request.settings().data_upload_max_number_fields;
-        let form = QueryDict::parse_limited(request.body(), max_fields)
-            .map_err(|e| ViewError::SuspiciousOperation(e.to_string()))?;
-        Ok(Ok(Payload::Form(Cow::Owned(form))))
+        // `QueryDict(request.body)`, with its field limit.
+        Ok(Ok(Payload::Form(request.form_body()?)))
     }
 
     /// `data.get(name)`: a JSON value, or a form field's last value as a string.

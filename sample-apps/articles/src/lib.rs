@@ -31,24 +31,26 @@ use models::Articles;
 /// Builds the app from its settings: the `[app]` table, the URL conf, the seeds' middleware
 /// under the names settings use, and the database (created with its schema when missing).
 ///
-/// Everything that can reject the settings is checked before the database is touched (as
-/// Django runs its system checks before `migrate`), so a failed start-up writes nothing.
+/// The database is created in a ready hook, which handler-core runs only once the URL conf and
+/// the middleware list have passed their checks (as Django runs its system checks before
+/// `migrate`), so a failed start-up writes nothing.
 pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     let app_settings: AppSettings = settings.app_config()?;
     let database = app_settings.database_path(&settings.base_dir());
     let articles = Arc::new(Articles::at(&database));
-    // The URL conf and the middleware list (names, factories) are checked here, on a throwaway
-    // handler, and again by the caller on the app returned: both are cheap and side-effect
-    // free, and handler-core offers no other way to check them before this function returns.
-    project(Arc::clone(&articles)).into_handler(settings.clone())?;
-    articles.migrate().map_err(|e| {
-        let file = settings
-            .path()
-            .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
-        ConfigError::new(format!("{file}: [app] database: {e}"))
-    })?;
-    log::info!(target: "articles", "articles database: {}", database.display());
-    Ok(project(articles))
+    let store = Arc::clone(&articles);
+    Ok(project(articles).ready(move |settings: &Settings| {
+        // Django runs `migrate` only on settings its checks accept: a failed start-up writes
+        // nothing.
+        store.migrate().map_err(|e| {
+            let file = settings
+                .path()
+                .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
+            ConfigError::new(format!("{file}: [app] database: {e}"))
+        })?;
+        log::info!(target: "articles", "articles database: {}", database.display());
+        Ok(())
+    }))
 }
 
 /// The project: the URL conf on `articles` and the seeds' middleware, registered by name.
@@ -330,7 +332,9 @@ mod tests {
         )
         .unwrap();
         let settings = Settings::load(&path).unwrap();
+        // What the adapter does at start-up: build the app, then check and load it.
         let err = build(&settings)
+            .and_then(|app| app.into_handler(settings.clone()))
             .err()
             .expect("an unknown middleware is an error");
         let created = dir.join("articles.sqlite3").exists();

@@ -13,7 +13,9 @@ use std::fmt;
 
 use num_bigint::BigInt;
 
-use crate::python::{self, float_repr, repr_code_points};
+use handler_core::python::{float_repr, repr_code_points, str_repr};
+
+use crate::python;
 
 /// Containers nested deeper than this: Python's `RecursionError` (its default recursion limit
 /// is 1000 frames, a few of which the request cycle already uses).
@@ -111,7 +113,7 @@ impl PyStr {
     /// `repr(s)`.
     pub fn repr(&self) -> String {
         match self {
-            PyStr::Text(t) => python::str_repr(t),
+            PyStr::Text(t) => str_repr(t),
             PyStr::Surrogates(cps) => repr_code_points(cps.iter().copied()),
         }
     }

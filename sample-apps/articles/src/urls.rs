@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use handler_core::urls::{include, path, re_path, UrlEntry};
+use handler_core::urls::{include, path, UrlEntry};
 use handler_core::views::decorators::{login_required_at, require_http_methods};
 use handler_core::views::generic::View;
 use handler_core::views::{view, ViewFn};
@@ -47,19 +47,9 @@ fn api_patterns(articles: Arc<Articles>) -> Vec<UrlEntry<ViewFn>> {
         .name("article-list"),
         path(
             "articles/<int:id>/",
-            views::ArticleDetailView {
-                articles: Arc::clone(&articles),
-            }
-            .as_view(),
+            views::ArticleDetailView { articles }.as_view(),
         )
         .name("article-detail"),
-        // Django's <int:id> matches any run of digits and hands the view an unbounded int;
-        // handler-core's int converter stops at i64, so the ids past it come here, to the same
-        // view, which answers them as Django 5 does: not found.
-        re_path(
-            r"^articles/(?P<id>[0-9]+)/$",
-            views::ArticleDetailView { articles }.as_view(),
-        ),
         path("users/", view(views::create_user)),
         path("protected/", view(views::protected)),
         path("admin/", view(views::admin_area)),

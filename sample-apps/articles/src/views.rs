@@ -13,7 +13,7 @@ use handler_core::views::generic::{Method, View};
 use handler_core::views::ViewResult;
 
 use crate::bodies::{
-    ArticleListBody, CreatedBody, DataBody, DivideBody, ErrorBody, MessageBody, PyFloat, SleptBody,
+    ArticleListBody, CreatedBody, DataBody, DivideBody, ErrorBody, MessageBody, SleptBody,
     SuccessBody,
 };
 use crate::forms::{bounded_count, CountError, Payload};
@@ -187,29 +187,12 @@ pub struct ArticleDetailView {
 }
 
 impl ArticleDetailView {
-    /// The article's id, `None` when it is beyond SQLite's 64-bit INTEGER. Django's `<int:id>`
-    /// gives the view any integer, and Django 5's lookups answer an id out of the column's
-    /// range with an empty result (`IntegerFieldOverflow`), so such an id is simply not found.
-    /// The URL conf sends those ids here through a second route (handler-core's `int`
-    /// converter stops at `i64`).
-    fn id(request: &HttpRequest) -> Result<Option<i64>, ViewError> {
-        if let Some(id) = request.kwarg_int("id") {
-            return Ok(Some(id));
-        }
-        match request.kwarg_str("id") {
-            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                Ok(digits.parse().ok())
-            }
-            // The URL conf guarantees digits; a view wired to another route is a bug.
-            _ => Err(ViewError::msg(
-                "article-detail needs an <int:id> in its route",
-            )),
-        }
-    }
-
-    /// The seeds' `Article.objects.filter(pk=id).first()`.
+    /// The seeds' `Article.objects.filter(pk=id).first()`. `<int:id>` matches any integer, as
+    /// Django's does; one beyond SQLite's 64-bit INTEGER (a `PathValue::BigInt`, so no
+    /// `kwarg_int`) is not found, as Django 5's lookups answer an id out of the column's range
+    /// with an empty result (`IntegerFieldOverflow`).
     fn article(&self, request: &HttpRequest) -> Result<Option<Article>, ViewError> {
-        let Some(id) = Self::id(request)? else {
+        let Some(id) = request.kwarg_int("id") else {
             return Ok(None);
         };
         match self.articles.get(id) {
@@ -339,12 +322,7 @@ pub fn divide(request: &mut HttpRequest) -> ViewResult {
         return json_error(500, "Server error");
     };
     match python::true_divide(&a, &b) {
-        Ok(result) => json(
-            200,
-            &DivideBody {
-                result: PyFloat(result),
-            },
-        ),
+        Ok(result) => json(200, &DivideBody { result }),
         Err(DivisionError::ZeroDivision) => json_error(400, "Cannot divide by zero"),
         Err(DivisionError::Overflow) => json_error(500, "Server error"),
     }
