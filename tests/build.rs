@@ -108,6 +108,23 @@ fn compile(compiler: &cc::Tool, include: &Path, source: &Path, output: &Path, de
     );
 }
 
+/// Writes `source` to `OUT_DIR/<name>.c`, compiles it to `OUT_DIR/lib<name>.so` and returns
+/// the library's path.
+fn compile_embedded(
+    compiler: &cc::Tool,
+    include: &Path,
+    out: &Path,
+    name: &str,
+    source: &str,
+    defines: &[String],
+) -> PathBuf {
+    let src = out.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap_or_else(|e| panic!("write {name}.c into OUT_DIR: {e}"));
+    let lib = out.join(format!("lib{name}.so"));
+    compile(compiler, include, &src, &lib, defines);
+    lib
+}
+
 fn main() {
     let manifest = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
@@ -133,10 +150,7 @@ fn main() {
     compile(&compiler, &include, &c_hello_src, &c_hello, &[]);
     println!("cargo:rustc-env=C_HELLO_LIB={}", c_hello.display());
 
-    let no_entry_src = out.join("no_entry.c");
-    std::fs::write(&no_entry_src, NO_ENTRY_SOURCE).expect("write no_entry.c into OUT_DIR");
-    let no_entry = out.join("libno_entry.so");
-    compile(&compiler, &include, &no_entry_src, &no_entry, &[]);
+    let no_entry = compile_embedded(&compiler, &include, &out, "no_entry", NO_ENTRY_SOURCE, &[]);
     println!("cargo:rustc-env=NO_ENTRY_LIB={}", no_entry.display());
 
     let header = std::fs::read_to_string(include.join("gateway.h")).expect("read gateway.h");
@@ -145,27 +159,28 @@ fn main() {
         header_number(&header, "GW_ABI_MINOR"),
     );
     println!("cargo:rustc-env=GATEWAY_ABI={major}.{minor}");
-    let abi_next_src = out.join("abi_next.c");
-    std::fs::write(&abi_next_src, ABI_NEXT_SOURCE).expect("write abi_next.c into OUT_DIR");
-    let abi_next = out.join("libabi_next.so");
     let define = format!("-DABI_NEXT_MINOR={ABI_NEXT_MINOR}u");
-    compile(&compiler, &include, &abi_next_src, &abi_next, &[define]);
+    let abi_next = compile_embedded(
+        &compiler,
+        &include,
+        &out,
+        "abi_next",
+        ABI_NEXT_SOURCE,
+        &[define],
+    );
     println!("cargo:rustc-env=ABI_NEXT_LIB={}", abi_next.display());
     println!(
         "cargo:rustc-env=ABI_NEXT_VERSION={}.{ABI_NEXT_MINOR}",
         major + 1
     );
 
-    let create_fails_src = out.join("create_fails.c");
-    std::fs::write(&create_fails_src, CREATE_FAILS_SOURCE)
-        .expect("write create_fails.c into OUT_DIR");
-    let create_fails = out.join("libcreate_fails.so");
     let define = format!("-DCREATE_ERROR=\"{CREATE_ERROR}\"");
-    compile(
+    let create_fails = compile_embedded(
         &compiler,
         &include,
-        &create_fails_src,
-        &create_fails,
+        &out,
+        "create_fails",
+        CREATE_FAILS_SOURCE,
         &[define],
     );
     println!(
