@@ -5,7 +5,8 @@
 //! same factor (the quotient is of the exact rational), and its `repr` reads back to itself.
 #![no_main]
 
-use articles::python::{float_repr, parse_int, true_divide, DivisionError};
+use articles::python::{parse_int, true_divide, DivisionError};
+use handler_core::python::float_repr;
 use libfuzzer_sys::fuzz_target;
 use num_bigint::BigInt;
 
