@@ -8,9 +8,10 @@
 //! `surrogatepass`; any `ValueError` it would raise is [`LoadError::Invalid`], and nesting deep
 //! enough for Python's `RecursionError` is [`LoadError::TooDeep`].
 
-use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
+use indexmap::{Equivalent, IndexMap};
 use num_bigint::BigInt;
 
 use handler_core::python::{float_repr, repr_code_points, str_repr};
@@ -46,7 +47,7 @@ impl std::error::Error for LoadError {}
 
 /// A Python `str`: text, or code points when it holds a lone surrogate (`"\ud800"` in JSON),
 /// which Python accepts and a Rust `String` cannot hold.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PyStr {
     /// Valid Unicode text.
     Text(String),
@@ -119,6 +120,25 @@ impl PyStr {
     }
 }
 
+/// Hashes as the text itself, so a dict key can be looked up by a `&str` (see the
+/// [`Equivalent`] impl below) without building a `PyStr`. Text never equals code points (those
+/// hold a surrogate), so the two variants may hash alike.
+impl Hash for PyStr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            PyStr::Text(t) => t.hash(state),
+            PyStr::Surrogates(cps) => cps.hash(state),
+        }
+    }
+}
+
+/// `d.get("key")` with a `&str`: equal to the key that is the same text.
+impl Equivalent<PyStr> for str {
+    fn equivalent(&self, key: &PyStr) -> bool {
+        matches!(key, PyStr::Text(t) if t == self)
+    }
+}
+
 impl From<&str> for PyStr {
     fn from(s: &str) -> Self {
         PyStr::Text(s.to_string())
@@ -157,44 +177,36 @@ impl fmt::Display for NotIterable {
 impl std::error::Error for NotIterable {}
 
 /// A Python `dict` from a JSON object: keys in first-seen order, a repeated key keeping its
-/// place and taking the last value (what `dict(pairs)` does).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PyDict {
-    entries: Vec<(PyStr, PyValue)>,
-    index: HashMap<PyStr, usize>,
-}
+/// place and taking the last value (what `dict(pairs)` does, and what `IndexMap::insert` does).
+#[derive(Debug, Clone, Default)]
+pub struct PyDict(IndexMap<PyStr, PyValue>);
 
 impl PyDict {
     /// `d[key] = value`.
     pub fn insert(&mut self, key: PyStr, value: PyValue) {
-        match self.index.get(&key) {
-            Some(&i) => self.entries[i].1 = value,
-            None => {
-                self.index.insert(key.clone(), self.entries.len());
-                self.entries.push((key, value));
-            }
-        }
+        self.0.insert(key, value);
     }
 
     /// `d.get(key)`.
     pub fn get(&self, key: &str) -> Option<&PyValue> {
-        let i = *self.index.get(&PyStr::from(key))?;
-        Some(&self.entries[i].1)
-    }
-
-    /// `len(d)`.
-    pub fn len(&self) -> usize {
-        self.entries.len()
+        self.0.get(key)
     }
 
     /// `not d`.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.0.is_empty()
     }
 
     /// The items in order.
     pub fn iter(&self) -> impl Iterator<Item = (&PyStr, &PyValue)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.0.iter()
+    }
+}
+
+/// The same items in the same order (`IndexMap`'s own `==` ignores the order).
+impl PartialEq for PyDict {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().eq(other.0.iter())
     }
 }
 
