@@ -260,41 +260,8 @@ impl PyValue {
     /// `repr(value)`.
     pub fn repr(&self) -> String {
         let mut out = String::new();
-        self.write_repr(&mut out);
+        self.write(Style::Repr, &mut out);
         out
-    }
-
-    fn write_repr(&self, out: &mut String) {
-        match self {
-            PyValue::None => out.push_str("None"),
-            PyValue::Bool(true) => out.push_str("True"),
-            PyValue::Bool(false) => out.push_str("False"),
-            PyValue::Int(i) => out.push_str(&i.to_string()),
-            PyValue::Float(x) => out.push_str(&float_repr(*x)),
-            PyValue::Str(s) => out.push_str(&s.repr()),
-            PyValue::List(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    item.write_repr(out);
-                }
-                out.push(']');
-            }
-            PyValue::Dict(d) => {
-                out.push('{');
-                for (i, (k, v)) in d.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push_str(&k.repr());
-                    out.push_str(": ");
-                    v.write_repr(out);
-                }
-                out.push('}');
-            }
-        }
     }
 
     /// `needle in value` for a string needle: a substring of a string, an element of a list,
@@ -317,29 +284,21 @@ impl PyValue {
     /// outside printable ASCII as `\uXXXX`), `NaN` / `Infinity` allowed.
     pub fn dumps(&self) -> String {
         let mut out = String::new();
-        self.write_json(&mut out);
+        self.write(Style::Json, &mut out);
         out
     }
 
-    fn write_json(&self, out: &mut String) {
+    /// The walk `repr` and `json.dumps` share: lists and dicts are written alike (`", "`
+    /// between items, `": "` after a key), only the leaves differ with the style.
+    fn write(&self, style: Style, out: &mut String) {
         match self {
-            PyValue::None => out.push_str("null"),
-            PyValue::Bool(true) => out.push_str("true"),
-            PyValue::Bool(false) => out.push_str("false"),
-            PyValue::Int(i) => out.push_str(&i.to_string()),
-            PyValue::Float(x) if x.is_nan() => out.push_str("NaN"),
-            PyValue::Float(x) if x.is_infinite() => {
-                out.push_str(if *x > 0.0 { "Infinity" } else { "-Infinity" })
-            }
-            PyValue::Float(x) => out.push_str(&float_repr(*x)),
-            PyValue::Str(s) => write_json_string(s, out),
             PyValue::List(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    item.write_json(out);
+                    item.write(style, out);
                 }
                 out.push(']');
             }
@@ -349,12 +308,47 @@ impl PyValue {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    write_json_string(k, out);
+                    style.write_str(k, out);
                     out.push_str(": ");
-                    v.write_json(out);
+                    v.write(style, out);
                 }
                 out.push('}');
             }
+            PyValue::Str(s) => style.write_str(s, out),
+            PyValue::None => out.push_str(style.pick("None", "null")),
+            PyValue::Bool(true) => out.push_str(style.pick("True", "true")),
+            PyValue::Bool(false) => out.push_str(style.pick("False", "false")),
+            PyValue::Int(i) => out.push_str(&i.to_string()),
+            PyValue::Float(x) => match style {
+                Style::Json if x.is_nan() => out.push_str("NaN"),
+                Style::Json if x.is_infinite() => {
+                    out.push_str(if *x > 0.0 { "Infinity" } else { "-Infinity" })
+                }
+                _ => out.push_str(&float_repr(*x)),
+            },
+        }
+    }
+}
+
+/// What [`PyValue::write`] writes: Python's `repr()` or `json.dumps`.
+#[derive(Debug, Clone, Copy)]
+enum Style {
+    Repr,
+    Json,
+}
+
+impl Style {
+    fn pick(self, repr: &'static str, json: &'static str) -> &'static str {
+        match self {
+            Style::Repr => repr,
+            Style::Json => json,
+        }
+    }
+
+    fn write_str(self, s: &PyStr, out: &mut String) {
+        match self {
+            Style::Repr => out.push_str(&s.repr()),
+            Style::Json => write_json_string(s, out),
         }
     }
 }
