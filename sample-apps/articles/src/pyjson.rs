@@ -8,6 +8,7 @@
 //! `surrogatepass`; any `ValueError` it would raise is [`LoadError::Invalid`], and nesting deep
 //! enough for Python's `RecursionError` is [`LoadError::TooDeep`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -56,17 +57,6 @@ pub enum PyStr {
 }
 
 impl PyStr {
-    fn from_code_points(cps: Vec<u32>) -> PyStr {
-        match cps
-            .iter()
-            .map(|&c| char::from_u32(c))
-            .collect::<Option<String>>()
-        {
-            Some(text) => PyStr::Text(text),
-            None => PyStr::Surrogates(cps),
-        }
-    }
-
     fn code_points(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         match self {
             PyStr::Text(t) => Box::new(t.chars().map(u32::from)),
@@ -381,92 +371,90 @@ fn write_json_string(s: &PyStr, out: &mut String) {
 
 /// `json.loads(body)` for a bytes body.
 pub fn loads(body: &[u8]) -> Result<PyValue, LoadError> {
-    let text = decode(body)?;
-    let mut parser = Parser {
-        s: &text,
-        pos: 0,
-        depth: 0,
+    let decoded = decode(body)?;
+    let mut parser = match &decoded {
+        Decoded::Text(text) => Parser::new(text.as_bytes(), Some(text)),
+        Decoded::Wtf8(bytes) => Parser::new(bytes, None),
     };
     parser.skip_ws();
     let value = parser.value()?;
     parser.skip_ws();
-    if parser.pos != text.len() {
+    if parser.pos != parser.s.len() {
         return Err(parser.error("Extra data"));
     }
     Ok(value)
 }
 
-/// `body.decode(json.detect_encoding(body), "surrogatepass")`, as code points.
-fn decode(b: &[u8]) -> Result<Vec<u32>, LoadError> {
+/// A decoded body, ready to parse as bytes.
+enum Decoded<'a> {
+    /// Unicode text: the body itself when it is UTF-8 (the usual case, nothing copied), or
+    /// UTF-16 / UTF-32 transcoded.
+    Text(Cow<'a, str>),
+    /// Text with surrogates, which only `surrogatepass` lets in: UTF-8 in which each code point,
+    /// a surrogate too, is its own one- to four-byte sequence (a surrogate is three bytes,
+    /// `ED A0..BF 80..BF`, as WTF-8 writes a lone one; two in a row stay two code points, as
+    /// Python decodes them).
+    Wtf8(Cow<'a, [u8]>),
+}
+
+/// `body.decode(json.detect_encoding(body), "surrogatepass")`.
+fn decode(b: &[u8]) -> Result<Decoded<'_>, LoadError> {
     const UTF32_LE_BOM: &[u8] = &[0xff, 0xfe, 0, 0];
     const UTF32_BE_BOM: &[u8] = &[0, 0, 0xfe, 0xff];
     if b.starts_with(UTF32_LE_BOM) {
-        return decode_utf32(&b[4..], false);
+        return decode_utf32(&b[4..], false).map(transcode);
     }
     if b.starts_with(UTF32_BE_BOM) {
-        return decode_utf32(&b[4..], true);
+        return decode_utf32(&b[4..], true).map(transcode);
     }
     if b.starts_with(&[0xff, 0xfe]) {
-        return decode_utf16(&b[2..], false);
+        return Ok(transcode(decode_utf16(&b[2..], false)?));
     }
     if b.starts_with(&[0xfe, 0xff]) {
-        return decode_utf16(&b[2..], true);
+        return Ok(transcode(decode_utf16(&b[2..], true)?));
     }
     if let Some(rest) = b.strip_prefix(&[0xef, 0xbb, 0xbf]) {
         return decode_utf8(rest);
     }
     // No BOM: the zero bytes of the first two ASCII characters tell UTF-16 and UTF-32 apart.
-    match b {
+    let code_points = match b {
         [0, b1, ..] if b.len() >= 4 => {
             if *b1 != 0 {
-                decode_utf16(b, true)
+                decode_utf16(b, true)?
             } else {
-                decode_utf32(b, true)
+                decode_utf32(b, true)?
             }
         }
         [_, 0, b2, b3, ..] => {
             if *b2 != 0 || *b3 != 0 {
-                decode_utf16(b, false)
+                decode_utf16(b, false)?
             } else {
-                decode_utf32(b, false)
+                decode_utf32(b, false)?
             }
         }
-        [0, _] => decode_utf16(b, true),
-        [_, 0] => decode_utf16(b, false),
-        _ => decode_utf8(b),
-    }
+        [0, _] => decode_utf16(b, true)?,
+        [_, 0] => decode_utf16(b, false)?,
+        _ => return decode_utf8(b),
+    };
+    Ok(transcode(code_points))
 }
 
 fn decode_error(codec: &str, why: &str) -> LoadError {
     LoadError::Invalid(format!("'{codec}' codec can't decode bytes: {why}"))
 }
 
-/// UTF-8 with `surrogatepass`: the three-byte forms of U+D800..U+DFFF are accepted.
-fn decode_utf8(mut b: &[u8]) -> Result<Vec<u32>, LoadError> {
-    let mut out = Vec::with_capacity(b.len());
+/// UTF-8 with `surrogatepass`: the three-byte forms of U+D800..U+DFFF are accepted. Nothing is
+/// copied: valid UTF-8 is the text, and with surrogates the bytes are already [`Decoded::Wtf8`].
+fn decode_utf8(body: &[u8]) -> Result<Decoded<'_>, LoadError> {
+    let mut b = body;
     loop {
         match std::str::from_utf8(b) {
-            Ok(s) => {
-                out.extend(s.chars().map(u32::from));
-                return Ok(out);
-            }
-            Err(e) => {
-                let (valid, rest) = b.split_at(e.valid_up_to());
-                // SAFETY-free: `valid` is exactly the prefix from_utf8 checked.
-                out.extend(
-                    std::str::from_utf8(valid)
-                        .unwrap_or_default()
-                        .chars()
-                        .map(u32::from),
-                );
-                match rest {
-                    [0xed, b1 @ 0xa0..=0xbf, b2 @ 0x80..=0xbf, ..] => {
-                        out.push(0xd000 | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f));
-                        b = &rest[3..];
-                    }
-                    _ => return Err(decode_error("utf-8", "invalid start or continuation byte")),
-                }
-            }
+            Ok(text) if b.len() == body.len() => return Ok(Decoded::Text(Cow::Borrowed(text))),
+            Ok(_) => return Ok(Decoded::Wtf8(Cow::Borrowed(body))),
+            Err(e) => match &b[e.valid_up_to()..] {
+                [0xed, 0xa0..=0xbf, 0x80..=0xbf, rest @ ..] => b = rest,
+                _ => return Err(decode_error("utf-8", "invalid start or continuation byte")),
+            },
         }
     }
 }
@@ -509,55 +497,160 @@ fn decode_utf32(b: &[u8], big_endian: bool) -> Result<Vec<u32>, LoadError> {
         .collect()
 }
 
+/// Code points (at most 0x10FFFF) as the parser reads them: text, or WTF-8 when a surrogate
+/// is among them.
+fn transcode(code_points: Vec<u32>) -> Decoded<'static> {
+    if let Some(text) = code_points
+        .iter()
+        .map(|&c| char::from_u32(c))
+        .collect::<Option<String>>()
+    {
+        return Decoded::Text(Cow::Owned(text));
+    }
+    let mut out = Vec::with_capacity(code_points.len());
+    for cp in code_points {
+        push_wtf8(&mut out, cp);
+    }
+    Decoded::Wtf8(Cow::Owned(out))
+}
+
+/// Appends a code point as UTF-8 would encode it, a surrogate too.
+fn push_wtf8(out: &mut Vec<u8>, cp: u32) {
+    // The casts keep the low bits, which is what each byte takes.
+    let continuation = |shift: u32| 0x80 | ((cp >> shift) & 0x3f) as u8;
+    match cp {
+        0..=0x7f => out.push(cp as u8),
+        0x80..=0x7ff => out.extend([0xc0 | (cp >> 6) as u8, continuation(0)]),
+        0x800..=0xffff => out.extend([0xe0 | (cp >> 12) as u8, continuation(6), continuation(0)]),
+        _ => out.extend([
+            0xf0 | (cp >> 18) as u8,
+            continuation(12),
+            continuation(6),
+            continuation(0),
+        ]),
+    }
+}
+
+/// The code points of WTF-8 bytes (whole sequences, as [`Decoded::Wtf8`] holds them).
+fn wtf8_code_points(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let lead = *b.get(i)?;
+        let (len, bits) = match lead {
+            0..=0x7f => (1, u32::from(lead)),
+            0xc0..=0xdf => (2, u32::from(lead & 0x1f)),
+            0xe0..=0xef => (3, u32::from(lead & 0x0f)),
+            _ => (4, u32::from(lead & 0x07)),
+        };
+        let rest = b.get(i + 1..i + len)?;
+        i += len;
+        Some(
+            rest.iter()
+                .fold(bits, |cp, &c| (cp << 6) | u32::from(c & 0x3f)),
+        )
+    })
+}
+
+/// A string being unescaped: text until a lone surrogate shows up, code points from then on.
+enum StrBuf {
+    Text(String),
+    CodePoints(Vec<u32>),
+}
+
+impl StrBuf {
+    fn push_str(&mut self, s: &str) {
+        match self {
+            StrBuf::Text(t) => t.push_str(s),
+            StrBuf::CodePoints(cps) => cps.extend(s.chars().map(u32::from)),
+        }
+    }
+
+    fn push(&mut self, cp: u32) {
+        match self {
+            StrBuf::Text(t) => match char::from_u32(cp) {
+                Some(c) => t.push(c),
+                None => {
+                    let mut cps: Vec<u32> = t.chars().map(u32::from).collect();
+                    cps.push(cp);
+                    *self = StrBuf::CodePoints(cps);
+                }
+            },
+            StrBuf::CodePoints(cps) => cps.push(cp),
+        }
+    }
+
+    fn finish(self) -> PyStr {
+        match self {
+            StrBuf::Text(t) => PyStr::Text(t),
+            StrBuf::CodePoints(cps) => PyStr::Surrogates(cps),
+        }
+    }
+}
+
+/// The parser, on the decoded body's bytes (UTF-8, or WTF-8 when it holds surrogates): every
+/// delimiter is ASCII, so it steps byte by byte and copies string contents as whole runs.
+/// Positions in error messages count code points, as Python's do.
 struct Parser<'a> {
-    s: &'a [u32],
+    s: &'a [u8],
+    /// `s` as text, when it is valid UTF-8 (no surrogates).
+    text: Option<&'a str>,
     pos: usize,
     depth: usize,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<u32> {
+impl<'a> Parser<'a> {
+    fn new(s: &'a [u8], text: Option<&'a str>) -> Self {
+        Parser {
+            s,
+            text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
-    fn at(&self, c: char) -> bool {
-        self.peek() == Some(u32::from(c))
+    fn at(&self, c: u8) -> bool {
+        self.peek() == Some(c)
     }
 
     fn error(&self, what: &str) -> LoadError {
-        LoadError::Invalid(format!("{what}: char {}", self.pos))
+        // The code points before `pos`: every byte but the continuation bytes starts one.
+        let chars = self.s[..self.pos]
+            .iter()
+            .filter(|&&b| !(0x80..=0xbf).contains(&b))
+            .count();
+        LoadError::Invalid(format!("{what}: char {chars}"))
     }
 
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(0x20 | 0x09 | 0x0a | 0x0d)) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
         }
     }
 
     fn literal(&mut self, word: &str) -> bool {
-        let n = word.chars().count();
-        let matches = self
-            .s
-            .get(self.pos..self.pos + n)
-            .is_some_and(|w| w.iter().copied().eq(word.chars().map(u32::from)));
+        let matches = self.s[self.pos..].starts_with(word.as_bytes());
         if matches {
-            self.pos += n;
+            self.pos += word.len();
         }
         matches
     }
 
     fn value(&mut self) -> Result<PyValue, LoadError> {
-        match self.peek().and_then(char::from_u32) {
-            Some('"') => Ok(PyValue::Str(self.string()?)),
-            Some('{') => self.nested(Parser::object),
-            Some('[') => self.nested(Parser::array),
-            Some('n') if self.literal("null") => Ok(PyValue::None),
-            Some('t') if self.literal("true") => Ok(PyValue::Bool(true)),
-            Some('f') if self.literal("false") => Ok(PyValue::Bool(false)),
-            Some('N') if self.literal("NaN") => Ok(PyValue::Float(f64::NAN)),
-            Some('I') if self.literal("Infinity") => Ok(PyValue::Float(f64::INFINITY)),
-            Some('-') if self.literal("-Infinity") => Ok(PyValue::Float(f64::NEG_INFINITY)),
-            Some('-' | '0'..='9') => self.number(),
+        match self.peek() {
+            Some(b'"') => Ok(PyValue::Str(self.string()?)),
+            Some(b'{') => self.nested(Parser::object),
+            Some(b'[') => self.nested(Parser::array),
+            Some(b'n') if self.literal("null") => Ok(PyValue::None),
+            Some(b't') if self.literal("true") => Ok(PyValue::Bool(true)),
+            Some(b'f') if self.literal("false") => Ok(PyValue::Bool(false)),
+            Some(b'N') if self.literal("NaN") => Ok(PyValue::Float(f64::NAN)),
+            Some(b'I') if self.literal("Infinity") => Ok(PyValue::Float(f64::INFINITY)),
+            Some(b'-') if self.literal("-Infinity") => Ok(PyValue::Float(f64::NEG_INFINITY)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.error("Expecting value")),
         }
     }
@@ -577,7 +670,7 @@ impl Parser<'_> {
 
     fn digits(&mut self) -> usize {
         let start = self.pos;
-        while matches!(self.peek(), Some(0x30..=0x39)) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
             self.pos += 1;
         }
         self.pos - start
@@ -587,12 +680,12 @@ impl Parser<'_> {
     /// is not part of the number (what follows is then "Extra data" or a delimiter error).
     fn number(&mut self) -> Result<PyValue, LoadError> {
         let start = self.pos;
-        if self.at('-') {
+        if self.at(b'-') {
             self.pos += 1;
         }
         match self.peek() {
-            Some(0x30) => self.pos += 1,
-            Some(0x31..=0x39) => {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
                 self.digits();
             }
             _ => {
@@ -601,15 +694,15 @@ impl Parser<'_> {
             }
         }
         let mut is_float = false;
-        if self.at('.') && matches!(self.s.get(self.pos + 1), Some(0x30..=0x39)) {
+        if self.at(b'.') && matches!(self.s.get(self.pos + 1), Some(b'0'..=b'9')) {
             self.pos += 1;
             self.digits();
             is_float = true;
         }
-        if self.at('e') || self.at('E') {
+        if self.at(b'e') || self.at(b'E') {
             let mark = self.pos;
             self.pos += 1;
-            if self.at('+') || self.at('-') {
+            if self.at(b'+') || self.at(b'-') {
                 self.pos += 1;
             }
             if self.digits() == 0 {
@@ -618,10 +711,8 @@ impl Parser<'_> {
                 is_float = true;
             }
         }
-        let text: String = self.s[start..self.pos]
-            .iter()
-            .filter_map(|&c| char::from_u32(c))
-            .collect();
+        // ASCII: a sign, digits, `.`, `e`.
+        let text = std::str::from_utf8(&self.s[start..self.pos]).unwrap_or_default();
         if is_float {
             // Python's float() of the literal: correctly rounded, out of range as ±inf.
             let x: f64 = text
@@ -629,9 +720,7 @@ impl Parser<'_> {
                 .map_err(|_| LoadError::Invalid(format!("could not convert {text:?}")))?;
             return Ok(PyValue::Float(x));
         }
-        python::parse_int(&text)
-            .map(PyValue::Int)
-            .map_err(|e| LoadError::Invalid(e.to_string()))
+        int(text).map(PyValue::Int)
     }
 
     fn hex4(&mut self) -> Result<u32, LoadError> {
@@ -641,8 +730,8 @@ impl Parser<'_> {
             .ok_or_else(|| self.error("Invalid \\uXXXX escape"))?;
         let mut v = 0;
         for &d in digits {
-            let d = char::from_u32(d)
-                .and_then(|c| c.to_digit(16))
+            let d = char::from(d)
+                .to_digit(16)
                 .ok_or_else(|| self.error("Invalid \\uXXXX escape"))?;
             v = v * 16 + d;
         }
@@ -650,36 +739,55 @@ impl Parser<'_> {
         Ok(v)
     }
 
+    /// Appends `s[start..end]`, which starts and ends at ASCII bytes (a quote, a backslash, an
+    /// escape's last character) or at the end of the body, so at whole characters.
+    fn push_run(&self, out: &mut StrBuf, start: usize, end: usize) {
+        match self.text {
+            Some(text) => out.push_str(&text[start..end]),
+            None => match std::str::from_utf8(&self.s[start..end]) {
+                Ok(run) => out.push_str(run),
+                Err(_) => wtf8_code_points(&self.s[start..end]).for_each(|cp| out.push(cp)),
+            },
+        }
+    }
+
     fn string(&mut self) -> Result<PyStr, LoadError> {
         self.pos += 1; // the opening quote
-        let mut out: Vec<u32> = Vec::new();
+        let mut out = StrBuf::Text(String::new());
         loop {
+            let run = self.pos;
+            while matches!(self.peek(), Some(c) if c != b'"' && c != b'\\' && c >= 0x20) {
+                self.pos += 1;
+            }
+            if self.pos > run {
+                self.push_run(&mut out, run, self.pos);
+            }
             let c = self
                 .peek()
                 .ok_or_else(|| self.error("Unterminated string starting at"))?;
             self.pos += 1;
             match c {
-                0x22 => return Ok(PyStr::from_code_points(out)),
-                0x5c => {
+                b'"' => return Ok(out.finish()),
+                b'\\' => {
                     let e = self
                         .peek()
                         .ok_or_else(|| self.error("Unterminated string starting at"))?;
                     self.pos += 1;
-                    let unescaped = match char::from_u32(e) {
-                        Some('"') => 0x22,
-                        Some('\\') => 0x5c,
-                        Some('/') => 0x2f,
-                        Some('b') => 0x08,
-                        Some('f') => 0x0c,
-                        Some('n') => 0x0a,
-                        Some('r') => 0x0d,
-                        Some('t') => 0x09,
-                        Some('u') => {
+                    let unescaped = match e {
+                        b'"' => 0x22,
+                        b'\\' => 0x5c,
+                        b'/' => 0x2f,
+                        b'b' => 0x08,
+                        b'f' => 0x0c,
+                        b'n' => 0x0a,
+                        b'r' => 0x0d,
+                        b't' => 0x09,
+                        b'u' => {
                             let u = self.hex4()?;
                             // A high surrogate followed by an escaped low one is one character.
                             if (0xd800..0xdc00).contains(&u)
-                                && self.at('\\')
-                                && self.s.get(self.pos + 1) == Some(&u32::from('u'))
+                                && self.at(b'\\')
+                                && self.s.get(self.pos + 1) == Some(&b'u')
                             {
                                 let mark = self.pos;
                                 self.pos += 2;
@@ -700,11 +808,11 @@ impl Parser<'_> {
                     };
                     out.push(unescaped);
                 }
-                0..=0x1f => {
+                _ => {
+                    // A control character (below U+0020).
                     self.pos -= 1;
                     return Err(self.error("Invalid control character at"));
                 }
-                _ => out.push(c),
             }
         }
     }
@@ -713,17 +821,17 @@ impl Parser<'_> {
         self.pos += 1; // {
         let mut dict = PyDict::default();
         self.skip_ws();
-        if self.at('}') {
+        if self.at(b'}') {
             self.pos += 1;
             return Ok(PyValue::Dict(dict));
         }
         loop {
-            if !self.at('"') {
+            if !self.at(b'"') {
                 return Err(self.error("Expecting property name enclosed in double quotes"));
             }
             let key = self.string()?;
             self.skip_ws();
-            if !self.at(':') {
+            if !self.at(b':') {
                 return Err(self.error("Expecting ':' delimiter"));
             }
             self.pos += 1;
@@ -731,11 +839,11 @@ impl Parser<'_> {
             let value = self.value()?;
             dict.insert(key, value);
             self.skip_ws();
-            if self.at('}') {
+            if self.at(b'}') {
                 self.pos += 1;
                 return Ok(PyValue::Dict(dict));
             }
-            if !self.at(',') {
+            if !self.at(b',') {
                 return Err(self.error("Expecting ',' delimiter"));
             }
             self.pos += 1;
@@ -747,24 +855,49 @@ impl Parser<'_> {
         self.pos += 1; // [
         let mut items = Vec::new();
         self.skip_ws();
-        if self.at(']') {
+        if self.at(b']') {
             self.pos += 1;
             return Ok(PyValue::List(items));
         }
         loop {
             items.push(self.value()?);
             self.skip_ws();
-            if self.at(']') {
+            if self.at(b']') {
                 self.pos += 1;
                 return Ok(PyValue::List(items));
             }
-            if !self.at(',') {
+            if !self.at(b',') {
                 return Err(self.error("Expecting ',' delimiter"));
             }
             self.pos += 1;
             self.skip_ws();
         }
     }
+}
+
+/// `int()` of a JSON integer literal. The grammar already limited it to `-?[0-9]+`, so none of
+/// `int()`'s other rules (whitespace, `+`, underscores, other scripts' digits) apply; only its
+/// digit limit does, with the same `ValueError`.
+fn int(text: &str) -> Result<BigInt, LoadError> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    // 18 digits always fit an i64.
+    if digits.len() <= 18 {
+        let magnitude = digits
+            .bytes()
+            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        return Ok(BigInt::from(if negative { -magnitude } else { magnitude }));
+    }
+    if digits.len() > python::INT_MAX_STR_DIGITS {
+        return Err(LoadError::Invalid(
+            python::IntError::TooManyDigits(digits.len()).to_string(),
+        ));
+    }
+    BigInt::parse_bytes(text.as_bytes(), 10).ok_or_else(|| {
+        LoadError::Invalid(python::IntError::InvalidLiteral(text.to_string()).to_string())
+    })
 }
 
 #[cfg(test)]
@@ -905,6 +1038,43 @@ mod tests {
         );
         let v = loads(b"\"\xed\xa0\x80\"").unwrap();
         assert_eq!(v, PyValue::Str(PyStr::Surrogates(vec![0xd800])));
+    }
+
+    #[test]
+    fn surrogates_from_every_encoding_and_positions_in_code_points() {
+        // Raw surrogates (UTF-8 surrogatepass) next to escapes and other text; two raw ones in a
+        // row stay two code points.
+        assert_eq!(
+            loads(b"\"a\xed\xa0\x80\\n\xc3\xa9\xed\xa0\xbd\xed\xb8\x80\""),
+            Ok(PyValue::Str(PyStr::Surrogates(vec![
+                0x61, 0xd800, 0x0a, 0xe9, 0xd83d, 0xde00
+            ])))
+        );
+        let utf16le: Vec<u8> = [0x22, 0xdc00, 0x78, 0x22]
+            .iter()
+            .flat_map(|u: &u16| u.to_le_bytes())
+            .collect();
+        assert_eq!(
+            loads(&utf16le),
+            Ok(PyValue::Str(PyStr::Surrogates(vec![0xdc00, 0x78])))
+        );
+        let utf32le: Vec<u8> = [0x22, 0xd83d, 0xde00, 0x22]
+            .iter()
+            .flat_map(|c: &u32| c.to_le_bytes())
+            .collect();
+        assert_eq!(
+            loads(&utf32le),
+            Ok(PyValue::Str(PyStr::Surrogates(vec![0xd83d, 0xde00])))
+        );
+        // Error positions count code points, not bytes.
+        assert_eq!(
+            loads("[\"é😀\" x]".as_bytes()),
+            Err(LoadError::Invalid("Expecting ',' delimiter: char 6".into()))
+        );
+        assert_eq!(
+            loads(b"\"\xed\xa0\x80\\q\""),
+            Err(LoadError::Invalid("Invalid \\escape: char 4".into()))
+        );
     }
 
     #[test]
