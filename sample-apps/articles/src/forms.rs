@@ -2,6 +2,8 @@
 //! seeds' `_payload`: `json.loads(request.body)`, `request.POST`, or `QueryDict(request.body)`),
 //! and counts from the query string.
 
+use std::borrow::Cow;
+
 use handler_core::exception::ViewError;
 use handler_core::http::querydict::QueryDict;
 use handler_core::http::HttpRequest;
@@ -76,17 +78,26 @@ impl Payload<'_> {
     }
 
     /// `data.get(name)`: a JSON value, or a form field's last value as a string.
-    pub fn get(&self, name: &str) -> Option<PyValue> {
+    pub fn get(&self, name: &str) -> Option<Cow<'_, PyValue>> {
         match self {
-            Payload::Json(dict) => dict.get(name).cloned(),
-            Payload::Form(form) => form.get(name).map(PyValue::str),
+            Payload::Json(dict) => dict.get(name).map(Cow::Borrowed),
+            Payload::Form(form) => form.get(name).map(|v| Cow::Owned(PyValue::str(v))),
         }
     }
 
     /// `data.get(name)` when it is truthy: the seeds' `if not title or not content` treats
     /// `None`, `""`, `0`, `False`, `[]` and `{}` as missing.
-    pub fn truthy(&self, name: &str) -> Option<PyValue> {
-        self.get(name).filter(PyValue::is_truthy)
+    pub fn truthy(&self, name: &str) -> Option<Cow<'_, PyValue>> {
+        self.get(name).filter(|v| v.is_truthy())
+    }
+
+    /// `data.get(name)`, taken out of a JSON object instead of copied (what the PUT view
+    /// answers with is the value itself).
+    pub fn take(&mut self, name: &str) -> Option<PyValue> {
+        match self {
+            Payload::Json(dict) => dict.remove(name),
+            Payload::Form(form) => form.get(name).map(PyValue::str),
+        }
     }
 }
 

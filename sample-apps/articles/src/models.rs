@@ -206,16 +206,12 @@ impl Articles {
         })
     }
 
-    /// Inserts a new article and returns it with its id.
-    pub fn create(&self, title: &str, content: &str) -> Result<Article, ModelError> {
+    /// Inserts a new article and returns its id.
+    pub fn create(&self, title: &str, content: &str) -> Result<i64, ModelError> {
         self.with_conn(|conn| {
             conn.prepare_cached("INSERT INTO articles (title, content) VALUES (?1, ?2)")?
                 .execute(params![title, content])?;
-            Ok(Article {
-                id: conn.last_insert_rowid(),
-                title: title.to_string(),
-                content: content.to_string(),
-            })
+            Ok(conn.last_insert_rowid())
         })
     }
 
@@ -331,6 +327,16 @@ mod tests {
         }
     }
 
+    /// Creates an article and returns it as it is now stored.
+    fn create(store: &Articles, title: &str, content: &str) -> Article {
+        let id = store.create(title, content).unwrap();
+        Article {
+            id,
+            title: title.to_string(),
+            content: content.to_string(),
+        }
+    }
+
     #[test]
     fn creates_the_file_and_schema_and_uses_wal() {
         let tmp = TempDb::new();
@@ -348,8 +354,8 @@ mod tests {
     fn crud_round_trip() {
         let tmp = TempDb::new();
         let store = Articles::open(tmp.file()).unwrap();
-        let a = store.create("First", "one").unwrap();
-        let b = store.create("Second", "two").unwrap();
+        let a = create(&store, "First", "one");
+        let b = create(&store, "Second", "two");
         assert!(b.id > a.id);
         assert_eq!(store.get(a.id).unwrap(), a);
         assert_eq!(store.list().unwrap(), vec![a.clone(), b.clone()]);
@@ -395,9 +401,9 @@ mod tests {
     fn ids_are_not_reused_after_delete() {
         let tmp = TempDb::new();
         let store = Articles::open(tmp.file()).unwrap();
-        let a = store.create("a", "a").unwrap();
+        let a = create(&store, "a", "a");
         store.delete(a.id).unwrap();
-        let b = store.create("b", "b").unwrap();
+        let b = create(&store, "b", "b");
         assert!(b.id > a.id);
     }
 
@@ -406,7 +412,7 @@ mod tests {
         let tmp = TempDb::new();
         let id = {
             let store = Articles::open(tmp.file()).unwrap();
-            store.create("Kept", "across restarts").unwrap().id
+            create(&store, "Kept", "across restarts").id
         };
         let store = Articles::open(tmp.file()).unwrap();
         assert_eq!(store.get(id).unwrap().title, "Kept");
@@ -421,7 +427,7 @@ mod tests {
                 let store = Arc::clone(&store);
                 std::thread::spawn(move || {
                     for i in 0..25 {
-                        let a = store.create(&format!("t{t}-{i}"), "body").unwrap();
+                        let a = create(&store, &format!("t{t}-{i}"), "body");
                         store
                             .update(
                                 a.id,
@@ -475,7 +481,7 @@ mod tests {
     fn null_is_refused_by_the_not_null_column() {
         let tmp = TempDb::new();
         let store = Articles::open(tmp.file()).unwrap();
-        let a = store.create("t", "c").unwrap();
+        let a = create(&store, "t", "c");
         let err = store
             .update(
                 a.id,

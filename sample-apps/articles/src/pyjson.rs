@@ -182,6 +182,11 @@ impl PyDict {
         self.0.get(key)
     }
 
+    /// `d.pop(key, None)`: the value, taken out (the order of the other items is not kept).
+    pub fn remove(&mut self, key: &str) -> Option<PyValue> {
+        self.0.swap_remove(key)
+    }
+
     /// `not d`.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

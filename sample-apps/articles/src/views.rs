@@ -1,6 +1,7 @@
 //! The views: the seeds' function views and the two class-based article views, as a Django
 //! developer would write them in `views.py`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,8 +105,11 @@ pub fn get_only(_request: &mut HttpRequest) -> ViewResult {
 
 /// `str(value)` encoded for the database: what a Django `CharField` stores for any value but
 /// `None` (a lone surrogate fails the encoding, Django's `UnicodeEncodeError`: a 500).
-fn stored_text(value: &PyValue) -> Result<String, ViewError> {
-    Ok(value.to_py_str().to_utf8()?.to_string())
+fn stored_text(value: &PyValue) -> Result<Cow<'_, str>, ViewError> {
+    match value {
+        PyValue::Str(s) => Ok(Cow::Borrowed(s.to_utf8()?)),
+        other => Ok(Cow::Owned(other.repr())),
+    }
 }
 
 /// The change a PUT field asks for: `None` stores NULL (refused by the column), anything else
@@ -114,7 +118,7 @@ fn field_change(value: Option<&PyValue>) -> Result<FieldChange, ViewError> {
     match value {
         None => Ok(FieldChange::Keep),
         Some(PyValue::None) => Ok(FieldChange::Null),
-        Some(v) => Ok(FieldChange::Set(stored_text(v)?)),
+        Some(v) => Ok(FieldChange::Set(stored_text(v)?.into_owned())),
     }
 }
 
@@ -167,14 +171,14 @@ impl View for ArticleListView {
         let (Some(title), Some(content)) = (data.truthy("title"), data.truthy("content")) else {
             return json_error(400, "Title and content are required");
         };
-        let article = self
+        let id = self
             .articles
             .create(&stored_text(&title)?, &stored_text(&content)?)?;
         json(
             201,
             &CreatedBody {
                 message: "Article created successfully",
-                id: article.id,
+                id,
             },
         )
     }
@@ -219,10 +223,10 @@ impl View for ArticleDetailView {
         let Some(article) = self.article(request)? else {
             return json_error(404, "Article not found");
         };
-        let Ok(data) = Payload::from_request(request)? else {
+        let Ok(mut data) = Payload::from_request(request)? else {
             return json_error(400, "Invalid JSON");
         };
-        let (title, content) = (data.get("title"), data.get("content"));
+        let (title, content) = (data.take("title"), data.take("content"));
         let changes = ArticleChanges {
             title: field_change(title.as_ref())?,
             content: field_change(content.as_ref())?,
