@@ -614,9 +614,34 @@ fn put_sets_every_field_present_as_the_seed_view_does() {
         ],
     );
     assert_json(&r, 200, json!({"id": id, "title": "T", "content": "False"}));
-    // The article is looked up before the body is read: an unknown id is 404 even with bad JSON.
+    // The seeds look the article up before they read the body: an unknown id is 404 even with
+    // bad JSON.
     let r = post_json(&app, "/api/articles/4242/", "PUT", "{bad");
     assert_json(&r, 404, json!({"error": "Article not found"}));
+}
+
+#[test]
+fn put_answers_404_for_a_missing_article_whatever_is_wrong_with_the_body() {
+    let app = App::start("put-order");
+    let id = create_form(&app, "t", "c");
+    let deep = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
+    // Each body fails on an existing article (the seeds' 400, or a 500 past the view: a lone
+    // surrogate cannot be stored, NULL is refused, JSON past Python's recursion limit) ...
+    for (body, status) in [
+        ("{bad", 400),
+        ("[1]", 400),
+        (r#"{"title": "\ud800"}"#, 500),
+        (r#"{"title": null}"#, 500),
+        (deep.as_str(), 500),
+    ] {
+        let r = post_json(&app, &format!("/api/articles/{id}/"), "PUT", body);
+        assert_status(&r, status);
+        // ... and is the 404 on a missing one, as the article is looked up first.
+        let r = post_json(&app, "/api/articles/4242/", "PUT", body);
+        assert_json(&r, 404, json!({"error": "Article not found"}));
+    }
+    let r = app.curl(&format!("/api/articles/{id}/"), &[]);
+    assert_json(&r, 200, json!({"id": id, "title": "t", "content": "c"}));
 }
 
 #[test]

@@ -143,9 +143,13 @@ fn article_as_dict(
     HttpResponse::new(PyValue::Dict(dict).dumps()).content_type("application/json")
 }
 
+fn not_found() -> ViewResult {
+    json_error(404, "Article not found")
+}
+
 fn model_error(e: ModelError) -> ViewResult {
     match e {
-        ModelError::NotFound(_) => json_error(404, "Article not found"),
+        ModelError::NotFound(_) => not_found(),
         other => Err(ViewError::from(other)),
     }
 }
@@ -191,14 +195,16 @@ pub struct ArticleDetailView {
 }
 
 impl ArticleDetailView {
-    /// The seeds' `Article.objects.filter(pk=id).first()`. `<int:id>` matches any integer, as
-    /// Django's does; one beyond SQLite's 64-bit INTEGER (a `PathValue::BigInt`, so no
-    /// `kwarg_int`) is not found, as Django 5's lookups answer an id out of the column's range
-    /// with an empty result (`IntegerFieldOverflow`).
-    fn article(&self, request: &HttpRequest) -> Result<Option<Article>, ViewError> {
-        let Some(id) = request.kwarg_int("id") else {
-            return Ok(None);
-        };
+    /// The URL's `<int:id>`. It matches any integer, as Django's does; one beyond SQLite's
+    /// 64-bit INTEGER (a `PathValue::BigInt`, so no `kwarg_int`) is not found, as Django 5's
+    /// lookups answer an id out of the column's range with an empty result
+    /// (`IntegerFieldOverflow`).
+    fn id(request: &HttpRequest) -> Option<i64> {
+        request.kwarg_int("id")
+    }
+
+    /// The seeds' `Article.objects.filter(pk=id).first()`.
+    fn find(&self, id: i64) -> Result<Option<Article>, ViewError> {
         match self.articles.get(id) {
             Ok(article) => Ok(Some(article)),
             Err(ModelError::NotFound(_)) => Ok(None),
@@ -207,41 +213,78 @@ impl ArticleDetailView {
     }
 }
 
-impl View for ArticleDetailView {
-    const HANDLERS: &'static [Method] = &[Method::Get, Method::Put, Method::Delete];
+/// What a PUT body asks for, with the values as sent (the response shows them).
+struct PutBody {
+    changes: ArticleChanges,
+    title: Option<PyValue>,
+    content: Option<PyValue>,
+}
 
-    fn get(&self, request: &mut HttpRequest) -> ViewResult {
-        match self.article(request)? {
-            Some(article) => json(200, &article),
-            None => json_error(404, "Article not found"),
-        }
-    }
-
-    /// The seeds' order: the article first (404), then the body (400), then each field present
-    /// in the body is set (even to `""`, `0` or `null`) and the article saved.
-    fn put(&self, request: &mut HttpRequest) -> ViewResult {
-        let Some(article) = self.article(request)? else {
-            return json_error(404, "Article not found");
-        };
+impl PutBody {
+    /// The body's fields; `None` when it is not a JSON object (the "Invalid JSON" 400), the
+    /// error when reading it raised (or a value cannot be stored as text).
+    fn read(request: &HttpRequest) -> Result<Option<PutBody>, ViewError> {
         let Ok(mut data) = Payload::from_request(request)? else {
-            return json_error(400, "Invalid JSON");
+            return Ok(None);
         };
         let (title, content) = (data.take("title"), data.take("content"));
         let changes = ArticleChanges {
             title: field_change(title.as_ref())?,
             content: field_change(content.as_ref())?,
         };
-        match self.articles.update(article.id, &changes) {
-            Ok(saved) => Ok(article_as_dict(&saved, title, content)),
-            Err(e) => model_error(e),
+        Ok(Some(PutBody {
+            changes,
+            title,
+            content,
+        }))
+    }
+}
+
+impl View for ArticleDetailView {
+    const HANDLERS: &'static [Method] = &[Method::Get, Method::Put, Method::Delete];
+
+    fn get(&self, request: &mut HttpRequest) -> ViewResult {
+        let Some(id) = Self::id(request) else {
+            return not_found();
+        };
+        match self.find(id)? {
+            Some(article) => json(200, &article),
+            None => not_found(),
         }
     }
 
-    fn delete(&self, request: &mut HttpRequest) -> ViewResult {
-        let Some(article) = self.article(request)? else {
-            return json_error(404, "Article not found");
+    /// The seeds' order: the article first (404), then the body (400), then each field present
+    /// in the body is set (even to `""`, `0` or `null`) and the article saved.
+    ///
+    /// The body is read first so that a good one costs one query, the UPDATE (which finds a
+    /// missing article itself); only when the body fails is the article looked up, so that a
+    /// missing one is still the 404 whatever was wrong with the body.
+    fn put(&self, request: &mut HttpRequest) -> ViewResult {
+        let Some(id) = Self::id(request) else {
+            return not_found();
         };
-        match self.articles.delete(article.id) {
+        let failed = match PutBody::read(request) {
+            Ok(Some(body)) => {
+                return match self.articles.update(id, &body.changes) {
+                    Ok(saved) => Ok(article_as_dict(&saved, body.title, body.content)),
+                    Err(e) => model_error(e),
+                };
+            }
+            Ok(None) => json_error(400, "Invalid JSON"),
+            Err(e) => Err(e),
+        };
+        match self.find(id)? {
+            Some(_) => failed,
+            None => not_found(),
+        }
+    }
+
+    /// One query: the DELETE says whether there was an article to delete.
+    fn delete(&self, request: &mut HttpRequest) -> ViewResult {
+        let Some(id) = Self::id(request) else {
+            return not_found();
+        };
+        match self.articles.delete(id) {
             Ok(()) => Ok(HttpResponse::with_status(204, Vec::new())),
             Err(e) => model_error(e),
         }
