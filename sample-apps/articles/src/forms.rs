@@ -17,14 +17,6 @@ use crate::python;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidJson;
 
-impl std::fmt::Display for InvalidJson {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Invalid JSON")
-    }
-}
-
-impl std::error::Error for InvalidJson {}
-
 /// Whether a `Content-Type` value announces JSON: Django's `request.content_type` (the media
 /// type without parameters, lower-cased) `== "application/json"`.
 pub fn is_json(content_type: Option<&str>) -> bool {
@@ -34,7 +26,7 @@ pub fn is_json(content_type: Option<&str>) -> bool {
 }
 
 /// A request body's fields, as the seeds' `_payload(request)` returns them.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Payload<'a> {
     /// A JSON object.
     Json(PyDict),

@@ -137,7 +137,9 @@ impl Articles {
     }
 
     /// Opens (creating if missing) the database at `path`, switches it to WAL mode and creates
-    /// the schema: [`Articles::at`] then [`Articles::migrate`].
+    /// the schema: [`Articles::at`] then [`Articles::migrate`], for the tests (the app migrates
+    /// in its ready hook).
+    #[cfg(test)]
     pub fn open(path: impl AsRef<Path>) -> Result<Articles, ModelError> {
         let store = Articles::at(path);
         store.migrate()?;
@@ -178,11 +180,6 @@ impl Articles {
                 })
             }
         }
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Every article, ordered by id.

@@ -21,7 +21,7 @@ use crate::python;
 
 /// Containers nested deeper than this: Python's `RecursionError` (its default recursion limit
 /// is 1000 frames, a few of which the request cycle already uses).
-pub const MAX_DEPTH: usize = 990;
+pub(crate) const MAX_DEPTH: usize = 990;
 
 /// Why `json.loads` raised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl PyStr {
     }
 
     /// `len(s) == 0`.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         match self {
             PyStr::Text(t) => t.is_empty(),
             PyStr::Surrogates(cps) => cps.is_empty(),
@@ -74,7 +74,7 @@ impl PyStr {
 
     /// The text as the database driver encodes it (`s.encode("utf-8")`): a lone surrogate is
     /// Python's `UnicodeEncodeError`, with its message.
-    pub fn to_utf8(&self) -> Result<&str, EncodeError> {
+    pub(crate) fn to_utf8(&self) -> Result<&str, EncodeError> {
         match self {
             PyStr::Text(t) => Ok(t),
             PyStr::Surrogates(cps) => {
@@ -91,7 +91,7 @@ impl PyStr {
     }
 
     /// `needle in s`.
-    pub fn contains(&self, needle: &str) -> bool {
+    pub(crate) fn contains(&self, needle: &str) -> bool {
         match self {
             PyStr::Text(t) => t.contains(needle),
             PyStr::Surrogates(cps) => {
@@ -102,7 +102,7 @@ impl PyStr {
     }
 
     /// `repr(s)`.
-    pub fn repr(&self) -> String {
+    pub(crate) fn repr(&self) -> String {
         match self {
             PyStr::Text(t) => str_repr(t),
             PyStr::Surrogates(cps) => repr_code_points(cps.iter().copied()),
@@ -137,7 +137,7 @@ impl From<&str> for PyStr {
 
 /// Python's `UnicodeEncodeError` for a lone surrogate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodeError {
+pub(crate) struct EncodeError {
     code_point: u32,
     position: usize,
 }
@@ -156,7 +156,7 @@ impl std::error::Error for EncodeError {}
 
 /// Python's `TypeError` for `x in value` when `value` is a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotIterable(&'static str);
+pub(crate) struct NotIterable(&'static str);
 
 impl fmt::Display for NotIterable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -173,27 +173,27 @@ pub struct PyDict(IndexMap<PyStr, PyValue>);
 
 impl PyDict {
     /// `d[key] = value`.
-    pub fn insert(&mut self, key: PyStr, value: PyValue) {
+    pub(crate) fn insert(&mut self, key: PyStr, value: PyValue) {
         self.0.insert(key, value);
     }
 
     /// `d.get(key)`.
-    pub fn get(&self, key: &str) -> Option<&PyValue> {
+    pub(crate) fn get(&self, key: &str) -> Option<&PyValue> {
         self.0.get(key)
     }
 
     /// `d.pop(key, None)`: the value, taken out (the order of the other items is not kept).
-    pub fn remove(&mut self, key: &str) -> Option<PyValue> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<PyValue> {
         self.0.swap_remove(key)
     }
 
     /// `not d`.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The items in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&PyStr, &PyValue)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&PyStr, &PyValue)> {
         self.0.iter()
     }
 }
@@ -226,7 +226,7 @@ pub enum PyValue {
 
 impl PyValue {
     /// A string value.
-    pub fn str(text: &str) -> PyValue {
+    pub(crate) fn str(text: &str) -> PyValue {
         PyValue::Str(PyStr::from(text))
     }
 
@@ -253,7 +253,7 @@ impl PyValue {
     }
 
     /// `repr(value)`.
-    pub fn repr(&self) -> String {
+    pub(crate) fn repr(&self) -> String {
         let mut out = String::new();
         self.write(Style::Repr, &mut out);
         out
@@ -261,7 +261,7 @@ impl PyValue {
 
     /// `needle in value` for a string needle: a substring of a string, an element of a list,
     /// a key of a dict; a number is Python's `TypeError`.
-    pub fn contains_str(&self, needle: &str) -> Result<bool, NotIterable> {
+    pub(crate) fn contains_str(&self, needle: &str) -> Result<bool, NotIterable> {
         match self {
             PyValue::Str(s) => Ok(s.contains(needle)),
             PyValue::List(items) => Ok(items

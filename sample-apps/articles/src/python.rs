@@ -13,7 +13,7 @@ use num_bigint::{BigInt, BigUint, Sign};
 
 /// Python's default `sys.get_int_max_str_digits()`: `int()` refuses longer decimal strings
 /// (CVE-2020-10735), with a `ValueError`.
-pub const INT_MAX_STR_DIGITS: usize = 4300;
+pub(crate) const INT_MAX_STR_DIGITS: usize = 4300;
 
 /// Why `int(text)` raised `ValueError`.
 #[derive(Debug, Clone, PartialEq, Eq)]
