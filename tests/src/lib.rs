@@ -674,8 +674,16 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Decodes a chunked body at the start of `bytes`; returns the body and the bytes consumed, or
 /// None when it is incomplete.
 pub fn decode_chunked(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let (chunks, used) = decode_chunks(bytes)?;
+    Some((chunks.concat(), used))
+}
+
+/// Decodes a chunked body at the start of `bytes` chunk by chunk: each chunk's data in order
+/// (as the sender cut it) and the bytes consumed (through the trailers' empty line), or None
+/// when it is incomplete.
+pub fn decode_chunks(bytes: &[u8]) -> Option<(Vec<&[u8]>, usize)> {
     let mut pos = 0;
-    let mut body = Vec::new();
+    let mut chunks = Vec::new();
     loop {
         let line_end = pos + find(&bytes[pos..], b"\r\n")?;
         let size_text = std::str::from_utf8(&bytes[pos..line_end]).ok()?;
@@ -689,14 +697,14 @@ pub fn decode_chunked(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
                 let empty = end == pos;
                 pos = end + 2;
                 if empty {
-                    return Some((body, pos));
+                    return Some((chunks, pos));
                 }
             }
         }
         if bytes.len() < pos + size + 2 {
             return None;
         }
-        body.extend_from_slice(&bytes[pos..pos + size]);
+        chunks.push(&bytes[pos..pos + size]);
         pos += size + 2;
     }
 }

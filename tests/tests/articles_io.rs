@@ -140,27 +140,6 @@ fn stream_counts_follow_one_rule() {
     }
 }
 
-/// Splits a chunked body into its chunks' data, in order; panics on bad framing.
-fn chunks_of(mut body: &[u8]) -> Vec<Vec<u8>> {
-    let mut chunks = Vec::new();
-    loop {
-        let line_end = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("a chunk-size line");
-        let size_text = std::str::from_utf8(&body[..line_end]).expect("ASCII size");
-        let size = usize::from_str_radix(size_text.trim(), 16).expect("hex chunk size");
-        body = &body[line_end + 2..];
-        if size == 0 {
-            assert_eq!(body, b"\r\n", "the last chunk, no trailers");
-            return chunks;
-        }
-        chunks.push(body[..size].to_vec());
-        assert_eq!(&body[size..size + 2], b"\r\n", "chunk data ends with CRLF");
-        body = &body[size + 2..];
-    }
-}
-
 #[test]
 fn stream_lines_go_out_one_chunk_each_as_they_are_produced() {
     // A body produced whole and then sent would be one chunk (or carry a Content-Length);
@@ -184,10 +163,26 @@ fn stream_lines_go_out_one_chunk_each_as_they_are_produced() {
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("\r\ntransfer-encoding: chunked"), "{head}");
     assert!(!head.contains("\r\ncontent-length:"), "{head}");
-    let chunks = chunks_of(&raw[end + 4..]);
+    let body = &raw[end + 4..];
+    let (chunks, used) = tests::decode_chunks(body).expect("a complete chunked body");
+    assert_eq!(used, body.len(), "nothing after the last chunk");
+    // Nothing but the framing either: `<hex size>\r\n<data>\r\n` for each chunk, then the
+    // last chunk with no trailers.
+    let mut framed = Vec::new();
+    for chunk in &chunks {
+        framed.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+    }
+    framed.extend_from_slice(b"0\r\n\r\n");
+    assert!(
+        framed == body,
+        "chunked framing: {:?}",
+        String::from_utf8_lossy(body)
+    );
     assert_eq!(chunks.len(), n, "one chunk per line");
     for (i, chunk) in chunks.iter().enumerate() {
-        assert_eq!(chunk, format!("line {i}\n").as_bytes(), "chunk {i}");
+        assert_eq!(*chunk, format!("line {i}\n").as_bytes(), "chunk {i}");
     }
 }
 
