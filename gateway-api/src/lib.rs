@@ -387,6 +387,29 @@ unsafe impl Sync for AppTable {}
 // SAFETY: as above.
 unsafe impl Send for AppTable {}
 
+/// The size an [`AppTable`] must have to hold the fields of each minor version, indexed by minor:
+/// `APP_TABLE_SIZES[m]` is the end of the last field minor `m` appended. A reader accepts a table
+/// whose `struct_size` is at least the entry for the minor it declares (or, for a minor newer
+/// than its own, at least the entry for its own newest minor); a larger table is a newer writer
+/// that appended fields this reader does not know, and that is fine (SPEC.md, "Loading and
+/// versioning"). One entry is appended with every minor.
+pub const APP_TABLE_SIZES: [usize; ABI_MINOR as usize + 1] =
+    [std::mem::offset_of!(AppTable, destroy) + std::mem::size_of::<DestroyFn>()];
+
+/// The smallest `struct_size` a reader accepts for a table declaring `table_minor`, where
+/// `sizes[m]` is the size of the table's fields up to minor `m` and the reader knows minors up to
+/// `sizes.len() - 1` (for an [`AppTable`], pass [`APP_TABLE_SIZES`]): the fields of the older of
+/// the table's minor and the reader's newest. `sizes` must not be empty.
+pub const fn table_min_size(sizes: &[usize], table_minor: u32) -> usize {
+    let newest = sizes.len() - 1;
+    let index = if (table_minor as usize) < newest {
+        table_minor as usize
+    } else {
+        newest
+    };
+    sizes[index]
+}
+
 /// The type of the entry symbol: returns the app's static table (never null).
 pub type EntryFn = unsafe extern "C" fn() -> *const AppTable;
 
@@ -453,5 +476,27 @@ mod tests {
         assert_eq!(size_of::<Request>(), 200);
         assert_eq!(size_of::<Responder>(), 40);
         assert_eq!(size_of::<AppTable>(), 56);
+        assert_eq!(APP_TABLE_SIZES, [56]);
+    }
+
+    #[test]
+    fn the_minimum_table_size_follows_the_older_minor() {
+        // A reader that knows two minors, the second appending 8 bytes.
+        let sizes = [56, 64];
+        assert_eq!(
+            table_min_size(&sizes, 0),
+            56,
+            "an older app is not asked for newer fields"
+        );
+        assert_eq!(table_min_size(&sizes, 1), 64);
+        assert_eq!(
+            table_min_size(&sizes, 7),
+            64,
+            "a newer app needs what the reader knows"
+        );
+        assert_eq!(
+            table_min_size(&APP_TABLE_SIZES, ABI_MINOR + 3),
+            APP_TABLE_SIZES[ABI_MINOR as usize]
+        );
     }
 }

@@ -1,197 +1,25 @@
-//! Owns the app library: loading it (libloading, ABI version checks), the host table with its
-//! logging callback, calling create/handle/destroy, and the ABI callbacks a request uses
-//! (start_response, write, is_cancelled, read_body).
+//! Owns the ABI callbacks a request uses (start_response, write, is_cancelled, read_body) and
+//! the response they build.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gateway_api::{
-    AppTable, EntryFn, ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, ABI_MAJOR,
-    ABI_MINOR, ENTRY_SYMBOL, ENTRY_SYMBOL_NUL, GW_CANCEL_CLIENT_GONE, GW_CANCEL_DEADLINE,
-    GW_CANCEL_SHUTDOWN, GW_ERR_ALREADY_STARTED, GW_ERR_APP, GW_ERR_CLIENT_GONE, GW_ERR_INVALID,
-    GW_ERR_NOT_STARTED, GW_ERR_OVERFLOW, GW_OK,
+    GwHeader, Responder, GW_CANCEL_CLIENT_GONE, GW_CANCEL_DEADLINE, GW_CANCEL_SHUTDOWN,
+    GW_ERR_ALREADY_STARTED, GW_ERR_APP, GW_ERR_CLIENT_GONE, GW_ERR_INVALID, GW_ERR_NOT_STARTED,
+    GW_ERR_OVERFLOW, GW_OK,
 };
 
-use crate::error::ServerError;
 use crate::http1::write::{self as w, bodyless, SERVER_NAME};
+pub use crate::loader::App;
 use crate::worker::{End, Job, Port};
 
 /// Body bytes a response with a declared `Content-Length` buffers before handing them to the
 /// connection: large enough that typical responses go out in the single message sent when
 /// `handle` returns.
 pub const FLUSH_AT: usize = 64 * 1024;
-
-/// Capacity of the buffer the app writes a create error into.
-const CREATE_ERROR_CAP: usize = 4096;
-
-/// A loaded, created app. The library is never unloaded (see the ABI's rules).
-pub struct App {
-    table: &'static AppTable,
-    ptr: *mut c_void,
-    /// The app's name, for logs.
-    pub name: String,
-}
-
-// SAFETY: the ABI requires apps to be thread-safe; the pointer is only passed back to the app.
-unsafe impl Send for App {}
-// SAFETY: as above.
-unsafe impl Sync for App {}
-
-fn load_error(path: &Path, problem: impl Into<String>) -> ServerError {
-    ServerError::Load {
-        path: path.to_path_buf(),
-        problem: problem.into(),
-    }
-}
-
-/// Opens the library and checks its table. The library is leaked on purpose.
-pub fn load(path: &Path) -> Result<&'static AppTable, ServerError> {
-    if !path.exists() {
-        return Err(load_error(path, "no such file"));
-    }
-    // SAFETY: loading a library runs its initialisers; that is the point of an app library.
-    let lib = unsafe { libloading::Library::new(path) }
-        .map_err(|e| load_error(path, format!("not a loadable library ({e})")))?;
-    // SAFETY: the symbol's type is fixed by the ABI.
-    let entry: EntryFn = unsafe { lib.get::<EntryFn>(ENTRY_SYMBOL_NUL) }
-        .map(|s| *s)
-        .map_err(|_| {
-            load_error(
-                path,
-                format!("no `{ENTRY_SYMBOL}` symbol: not a portico app"),
-            )
-        })?;
-    std::mem::forget(lib);
-    // SAFETY: the entry function is defined by the ABI to return a static table.
-    let table = unsafe { entry() };
-    if table.is_null() {
-        return Err(load_error(path, format!("`{ENTRY_SYMBOL}` returned null")));
-    }
-    // SAFETY: non-null and static by contract.
-    let table: &'static AppTable = unsafe { &*table };
-    if table.abi_major != ABI_MAJOR {
-        return Err(load_error(
-            path,
-            format!(
-                "the app speaks gateway ABI {}.{}, this server speaks {ABI_MAJOR}.{ABI_MINOR}",
-                table.abi_major, table.abi_minor
-            ),
-        ));
-    }
-    if table.struct_size < std::mem::size_of::<AppTable>() {
-        return Err(load_error(
-            path,
-            format!("app table too small ({} bytes)", table.struct_size),
-        ));
-    }
-    Ok(table)
-}
-
-unsafe extern "C" fn host_log(_ctx: *mut c_void, level: u32, target: GwStr, message: GwStr) {
-    let _ = catch_unwind(|| {
-        let level = match level {
-            1 => log::Level::Error,
-            2 => log::Level::Warn,
-            3 => log::Level::Info,
-            4 => log::Level::Debug,
-            _ => log::Level::Trace,
-        };
-        // SAFETY: the app keeps both strings alive for the call.
-        let (target, message) = unsafe { (target.as_bytes(), message.as_bytes()) };
-        let target = String::from_utf8_lossy(target);
-        let target = if target.is_empty() { "app" } else { &target };
-        log::log!(target: target, level, "{}", String::from_utf8_lossy(message));
-    });
-}
-
-fn host_table() -> &'static HostTable {
-    let max_log_level = match log::max_level() {
-        log::LevelFilter::Off => 0,
-        l => l as u32,
-    };
-    Box::leak(Box::new(HostTable {
-        struct_size: std::mem::size_of::<HostTable>(),
-        abi_major: ABI_MAJOR,
-        abi_minor: ABI_MINOR,
-        server_name: GwStr::from_str(SERVER_NAME),
-        ctx: std::ptr::null_mut(),
-        max_log_level,
-        log: host_log,
-    }))
-}
-
-impl App {
-    /// Loads the library at `path` and calls its create with `settings`.
-    pub fn open(path: &Path, settings: Option<&Path>) -> Result<App, ServerError> {
-        let table = load(path)?;
-        // SAFETY: the table's name is static by contract.
-        let name = String::from_utf8_lossy(unsafe { table.name.as_bytes() }).into_owned();
-        let settings_bytes: Vec<u8> = settings
-            .map(|p| {
-                use std::os::unix::ffi::OsStrExt;
-                p.as_os_str().as_bytes().to_vec()
-            })
-            .unwrap_or_default();
-        let mut storage = vec![0u8; CREATE_ERROR_CAP];
-        let mut error = ErrorBuf {
-            ptr: storage.as_mut_ptr(),
-            cap: storage.len(),
-            len: 0,
-        };
-        let mut ptr: *mut c_void = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; the host table lives forever.
-        let rc = unsafe {
-            (table.create)(
-                host_table(),
-                GwStr::from_bytes(&settings_bytes),
-                &mut ptr,
-                &mut error,
-            )
-        };
-        if rc != GW_OK {
-            let len = error.len.min(storage.len());
-            let mut message = String::from_utf8_lossy(&storage[..len]).into_owned();
-            if message.is_empty() {
-                message = format!("create returned error code {rc}");
-            }
-            return Err(ServerError::Create {
-                path: path.to_path_buf(),
-                app: name,
-                message,
-            });
-        }
-        Ok(App { table, ptr, name })
-    }
-
-    /// Wraps an app table already in this process (an app compiled into a test).
-    #[cfg(test)]
-    pub fn from_table(table: &'static AppTable) -> App {
-        App {
-            table,
-            ptr: std::ptr::null_mut(),
-            // SAFETY: the table's name is static by contract.
-            name: String::from_utf8_lossy(unsafe { table.name.as_bytes() }).into_owned(),
-        }
-    }
-
-    /// Calls the app's handle.
-    ///
-    /// # Safety
-    /// `request` and `responder` must be valid for the call.
-    pub unsafe fn handle(&self, request: &Request, responder: &Responder) -> i32 {
-        // SAFETY: per this function's contract.
-        unsafe { (self.table.handle)(self.ptr, request, responder) }
-    }
-
-    /// Calls destroy; afterwards no handle may run.
-    pub fn destroy(self) {
-        // SAFETY: called once, after every handle returned (the caller joined the workers).
-        unsafe { (self.table.destroy)(self.ptr) }
-    }
-}
 
 /// How the response body is framed on the wire, decided when the head is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -596,6 +424,7 @@ unsafe extern "C" fn cb_read_body(ctx: *mut c_void, buf: *mut u8, cap: usize) ->
 mod tests {
     use super::*;
     use crate::worker::{Output, Peer, Shared};
+    use gateway_api::GwStr;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 

@@ -10,6 +10,7 @@ pub mod connection;
 pub mod error;
 pub mod event_loop;
 pub mod http1;
+pub mod loader;
 pub mod signals;
 pub mod worker;
 
