@@ -1,16 +1,23 @@
 //! Owns the access log: one Apache combined line per request, like gunicorn's default
 //! (`%h - - [%t] "%r" %s %b "%{Referer}i" "%{User-agent}i"`), buffered and flushed once per
-//! event-loop batch so the loop never waits on it per request.
+//! event-loop batch so no request waits on the file.
+//!
+//! Lines come from every thread that finishes a response (an event loop, or a thread whose app
+//! call outlived its loop's hand-off), so the buffer sits behind a mutex: one uncontended lock per
+//! request, paid only when `--access-logfile` is given, in exchange for whole lines that never
+//! interleave.
 
 use std::io::{BufWriter, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
+use crate::clock::now_unix_secs;
 use crate::error::ServerError;
 
-/// The buffered access-log writer.
+/// The buffered access-log writer, shared by the server's threads.
 pub struct AccessLog {
-    out: BufWriter<Box<dyn Write + Send>>,
-    dirty: bool,
+    out: Mutex<BufWriter<Box<dyn Write + Send>>>,
+    dirty: AtomicBool,
 }
 
 /// What one line says about a request.
@@ -49,17 +56,17 @@ impl AccessLog {
     /// Logs into any writer.
     pub fn to(out: Box<dyn Write + Send>) -> AccessLog {
         AccessLog {
-            out: BufWriter::with_capacity(64 * 1024, out),
-            dirty: false,
+            out: Mutex::new(BufWriter::with_capacity(64 * 1024, out)),
+            dirty: AtomicBool::new(false),
         }
     }
 
     /// Appends one line.
-    pub fn log(&mut self, e: &Entry<'_>) {
+    pub fn log(&self, e: &Entry<'_>) {
         let mut line = Vec::with_capacity(160);
         line.extend_from_slice(e.host.as_bytes());
         line.extend_from_slice(b" - - [");
-        line.extend_from_slice(clf_time(now_secs()).as_bytes());
+        line.extend_from_slice(clf_time(now_unix_secs()).as_bytes());
         line.extend_from_slice(b"] \"");
         // A request refused before its request line was read has none: `-`, as for headers.
         quoted_or_dash(&mut line, e.request_line);
@@ -76,17 +83,19 @@ impl AccessLog {
         line.extend_from_slice(b"\" \"");
         quoted_or_dash(&mut line, e.user_agent);
         line.extend_from_slice(b"\"\n");
-        if let Err(err) = self.out.write_all(&line) {
+        // A poisoned lock only means another thread panicked mid-write: keep logging.
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(err) = out.write_all(&line) {
             log::warn!("access log write failed: {err}");
         }
-        self.dirty = true;
+        self.dirty.store(true, Ordering::Release);
     }
 
-    /// Flushes buffered lines (once per event-loop batch).
-    pub fn flush(&mut self) {
-        if self.dirty {
-            self.dirty = false;
-            if let Err(err) = self.out.flush() {
+    /// Flushes buffered lines (once per event-loop batch, when there are any).
+    pub fn flush(&self) {
+        if self.dirty.swap(false, Ordering::AcqRel) {
+            let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(err) = out.flush() {
                 log::warn!("access log flush failed: {err}");
             }
         }
@@ -113,12 +122,6 @@ fn escape(out: &mut Vec<u8>, value: &[u8]) {
             _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
         }
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// `10/Oct/2000:13:55:36 +0000` for a Unix time (UTC).
@@ -174,7 +177,7 @@ mod tests {
     #[test]
     fn a_line_is_combined_format() {
         let sink = Shared::default();
-        let mut log = AccessLog::to(Box::new(sink.clone()));
+        let log = AccessLog::to(Box::new(sink.clone()));
         log.log(&Entry {
             host: "127.0.0.1",
             request_line: b"GET /a\"b HTTP/1.1",
@@ -195,7 +198,7 @@ mod tests {
     #[test]
     fn a_refused_request_without_a_line_logs_dashes() {
         let sink = Shared::default();
-        let mut log = AccessLog::to(Box::new(sink.clone()));
+        let log = AccessLog::to(Box::new(sink.clone()));
         log.log(&Entry {
             host: "-",
             request_line: b"",

@@ -10,13 +10,13 @@ use clap::Parser;
 /// while being far above what one process serves with good latency.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
-/// Default number of parsed requests allowed to wait for a worker thread. 1024 absorbs bursts of
-/// pipelined or concurrent requests while bounding memory (each waiting request holds its head
-/// and body); beyond it the server sheds load with 503 rather than queueing without end.
+/// Default number of requests allowed to wait while every app thread is busy. 1024 absorbs
+/// bursts while bounding memory (each waiting request holds its connection's read window);
+/// beyond it the server sheds load with 503 rather than queueing without end.
 pub const DEFAULT_MAX_QUEUE: usize = 1024;
 
-/// Default request body limit: 64 MiB. Bodies are buffered in memory before dispatch, so the
-/// limit bounds memory per connection; uploads bigger than this belong on object storage.
+/// Default request body limit: 64 MiB, like a proxy's `client_max_body_size` set generously.
+/// Bodies stream through a small window, so the limit protects the app, not the server's memory.
 pub const DEFAULT_LIMIT_REQUEST_BODY: u64 = 64 * 1024 * 1024;
 
 /// `portico [OPTIONS] APP_LIBRARY`: serve a gateway-api application library over HTTP/1.1.
@@ -32,7 +32,11 @@ pub struct Config {
     #[arg(short = 'b', long = "bind", value_name = "ADDRESS", value_parser = parse_bind)]
     pub bind: Vec<Bind>,
 
-    /// Worker threads running the app [default: 2 x available cores].
+    /// How many requests may run app code at once, as gunicorn's --threads [default: 2 x
+    /// available cores]. Requests run on the event loop that read them (one loop per core, at
+    /// most this many); a call still running after about a millisecond hands its loop to a
+    /// spare thread, so a slow view never stalls the other connections. Requests beyond this
+    /// many wait (--max-queue).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
 
@@ -56,11 +60,14 @@ pub struct Config {
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub backlog: u32,
 
-    /// Maximum open client connections; further ones wait in the backlog.
+    /// Maximum open client connections. At the limit, idle connections are closed oldest first
+    /// (kept-alive ones between requests, and ones that sent nothing for a short while) to make
+    /// room; only when none is idle do new clients wait in the backlog.
     #[arg(long = "max-connections", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = positive_usize)]
     pub max_connections: usize,
 
-    /// Requests allowed to wait for a worker thread; beyond it: 503 with Retry-After.
+    /// Requests allowed to wait while every app thread (--threads) is busy; beyond it: 503
+    /// with Retry-After.
     #[arg(long = "max-queue", default_value_t = DEFAULT_MAX_QUEUE, value_parser = positive_usize)]
     pub max_queue: usize,
 
@@ -223,6 +230,12 @@ impl Config {
             Some(n) => n as usize,
             None => 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
+    }
+
+    /// Event loops: one per core this process may run on, at most one per app thread.
+    pub fn loop_count(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        cores.min(self.thread_count()).max(1)
     }
 
     /// `--keep-alive` as a duration.

@@ -1,158 +1,202 @@
-//! Owns one client connection's state machine: reading and parsing heads, decoding bodies,
-//! dispatching jobs, collecting the worker's bytes, writing them in order, keep-alive and the
-//! per-connection timeouts. It never blocks: the socket is non-blocking and edge-triggered.
+//! Owns one client connection between requests: its socket, read window and write buffer, and
+//! its two explicit states, [`Reading`] (what the next bytes from the client are for) and
+//! [`Writing`] (where the bytes owed to it stand). The event loop asks it to [`advance`] (parse
+//! the next head, refuse bad input, drain an unread body), to [`flush`], to [`settle`] (close when
+//! both sides are done, with a lingering close) and to [`tick`] (timeouts). Nothing here blocks.
 //!
-//! Request bodies are read and decoded here, whole (up to `--limit-request-body`), before the
-//! job is dispatched; `read_body` then reads from that buffer. Pipelined requests are answered
-//! strictly in order: the next head is parsed only once the current response has ended.
+//! While its request runs in the app, a connection is out of the loop, owned by the thread making
+//! the call (`exchange`), which streams the body and the response through the same buffers.
+//!
+//! [`advance`]: Connection::advance
+//! [`flush`]: Connection::flush
+//! [`settle`]: Connection::settle
+//! [`tick`]: Connection::tick
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::access_log::{AccessLog, Entry};
-use crate::app::now_unix_ms;
 use crate::http1::body::{BodyError, Decoder};
-use crate::http1::parse::{error_status, parse_head, BodyKind, Head, Limits};
-use crate::http1::write::{simple_response, CONTINUE};
-use crate::worker::{End, Job, Output, Peer, Pool, Shared};
+use crate::http1::encode::simple_response;
+use crate::http1::parse::{error_status, parse_head_reusing, BodyKind, Head, Limits};
+use crate::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
+use crate::peer::Peer;
+use crate::ratelimit::RateLimited;
 
-/// Bytes requested from the socket per read call.
-const READ_CHUNK: usize = 64 * 1024;
+/// Unsent response bytes past which the next pipelined request is not started, and an app's
+/// `write` waits for the client: bounds a connection's output memory whatever the client does.
+pub const WRITE_BOUND: usize = 256 * 1024;
 
-/// Unparsed bytes a connection buffers while responses are owed (pipelined requests); beyond
-/// it the connection stops reading until those bytes are consumed, so a client cannot make us
-/// buffer without bound.
-const MAX_PIPELINE_BUFFER: usize = 64 * 1024;
+/// Most bytes of a body the app did not read that are read and thrown away so the connection can
+/// serve its next request (Go's net/http drains as much); past it, or for a client that holds its
+/// body back for `100 Continue`, the connection closes after the response instead.
+pub const MAX_DRAIN: u64 = 256 * 1024;
 
 /// How long a closing connection keeps reading (and discarding) after its last response, so
-/// that unread request bytes do not make the kernel reset the connection and destroy the error
-/// response before the client reads it (the "lingering close" of Apache and nginx).
-const LINGER: Duration = Duration::from_secs(2);
+/// unread request bytes do not make the kernel reset the connection and destroy the response
+/// before the client reads it (the "lingering close" of Apache and nginx): at most this long
+/// without a byte from the client.
+pub const LINGER_IDLE: Duration = Duration::from_secs(2);
 
-thread_local! {
-    // One zeroed read buffer for the event-loop thread: reads land here and only the bytes
-    // received are copied into the connection's buffer, so no per-read zeroing or growth.
-    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
-        std::cell::RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
-}
+/// ... and at most this long in all, however slowly the client keeps sending.
+pub const LINGER_TOTAL: Duration = Duration::from_secs(30);
 
-/// Most bytes reserved up front for a body from its `Content-Length`: a client can declare a
-/// huge length and send nothing, so memory grows with the bytes received beyond this.
-const MAX_BODY_PREALLOC: u64 = 1024 * 1024;
+/// The 503 answer's warning, at most once a second with a count.
+static QUEUE_FULL: RateLimited = RateLimited::new();
 
-/// Most requests of one connection dispatched at once: pipelined requests run concurrently on
-/// the workers (their responses still go out in order), so a pipelining client gets one write
-/// per batch instead of one worker round trip per request. Bounded so one connection cannot
-/// occupy the whole queue.
-const MAX_PIPELINE_DEPTH: usize = 16;
-
-/// Request ids, unique within the process.
-static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A client socket.
-pub enum Stream {
-    /// TCP.
-    Tcp(mio::net::TcpStream),
-    /// Unix domain.
-    Unix(mio::net::UnixStream),
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl mio::event::Source for Stream {
-    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.register(r, t, i),
-            Stream::Unix(s) => s.register(r, t, i),
-        }
-    }
-    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.reregister(r, t, i),
-            Stream::Unix(s) => s.reregister(r, t, i),
-        }
-    }
-    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.deregister(r),
-            Stream::Unix(s) => s.deregister(r),
-        }
-    }
-}
-
-/// What the connection needs from the server while it works.
-pub struct Ctx<'a> {
+/// What a connection needs to know of the server's configuration.
+#[derive(Debug, Clone)]
+pub struct ConnConfig {
     /// Head limits.
     pub limits: Limits,
     /// Body limit (`None`: unlimited).
     pub body_limit: Option<u64>,
-    /// Time to send a head; also the request deadline.
-    pub timeout: Duration,
-    /// Idle time allowed between requests.
+    /// `--timeout`: to send a head, between body bytes, to take owed bytes; `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// `--keep-alive`: idle time allowed between requests; zero: no keep-alive.
     pub keep_alive: Duration,
-    /// The worker pool.
-    pub pool: &'a Pool,
-    /// The access log, when enabled.
-    pub access_log: Option<&'a mut AccessLog>,
-    /// Whether the server is draining.
-    pub shutting_down: bool,
 }
 
-/// What the access log needs from a request, kept while it is served.
-#[derive(Default)]
-struct LogInfo {
-    request_line: Vec<u8>,
-    referer: Vec<u8>,
-    user_agent: Vec<u8>,
-}
-
-impl LogInfo {
-    /// For a request whose head parsed.
-    fn from_head(head: &Head, bytes: &[u8]) -> LogInfo {
-        LogInfo {
-            request_line: request_line(bytes),
-            referer: header_value(head, bytes, b"referer"),
-            user_agent: header_value(head, bytes, b"user-agent"),
-        }
+impl ConnConfig {
+    /// The largest read buffer a head may need: the head limits, plus a window.
+    pub(crate) fn max_read_buf(&self) -> usize {
+        let l = &self.limits;
+        l.request_line
+            .saturating_add(l.fields.saturating_mul(l.field_size))
+            .saturating_add(8 + READ_BUF)
     }
 
-    /// For a head refused or cut short: as much of its request line as arrived, at most `limit`
-    /// bytes (so an over-long line cannot flood the log); empty when nothing arrived.
-    fn from_partial(buf: &[u8], limit: usize) -> LogInfo {
-        let mut line = request_line(buf);
-        line.truncate(limit);
-        LogInfo {
-            request_line: line,
-            ..LogInfo::default()
-        }
+    fn timed_out(&self, since: Instant, now: Instant) -> bool {
+        self.timeout
+            .is_some_and(|t| now.saturating_duration_since(since) > t)
     }
 }
 
-/// Why the server refuses a request itself.
+/// What the bytes the client sends next are for.
+pub enum Reading {
+    /// Between requests with nothing buffered: a fresh connection, or a kept-alive one. Such a
+    /// connection is on its loop's idle list and may be closed to make room (oldest first).
+    Idle {
+        /// Since when.
+        since: Instant,
+    },
+    /// Part of a head has arrived; it must be whole within `--timeout` of `since`.
+    Head {
+        /// When the wait for this head began.
+        since: Instant,
+    },
+    /// A complete request waits for an app thread (every `--threads` one is busy).
+    Queued {
+        /// Since when.
+        since: Instant,
+    },
+    /// The rest of a body the app did not read is read and thrown away before the next head.
+    Drain {
+        /// Where in the body we are.
+        decoder: Decoder,
+        /// Bytes still allowed to be thrown away before giving up and closing.
+        budget: u64,
+        /// The last time a byte arrived.
+        since: Instant,
+    },
+    /// No more requests: the client closed its side or asked to close, broke the protocol, or
+    /// the server is closing. The connection ends once its responses are out.
+    Done,
+}
+
+/// Where the bytes owed to the client stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
+pub enum Writing {
+    /// Nothing owed (or not tried yet since the last response was added).
+    Ready,
+    /// Bytes are owed and the socket is full; `since` is the last time it took any.
+    Blocked {
+        /// The last progress.
+        since: Instant,
+    },
+    /// Everything was sent and the sending side shut down; what the client still sends is
+    /// discarded until it closes (lingering close).
+    Linger {
+        /// When the sending side was shut.
+        since: Instant,
+        /// The last time a byte arrived.
+        last_byte: Instant,
+    },
+    /// The socket failed (reset, broken pipe): the connection is dropped.
+    Broken,
+}
+
+/// What the socket may have for us (the loop's readiness is edge-triggered, so the connection
+/// remembers whether it read everything since the last edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    /// The last read emptied the socket: wait for the next readiness event.
+    Drained,
+    /// The socket may hold bytes.
+    Ready,
+    /// The client closed its sending side (FIN): what it sent is still served.
+    Eof,
+}
+
+/// What the loop does with a connection after [`Connection::advance`].
+#[derive(Debug)]
+pub enum Next {
+    /// A request head is complete (its ranges index [`Connection::pending`]): run it, or queue
+    /// it when every app thread is busy.
+    Request(Head),
+    /// Nothing more to do until the socket is ready or a timer fires.
+    Wait,
+}
+
+/// What a body the app did not read to the end becomes after its response.
+#[derive(Debug)]
+pub enum Leftover {
+    /// Nothing left.
+    Nothing,
+    /// Read and thrown away, then the next request.
+    Drain(Decoder, u64),
+    /// Too much, or held back by a client waiting for `100 Continue`: close after the response.
+    Close,
+}
+
+impl Leftover {
+    /// The plan for a body that was `decoder` when the app stopped reading it; `held_back` when
+    /// the client waits for a `100 Continue` that was never sent (it may never send the body).
+    pub fn of(decoder: Option<Decoder>, held_back: bool, drained_already: u64) -> Leftover {
+        match decoder {
+            None => Leftover::Nothing,
+            Some(d) if d.is_done() => Leftover::Nothing,
+            Some(_) if held_back => Leftover::Close,
+            Some(d) => {
+                let budget = MAX_DRAIN.saturating_sub(drained_already);
+                match d.remaining_length() {
+                    Some(n) if n > budget => Leftover::Close,
+                    _ if budget == 0 => Leftover::Close,
+                    _ => Leftover::Drain(d, budget),
+                }
+            }
+        }
+    }
+
+    /// The plan for the body of a request the app never saw (refused or overloaded).
+    pub fn unstarted(head: &Head, body_limit: Option<u64>) -> Leftover {
+        let decoder = match head.body {
+            BodyKind::Empty => None,
+            BodyKind::Length(n) => Some(Decoder::length(n)),
+            BodyKind::Chunked => Some(Decoder::chunked(body_limit)),
+        };
+        Leftover::of(decoder, head.expect_continue, 0)
+    }
+
+    /// Whether the connection can serve another request after this.
+    pub fn keeps_alive(&self) -> bool {
+        !matches!(self, Leftover::Close)
+    }
+}
+
+/// Why the server refuses a request itself; decides how loudly it is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
     /// The bytes received break the protocol or a limit.
     Invalid,
     /// The client did not send the head or body within `--timeout`.
@@ -161,699 +205,738 @@ enum Refusal {
     Disconnected,
 }
 
-/// One request whose response is owed to the client, in request order. Responses are written
-/// strictly in this order; a later slot's bytes wait in `out` until every earlier one ended.
-struct Slot {
-    /// 0 for a response made by the server itself (errors, 503).
-    request_id: u64,
-    shared: Option<Arc<Shared>>,
-    log: Option<LogInfo>,
-    out: Vec<u8>,
-    end: Option<End>,
+/// What the access log says of a request, from its head or from what arrived of it.
+pub struct LogLine<'a> {
+    /// The request line, without CRLF (empty: none arrived).
+    pub request_line: &'a [u8],
+    /// The Referer value.
+    pub referer: &'a [u8],
+    /// The User-Agent value.
+    pub user_agent: &'a [u8],
 }
 
-/// The reading side's state.
-// One per connection, switched per request: boxing `Body` would cost an allocation per
-// request with a body to save a few hundred bytes per connection.
-#[allow(clippy::large_enum_variant)]
-enum State {
-    /// Waiting for (the rest of) a head.
-    Head,
-    /// Reading the body of `head` (whose bytes are `head_bytes`).
-    Body {
-        head: Head,
-        head_bytes: Vec<u8>,
-        decoder: Decoder,
-        body: Vec<u8>,
-    },
+impl<'a> LogLine<'a> {
+    /// For a parsed head whose ranges index `bytes`.
+    pub fn of_head(head: &Head, bytes: &'a [u8]) -> LogLine<'a> {
+        let value = |name: &[u8]| {
+            head.headers
+                .iter()
+                .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
+                .map_or(&b""[..], |(_, v)| &bytes[v.clone()])
+        };
+        LogLine {
+            request_line: request_line(bytes),
+            referer: value(b"referer"),
+            user_agent: value(b"user-agent"),
+        }
+    }
+
+    /// For a head refused or cut short: as much of its request line as arrived, at most `limit`
+    /// bytes (so an over-long line cannot flood the log).
+    pub fn of_partial(bytes: &'a [u8], limit: usize) -> LogLine<'a> {
+        let line = request_line(bytes);
+        LogLine {
+            request_line: &line[..line.len().min(limit)],
+            referer: b"",
+            user_agent: b"",
+        }
+    }
+
+    /// Writes the line for a response with `status` and `bytes` of body.
+    pub fn write(&self, log: &AccessLog, client: &str, status: u16, bytes: u64) {
+        log.log(&Entry {
+            host: client,
+            request_line: self.request_line,
+            status,
+            bytes,
+            referer: self.referer,
+            user_agent: self.user_agent,
+        });
+    }
+}
+
+/// The request line of a head (without CRLF and leading empty lines).
+fn request_line(head: &[u8]) -> &[u8] {
+    let start = head
+        .iter()
+        .position(|b| *b != b'\r' && *b != b'\n')
+        .unwrap_or(head.len());
+    let rest = &head[start..];
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let line = &rest[..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The server-wide things a connection consults as it advances.
+pub struct Env<'a> {
+    /// Limits and timeouts.
+    pub config: &'a ConnConfig,
+    /// The server is shutting down: no request is read after the current one.
+    pub draining: bool,
+    /// The access log, when enabled.
+    pub access_log: Option<&'a AccessLog>,
+    /// The header list the next parsed head takes (and finished heads give back).
+    pub spare: &'a mut Vec<(Range<usize>, Range<usize>)>,
 }
 
 /// One client connection.
 pub struct Connection {
-    stream: Stream,
-    id: usize,
-    peer: Arc<Peer>,
-    rbuf: Vec<u8>,
-    wbuf: Vec<u8>,
-    wpos: usize,
-    state: State,
-    /// Responses owed, oldest first (pipelined requests run concurrently, answered in order).
-    slots: VecDeque<Slot>,
-    /// No more requests are read: the connection closes once `slots` are written.
-    closing: bool,
-    last_active: Instant,
-    /// When the connection started waiting for its current head: `--timeout` counts from here,
-    /// so a client trickling bytes cannot keep a head open forever.
-    head_since: Instant,
-    served: u64,
-    read_closed: bool,
-    /// Reading stopped at `MAX_PIPELINE_BUFFER` with bytes possibly left in the socket.
-    read_paused: bool,
-    /// Set when the connection must be dropped now (error, or done and flushed).
-    dead: bool,
-    /// Set once the write side is shut down while the client may still be sending.
-    lingering_since: Option<Instant>,
-    /// Since when owed bytes have been waiting for the socket to take any of them: a client
-    /// that stops reading is cut off after `--timeout` (None while nothing is owed or the
-    /// socket keeps taking bytes).
-    write_stalled_since: Option<Instant>,
-    /// Bytes in `wbuf` that count against the front slot's flow-control credit.
-    unreleased: usize,
-    /// Whether output is waiting for the next flush.
-    pub dirty: bool,
+    pub(crate) stream: Stream,
+    pub(crate) peer: Peer,
+    /// Bytes read and not consumed; `None` while the connection holds none (no memory).
+    pub(crate) rbuf: Option<ReadBuf>,
+    pub(crate) wbuf: WriteBuf,
+    pub(crate) reading: Reading,
+    pub(crate) writing: Writing,
+    pub(crate) inbound: Inbound,
+    /// Responses completed, for the keep-alive and idle-reclaim rules.
+    pub(crate) served: u64,
 }
 
 impl Connection {
     /// Wraps an accepted socket.
-    pub fn new(stream: Stream, id: usize, peer: Arc<Peer>) -> Connection {
+    pub fn new(stream: Stream, peer: Peer, now: Instant) -> Connection {
         Connection {
             stream,
-            id,
             peer,
-            rbuf: Vec::new(),
-            wbuf: Vec::new(),
-            wpos: 0,
-            state: State::Head,
-            slots: VecDeque::new(),
-            closing: false,
-            last_active: Instant::now(),
-            head_since: Instant::now(),
+            rbuf: None,
+            wbuf: WriteBuf::default(),
+            reading: Reading::Idle { since: now },
+            writing: Writing::Ready,
+            // Edge-triggered: bytes that came with the connection raise no event of their own.
+            inbound: Inbound::Ready,
             served: 0,
-            read_closed: false,
-            read_paused: false,
-            dead: false,
-            lingering_since: None,
-            write_stalled_since: None,
-            unreleased: 0,
-            dirty: false,
         }
     }
 
     /// The socket, for (de)registration.
-    pub fn stream(&mut self) -> &mut Stream {
+    pub fn stream_mut(&mut self) -> &mut Stream {
         &mut self.stream
     }
 
-    /// Whether the connection should be dropped.
-    pub fn is_dead(&self) -> bool {
-        self.dead
-    }
-
-    /// Whether the connection is between requests with nothing to send.
-    pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Head)
-            && self.slots.is_empty()
-            && self.rbuf.is_empty()
-            && self.wpos >= self.wbuf.len()
-    }
-
-    /// Reads what the socket has and advances the state machine.
-    pub fn on_readable(&mut self, ctx: &mut Ctx<'_>) {
-        self.read_socket();
-        self.progress(ctx);
-    }
-
-    fn read_socket(&mut self) {
-        while !self.read_closed && !self.dead {
-            // While responses are owed, buffer only a bounded amount of what follows.
-            let waiting = !self.slots.is_empty() || self.closing;
-            if waiting && self.rbuf.len() >= MAX_PIPELINE_BUFFER && self.lingering_since.is_none() {
-                // Edge-triggered: no new event will come for bytes already queued, so
-                // `progress` resumes reading once the buffer has room again.
-                self.read_paused = true;
-                return;
-            }
-            let result = SCRATCH.with(|scratch| {
-                let mut scratch = scratch.borrow_mut();
-                let n = self.stream.read(&mut scratch[..])?;
-                if self.lingering_since.is_none() {
-                    self.rbuf.extend_from_slice(&scratch[..n]);
-                }
-                Ok::<usize, io::Error>(n)
-            });
-            match result {
-                Ok(0) => {
-                    self.read_closed = true;
-                    if self.lingering_since.is_some() {
-                        self.dead = true;
-                    } else if self.slots.iter().any(|s| s.end.is_none()) {
-                        // Like hyper without half-close: a client that closes while its requests
-                        // run is gone, and the app learns it through is_cancelled / write.
-                        log::debug!("connection {}: client closed during a request", self.id);
-                        self.kill();
-                    }
-                }
-                Ok(_) => self.last_active = Instant::now(),
-                Err(e) => match e.kind() {
-                    io::ErrorKind::WouldBlock => return,
-                    io::ErrorKind::Interrupted => continue,
-                    _ => {
-                        log::debug!("connection {}: read failed: {e}", self.id);
-                        self.kill();
-                        return;
-                    }
-                },
-            }
-        }
-    }
-
-    fn abandon_all(&mut self) {
-        for slot in self.slots.drain(..) {
-            if let Some(shared) = &slot.shared {
-                shared.abandon();
-            }
-        }
-    }
-
-    fn kill(&mut self) {
-        self.abandon_all();
-        self.dead = true;
-    }
-
     /// The client's address for log lines (`-` on a unix socket).
-    fn client(&self) -> &str {
-        if self.peer.remote_addr.is_empty() {
-            "-"
-        } else {
-            &self.peer.remote_addr
+    pub fn client(&self) -> &str {
+        self.peer.client()
+    }
+
+    /// The socket reported readiness to read.
+    pub fn on_readable(&mut self) {
+        if self.inbound != Inbound::Eof {
+            self.inbound = Inbound::Ready;
         }
     }
 
-    /// Queues a server-made error response (after the ones owed), with its access-log line, and
-    /// stops reading requests. `why` decides how loudly it is logged.
-    fn refuse(&mut self, ctx: &Ctx<'_>, status: u16, message: &str, info: LogInfo, why: Refusal) {
-        match why {
-            // Like gunicorn's "Invalid request from ip=...": a client error, not a server one,
-            // so info rather than warn (a scanner must not flood the log at warn).
-            Refusal::Invalid => log::info!("Invalid request from ip={}: {message}", self.client()),
-            // A client that went quiet or left mid-request is not news (gunicorn ignores a
-            // premature disconnection at debug).
-            Refusal::Timeout | Refusal::Disconnected => log::debug!(
-                "connection {} from {}: {status} {message}",
-                self.id,
-                self.client()
-            ),
-        }
-        let mut out = Vec::new();
-        let body_bytes = simple_response(&mut out, status, message, false, false, &[]);
-        self.slots.push_back(Slot {
-            request_id: 0,
-            shared: None,
-            log: ctx.access_log.is_some().then_some(info),
-            out,
-            end: Some(End {
-                status,
-                body_bytes,
-                keep_alive: false,
-            }),
-        });
-        self.closing = true;
-        self.state = State::Head;
+    /// The unconsumed bytes read: a parsed head's ranges index these.
+    pub fn pending(&self) -> &[u8] {
+        self.rbuf.as_ref().map_or(&[][..], ReadBuf::bytes)
     }
 
-    /// What the access log can say about the request being read: its head when it parsed, else
-    /// what arrived of its request line.
-    fn current_log_info(&self, ctx: &Ctx<'_>) -> LogInfo {
-        match &self.state {
-            State::Body {
-                head, head_bytes, ..
-            } => LogInfo::from_head(head, head_bytes),
-            State::Head => LogInfo::from_partial(&self.rbuf, ctx.limits.request_line),
+    /// Between requests, nothing buffered, nothing owed: may be closed to make room.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.reading, Reading::Idle { .. })
+            && self.rbuf.as_ref().is_none_or(ReadBuf::is_empty)
+            && self.wbuf.is_empty()
+            && self.writing == Writing::Ready
+    }
+
+    /// For an idle connection: since when, and whether it ever sent a request.
+    pub fn idle_since(&self) -> Option<(Instant, bool)> {
+        match self.reading {
+            Reading::Idle { since } if self.is_idle() => Some((since, self.served > 0)),
+            _ => None,
         }
     }
 
-    /// Parses and dispatches requests, moves finished responses out, and repeats while that
-    /// frees room for more.
-    fn progress(&mut self, ctx: &mut Ctx<'_>) {
+    /// Reads what the socket has into the read window.
+    fn fill(&mut self, config: &ConnConfig) -> Fill {
         loop {
-            self.advance(ctx);
-            let popped = self.pump(ctx);
-            if self.closing || self.dead {
-                return;
+            match self.inbound {
+                Inbound::Drained => return Fill::WouldBlock,
+                Inbound::Eof => return Fill::Eof,
+                Inbound::Ready => {}
             }
-            if self.read_paused && self.rbuf.len() < MAX_PIPELINE_BUFFER {
-                self.read_paused = false;
-                self.read_socket();
-                continue;
-            }
-            if popped == 0 {
-                return;
-            }
-            self.read_socket();
-        }
-    }
-
-    fn advance(&mut self, ctx: &mut Ctx<'_>) {
-        while !self.closing && !self.dead && self.slots.len() < MAX_PIPELINE_DEPTH {
-            match &mut self.state {
-                State::Head => {
-                    if self.rbuf.is_empty() {
-                        if self.read_closed && self.slots.is_empty() {
-                            self.closing = true;
-                            self.dirty = true;
-                        }
-                        return;
-                    }
-                    match parse_head(&self.rbuf, &ctx.limits) {
-                        Err(e) => {
-                            let (status, message) = error_status(e);
-                            let info = self.current_log_info(ctx);
-                            self.refuse(ctx, status, message, info, Refusal::Invalid);
-                            return;
-                        }
-                        Ok(None) => {
-                            if self.read_closed {
-                                let info = self.current_log_info(ctx);
-                                let why = Refusal::Disconnected;
-                                self.refuse(ctx, 400, "incomplete request head", info, why);
-                            }
-                            return;
-                        }
-                        Ok(Some(head)) => self.start_request(head, ctx),
-                    }
-                }
-                State::Body { decoder, body, .. } => {
-                    let used = match decoder.decode(&self.rbuf, body) {
-                        Ok(n) => n,
-                        Err(e) => {
-                            let (status, message) = e.status();
-                            let info = self.current_log_info(ctx);
-                            self.refuse(ctx, status, message, info, Refusal::Invalid);
-                            return;
-                        }
-                    };
-                    self.rbuf.drain(..used);
-                    if decoder.is_done() {
-                        let State::Body {
-                            head,
-                            head_bytes,
-                            body,
-                            ..
-                        } = std::mem::replace(&mut self.state, State::Head)
-                        else {
-                            return;
-                        };
-                        self.dispatch(head, head_bytes, body, ctx);
-                    } else {
-                        if self.read_closed {
-                            let info = self.current_log_info(ctx);
-                            let why = Refusal::Disconnected;
-                            self.refuse(ctx, 400, "incomplete request body", info, why);
-                        }
-                        return;
-                    }
+            let buf = self.rbuf.get_or_insert_with(ReadBuf::take);
+            if buf.room() == 0 {
+                if buf.start() > 0 {
+                    buf.compact_from(buf.start());
+                } else if !buf.grow_to(buf.capacity() * 2, config.max_read_buf()) {
+                    return Fill::Full;
                 }
             }
-        }
-    }
-
-    fn start_request(&mut self, head: Head, ctx: &mut Ctx<'_>) {
-        let head_bytes = self.rbuf[..head.len].to_vec();
-        self.rbuf.drain(..head.len);
-        // `100 Continue` goes out at once only when no earlier response is owed; otherwise it
-        // would overtake them. A client that pipelines behind others sends its body anyway.
-        let say_continue = head.expect_continue && self.rbuf.is_empty() && self.slots.is_empty();
-        match head.body {
-            BodyKind::Empty => self.dispatch(head, head_bytes, Vec::new(), ctx),
-            BodyKind::Length(n) => {
-                if ctx.body_limit.is_some_and(|limit| n > limit) {
-                    let (status, message) = BodyError::TooLarge.status();
-                    let info = LogInfo::from_head(&head, &head_bytes);
-                    self.refuse(ctx, status, message, info, Refusal::Invalid);
-                    return;
-                }
-                if say_continue {
-                    self.wbuf.extend_from_slice(CONTINUE);
-                    self.dirty = true;
-                }
-                // Preallocate only a bounded amount: the declared size is the client's claim.
-                let body = Vec::with_capacity(n.min(MAX_BODY_PREALLOC) as usize);
-                self.state = State::Body {
-                    head,
-                    head_bytes,
-                    decoder: Decoder::length(n),
-                    body,
-                };
-            }
-            BodyKind::Chunked => {
-                if say_continue {
-                    self.wbuf.extend_from_slice(CONTINUE);
-                    self.dirty = true;
-                }
-                self.state = State::Body {
-                    head,
-                    head_bytes,
-                    decoder: Decoder::chunked(ctx.body_limit),
-                    body: Vec::new(),
-                };
-            }
-        }
-    }
-
-    fn dispatch(&mut self, head: Head, head_bytes: Vec<u8>, body: Vec<u8>, ctx: &mut Ctx<'_>) {
-        let request_id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        let is_head = &head_bytes[head.method.clone()] == b"HEAD";
-        let keep_alive = head.keep_alive && !ctx.shutting_down && !ctx.keep_alive.is_zero();
-        let shared = Arc::new(Shared::default());
-        let log = ctx
-            .access_log
-            .is_some()
-            .then(|| LogInfo::from_head(&head, &head_bytes));
-        let content_length = match head.body {
-            BodyKind::Empty => 0,
-            BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
-            BodyKind::Chunked => -1,
-        };
-        let job = Job {
-            conn: self.id,
-            request_id,
-            method: head.method,
-            target: head.target,
-            path: head.path,
-            query: head.query,
-            authority: head.authority,
-            minor: head.minor,
-            headers: head.headers,
-            head: head_bytes,
-            body,
-            content_length,
-            is_head,
-            keep_alive,
-            peer: Arc::clone(&self.peer),
-            deadline_unix_ms: if ctx.timeout.is_zero() {
-                0
-            } else {
-                now_unix_ms() + ctx.timeout.as_millis() as u64
-            },
-            shared: Arc::clone(&shared),
-        };
-        let slot = match ctx.pool.submit(job) {
-            Ok(()) => Slot {
-                request_id,
-                shared: Some(shared),
-                log,
-                out: Vec::new(),
-                end: None,
-            },
-            Err(job) => {
-                log::warn!("queue full: answering 503 to request {}", job.request_id);
-                let mut out = Vec::new();
-                let body_bytes = simple_response(
-                    &mut out,
-                    503,
-                    "the server is overloaded, retry later",
-                    keep_alive,
-                    is_head,
-                    &[("Retry-After", "1")],
-                );
-                Slot {
-                    request_id,
-                    shared: None,
-                    log,
-                    out,
-                    end: Some(End {
-                        status: 503,
-                        body_bytes,
-                        keep_alive,
-                    }),
-                }
-            }
-        };
-        self.slots.push_back(slot);
-        if !keep_alive {
-            // Nothing after a request that ends the connection is read.
-            self.closing = true;
-        }
-    }
-
-    /// Moves finished output of the oldest slots to the write buffer, in order. Returns how
-    /// many responses ended.
-    fn pump(&mut self, ctx: &mut Ctx<'_>) -> usize {
-        let mut popped = 0;
-        while let Some(front) = self.slots.front_mut() {
-            if !front.out.is_empty() {
-                if self.wpos >= self.wbuf.len() {
-                    self.wbuf.clear();
-                    self.wpos = 0;
-                }
-                if front.shared.is_some() {
-                    self.unreleased += front.out.len();
-                }
-                self.wbuf.extend_from_slice(&front.out);
-                front.out.clear();
-                self.dirty = true;
-            }
-            let Some(end) = front.end else {
-                break;
-            };
-            let Some(slot) = self.slots.pop_front() else {
-                break;
-            };
-            if let Some(shared) = &slot.shared {
-                shared.release(self.unreleased);
-            }
-            self.unreleased = 0;
-            popped += 1;
-            if let Some(info) = &slot.log {
-                self.log_access(ctx, info, end.status, end.body_bytes);
-            }
-            self.served += 1;
-            self.last_active = Instant::now();
-            self.head_since = self.last_active;
-            if !end.keep_alive || ctx.shutting_down {
-                self.closing = true;
-                self.abandon_all();
-                break;
-            }
-        }
-        popped
-    }
-
-    fn log_access(&self, ctx: &mut Ctx<'_>, info: &LogInfo, status: u16, bytes: u64) {
-        if let Some(log) = ctx.access_log.as_deref_mut() {
-            log.log(&Entry {
-                host: self.client(),
-                request_line: &info.request_line,
-                status,
-                bytes,
-                referer: &info.referer,
-                user_agent: &info.user_agent,
-            });
-        }
-    }
-
-    /// Takes bytes from a worker serving one of this connection's requests.
-    pub fn on_output(&mut self, out: Output, ctx: &mut Ctx<'_>) {
-        let Some(slot) = self
-            .slots
-            .iter_mut()
-            .find(|s| s.request_id == out.request_id && s.end.is_none())
-        else {
-            return;
-        };
-        if slot.out.is_empty() {
-            slot.out = out.data;
-        } else {
-            slot.out.extend_from_slice(&out.data);
-        }
-        slot.end = out.end;
-        self.dirty = true;
-        self.progress(ctx);
-    }
-
-    /// Writes queued bytes until the socket would block. Called once per loop turn per dirty
-    /// connection, so pipelined responses share one write call.
-    pub fn flush(&mut self) {
-        self.dirty = false;
-        while self.wpos < self.wbuf.len() && !self.dead {
-            match self.stream.write(&self.wbuf[self.wpos..]) {
+            let room = buf.room();
+            match buf.read_from(&mut self.stream) {
                 Ok(0) => {
-                    self.kill();
-                    return;
+                    self.inbound = Inbound::Eof;
+                    return Fill::Eof;
                 }
                 Ok(n) => {
-                    self.wpos += n;
-                    self.write_stalled_since = None;
+                    // A short read emptied the socket: the next edge says when there is more.
+                    if n < room {
+                        self.inbound = Inbound::Drained;
+                    }
+                    return Fill::Data;
                 }
                 Err(e) => match e.kind() {
-                    io::ErrorKind::WouldBlock => {
-                        self.write_stalled_since.get_or_insert_with(Instant::now);
-                        return;
-                    }
-                    io::ErrorKind::Interrupted => {}
+                    std::io::ErrorKind::WouldBlock => self.inbound = Inbound::Drained,
+                    std::io::ErrorKind::Interrupted => {}
                     _ => {
-                        log::debug!("connection {}: client gone: {e}", self.id);
-                        self.kill();
-                        return;
+                        log::debug!("read from {} failed: {e}", self.client());
+                        self.writing = Writing::Broken;
+                        return Fill::Broken;
                     }
                 },
             }
         }
-        if self.wpos >= self.wbuf.len() {
-            self.wbuf.clear();
-            self.wpos = 0;
-            self.write_stalled_since = None;
-            if let Some(shared) = self.slots.front().and_then(|s| s.shared.as_ref()) {
-                shared.release(self.unreleased);
+    }
+
+    /// Moves the connection on as far as it goes without blocking: parses the next head (and
+    /// returns it), refuses bad input, drains an unread body, discards what a closing client
+    /// still sends.
+    pub fn advance(&mut self, env: &mut Env<'_>, now: Instant) -> Next {
+        loop {
+            if self.writing == Writing::Broken {
+                return Next::Wait;
             }
-            self.unreleased = 0;
-            if self.closing && self.slots.is_empty() && self.lingering_since.is_none() {
-                if self.read_closed {
-                    self.dead = true;
-                    return;
+            match &mut self.reading {
+                Reading::Queued { .. } => return Next::Wait,
+                Reading::Done => {
+                    // Before the last response is out, unread bytes just wait in the socket;
+                    // after it, they are thrown away until the client closes.
+                    if !matches!(self.writing, Writing::Linger { .. }) {
+                        return Next::Wait;
+                    }
+                    if let Some(buf) = self.rbuf.as_mut() {
+                        buf.clear();
+                    }
+                    match self.fill(env.config) {
+                        Fill::Data => {
+                            if let Writing::Linger { last_byte, .. } = &mut self.writing {
+                                *last_byte = now;
+                            }
+                        }
+                        _ => return Next::Wait,
+                    }
                 }
-                let _ = match &self.stream {
-                    Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
-                    Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
-                };
-                self.lingering_since = Some(Instant::now());
-                self.rbuf.clear();
-                self.read_socket();
+                Reading::Drain {
+                    decoder,
+                    budget,
+                    since,
+                } => {
+                    let pending = self.rbuf.as_ref().map_or(&[][..], ReadBuf::bytes);
+                    if !pending.is_empty() {
+                        let outcome = match decoder.discard(pending) {
+                            Ok(n) if (n as u64) <= *budget => {
+                                *budget -= n as u64;
+                                *since = now;
+                                Some((n, decoder.is_done()))
+                            }
+                            // Over the budget, or malformed: no next request can be found.
+                            _ => None,
+                        };
+                        match outcome {
+                            Some((n, done)) => {
+                                if let Some(buf) = self.rbuf.as_mut() {
+                                    buf.consume(n);
+                                }
+                                if done {
+                                    self.reading = self.next_head(now);
+                                }
+                            }
+                            None => self.reading = Reading::Done,
+                        }
+                        continue;
+                    }
+                    match self.fill(env.config) {
+                        Fill::Data => {}
+                        Fill::Eof | Fill::Full => self.reading = Reading::Done,
+                        Fill::WouldBlock | Fill::Broken => return Next::Wait,
+                    }
+                }
+                Reading::Idle { .. } | Reading::Head { .. } => {
+                    // The next pipelined request waits until the owed bytes drain below the
+                    // bound, so a client that does not read cannot grow our memory.
+                    if self.wbuf.unsent() > WRITE_BOUND {
+                        return Next::Wait;
+                    }
+                    let pending = self.rbuf.as_ref().map_or(&[][..], ReadBuf::bytes);
+                    if !pending.is_empty() {
+                        match parse_head_reusing(pending, &env.config.limits, env.spare) {
+                            Ok(Some(head)) => {
+                                if let BodyKind::Length(n) = head.body {
+                                    if env.config.body_limit.is_some_and(|limit| n > limit) {
+                                        let (status, message) = BodyError::TooLarge.status();
+                                        self.refuse_head(env, &head, status, message);
+                                        continue;
+                                    }
+                                }
+                                return Next::Request(head);
+                            }
+                            Ok(None) => {
+                                if let Reading::Idle { .. } = self.reading {
+                                    self.reading = Reading::Head { since: now };
+                                }
+                            }
+                            Err(e) => {
+                                let (status, message) = error_status(e);
+                                self.refuse(env, status, message, Refusal::Invalid);
+                                continue;
+                            }
+                        }
+                    }
+                    match self.fill(env.config) {
+                        Fill::Data => {}
+                        Fill::WouldBlock | Fill::Broken => return Next::Wait,
+                        Fill::Full => {
+                            // parse_head refuses any head over the limits before the buffer
+                            // reaches its maximum; this is a guard, not a path.
+                            self.refuse(env, 431, "header field too large", Refusal::Invalid);
+                        }
+                        Fill::Eof => {
+                            if self.pending().is_empty() {
+                                self.reading = Reading::Done;
+                            } else {
+                                // A client may send a request and close at once (half-close):
+                                // complete requests are served; a cut one is answered 400.
+                                let message = "incomplete request head";
+                                self.refuse(env, 400, message, Refusal::Disconnected);
+                            }
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// Applies the timeouts; returns true when the connection was closed by them.
-    pub fn sweep(&mut self, now: Instant, ctx: &mut Ctx<'_>) -> bool {
-        // `--timeout 0` disables the head, body, write and deadline timeouts, as in gunicorn.
-        let timeout = if ctx.timeout.is_zero() {
-            Duration::MAX
+    /// The state after a response, when the connection may serve another request.
+    fn next_head(&self, now: Instant) -> Reading {
+        if self.pending().is_empty() {
+            Reading::Idle { since: now }
         } else {
-            ctx.timeout
+            Reading::Head { since: now }
+        }
+    }
+
+    /// Answers a request the server refuses itself (after the responses owed), logs it, and
+    /// stops reading requests.
+    pub fn refuse(&mut self, env: &mut Env<'_>, status: u16, message: &str, why: Refusal) {
+        let client = self.peer.client();
+        match why {
+            // Like gunicorn's "Invalid request from ip=...": a client error, not a server one,
+            // so info rather than warn.
+            Refusal::Invalid => log::info!("Invalid request from ip={client}: {message}"),
+            // A client that went quiet or left mid-request is not news (gunicorn ignores a
+            // premature disconnection at debug).
+            Refusal::Timeout | Refusal::Disconnected => {
+                log::debug!("connection from {client}: {status} {message}")
+            }
+        }
+        let body_bytes = simple_response(self.wbuf.vec(), status, message, false, false, &[]);
+        if let Some(log) = env.access_log {
+            let line = LogLine::of_partial(self.pending(), env.config.limits.request_line);
+            line.write(log, self.peer.client(), status, body_bytes);
+        }
+        if let Some(buf) = self.rbuf.as_mut() {
+            buf.clear();
+        }
+        self.reading = Reading::Done;
+    }
+
+    /// [`Connection::refuse`] for a request whose head parsed (its line and headers are logged).
+    fn refuse_head(&mut self, env: &mut Env<'_>, head: &Head, status: u16, message: &str) {
+        log::info!("Invalid request from ip={}: {message}", self.peer.client());
+        let is_head = &self.pending()[head.method.clone()] == b"HEAD";
+        let body_bytes = simple_response(self.wbuf.vec(), status, message, false, is_head, &[]);
+        if let Some(log) = env.access_log {
+            LogLine::of_head(head, self.pending()).write(
+                log,
+                self.peer.client(),
+                status,
+                body_bytes,
+            );
+        }
+        if let Some(buf) = self.rbuf.as_mut() {
+            buf.clear();
+        }
+        self.reading = Reading::Done;
+    }
+
+    /// Answers 503 with `Retry-After` to a request that found the wait queue full, and moves
+    /// on to the next request (draining its body) when it can.
+    pub fn answer_overloaded(&mut self, env: &mut Env<'_>, head: Head, now: Instant) {
+        if let Some(n) = QUEUE_FULL.hit() {
+            log::warn!(
+                "queue full: answered 503 to {n} request(s) in the last second \
+                 (every app thread busy and --max-queue requests waiting)"
+            );
+        }
+        let leftover = Leftover::unstarted(&head, env.config.body_limit);
+        let keep_alive = head.keep_alive
+            && leftover.keeps_alive()
+            && !env.draining
+            && !env.config.keep_alive.is_zero();
+        let is_head = &self.pending()[head.method.clone()] == b"HEAD";
+        let body_bytes = simple_response(
+            self.wbuf.vec(),
+            503,
+            "the server is overloaded, retry later",
+            keep_alive,
+            is_head,
+            &[("Retry-After", "1")],
+        );
+        if let Some(log) = env.access_log {
+            LogLine::of_head(&head, self.pending()).write(log, self.peer.client(), 503, body_bytes);
+        }
+        if let Some(buf) = self.rbuf.as_mut() {
+            buf.consume(head.len);
+        }
+        *env.spare = head.headers;
+        self.end_response(leftover, keep_alive, now);
+    }
+
+    /// Puts a complete request aside until an app thread is free (it is parsed again then).
+    pub fn queue(&mut self, env: &mut Env<'_>, head: Head, now: Instant) {
+        *env.spare = head.headers;
+        self.reading = Reading::Queued { since: now };
+    }
+
+    /// A queued request may run now: the next [`Connection::advance`] returns it again.
+    pub fn unqueue(&mut self, now: Instant) {
+        if let Reading::Queued { .. } = self.reading {
+            self.reading = Reading::Head { since: now };
+        }
+    }
+
+    /// After a response: what the connection reads next.
+    pub fn end_response(&mut self, leftover: Leftover, keep_alive: bool, now: Instant) {
+        self.served += 1;
+        self.reading = match (keep_alive, leftover) {
+            (false, _) | (_, Leftover::Close) => Reading::Done,
+            (true, Leftover::Nothing) => self.next_head(now),
+            (true, Leftover::Drain(decoder, budget)) => Reading::Drain {
+                decoder,
+                budget,
+                since: now,
+            },
         };
-        let idle = now.saturating_duration_since(self.last_active);
-        let waiting = now.saturating_duration_since(self.head_since);
-        if let Some(since) = self.write_stalled_since {
-            let stalled = now.saturating_duration_since(since);
-            if self.wpos < self.wbuf.len() && stalled > timeout {
-                // The client stopped reading: its requests are abandoned (their `write` fails
-                // and `is_cancelled` says the client is gone), which frees their workers.
+        if let Reading::Done = self.reading {
+            if let Some(buf) = self.rbuf.as_mut() {
+                buf.clear();
+            }
+        }
+    }
+
+    /// Writes owed bytes until the socket would block.
+    pub fn flush(&mut self, now: Instant) {
+        if self.wbuf.is_empty() || matches!(self.writing, Writing::Broken | Writing::Linger { .. })
+        {
+            return;
+        }
+        match self.wbuf.write_to(&mut self.stream) {
+            Ok(true) => self.writing = Writing::Ready,
+            Ok(false) => {
+                let progressed = self.wbuf.sent() > 0;
+                match self.writing {
+                    Writing::Blocked { .. } if !progressed => {}
+                    _ => self.writing = Writing::Blocked { since: now },
+                }
+            }
+            Err(e) => {
+                log::debug!("write to {} failed: {e}", self.client());
+                self.writing = Writing::Broken;
+            }
+        }
+    }
+
+    /// Decides whether the connection is finished: both sides done, or broken. Starts the
+    /// lingering close when the last response is out and the client may still be sending.
+    /// Returns true when the connection should be dropped now.
+    pub fn settle(&mut self, now: Instant) -> bool {
+        match self.writing {
+            Writing::Broken => return true,
+            Writing::Linger { .. } => return self.inbound == Inbound::Eof,
+            Writing::Blocked { .. } => return false,
+            Writing::Ready if !self.wbuf.is_empty() => return false,
+            Writing::Ready => {}
+        }
+        if !matches!(self.reading, Reading::Done) {
+            if self.reading_idle_with_nothing() {
+                self.release_buffers();
+            }
+            return false;
+        }
+        if self.inbound == Inbound::Eof {
+            return true;
+        }
+        self.stream.shutdown_write();
+        self.writing = Writing::Linger {
+            since: now,
+            last_byte: now,
+        };
+        false
+    }
+
+    fn reading_idle_with_nothing(&self) -> bool {
+        matches!(self.reading, Reading::Idle { .. }) && self.pending().is_empty()
+    }
+
+    /// Gives the read and write buffers back to the pool when they hold nothing.
+    pub fn release_buffers(&mut self) {
+        if self.rbuf.as_ref().is_some_and(ReadBuf::is_empty) {
+            if let Some(buf) = self.rbuf.take() {
+                buf.give_back();
+            }
+        }
+        self.wbuf.release();
+    }
+
+    /// Applies the timeouts. Returns true when the connection should be dropped now; it may
+    /// also have queued a 408 to flush first (then it returns false and is `Done`).
+    pub fn tick(&mut self, env: &mut Env<'_>, now: Instant) -> bool {
+        let config = env.config;
+        match self.writing {
+            Writing::Broken => return true,
+            Writing::Linger { since, last_byte } => {
+                return now.saturating_duration_since(last_byte) > LINGER_IDLE
+                    || now.saturating_duration_since(since) > LINGER_TOTAL;
+            }
+            Writing::Blocked { since } if config.timed_out(since, now) => {
+                // The client stopped reading what it asked for.
                 log::info!(
-                    "connection {} from {}: client read nothing for {stalled:.0?} with {} bytes owed; closing",
-                    self.id,
+                    "connection from {}: client read nothing for {:.0?} with {} bytes owed; closing",
                     self.client(),
-                    self.wbuf.len() - self.wpos
+                    now.saturating_duration_since(since),
+                    self.wbuf.unsent()
                 );
-                self.kill();
-                return true;
-            }
-        }
-        if self.closing {
-            if let Some(since) = self.lingering_since {
-                if now.saturating_duration_since(since) > LINGER {
-                    self.dead = true;
-                    return true;
-                }
-            } else if self.slots.is_empty() && idle > timeout {
-                // The client stopped reading the last response.
-                self.kill();
-                return true;
-            }
-            return false;
-        }
-        if !self.slots.is_empty() {
-            // Requests are running: the app has their deadline; nothing to time out here.
-            return false;
-        }
-        match &self.state {
-            State::Head if self.rbuf.is_empty() && self.wpos >= self.wbuf.len() => {
-                let limit = if self.served > 0 {
-                    ctx.keep_alive
-                } else {
-                    timeout
-                };
-                if ctx.shutting_down || waiting > limit {
-                    self.dead = true;
-                    return true;
-                }
-            }
-            State::Head if waiting > timeout => {
-                self.send_timeout(ctx, "request head not received in time");
-                return true;
-            }
-            State::Body { .. } if idle > timeout => {
-                self.send_timeout(ctx, "request body not received in time");
                 return true;
             }
             _ => {}
         }
-        false
-    }
-
-    /// Answers 408 (no response is owed: the sweep only times out a connection between
-    /// responses), writes what the socket takes at once, and drops the connection.
-    fn send_timeout(&mut self, ctx: &mut Ctx<'_>, message: &str) {
-        let info = self.current_log_info(ctx);
-        self.refuse(ctx, 408, message, info, Refusal::Timeout);
-        self.pump(ctx);
-        self.flush();
-        self.dead = true;
-    }
-
-    /// Marks in-flight requests as given up (graceful timeout ran out).
-    pub fn cancel_for_shutdown(&mut self) {
-        for slot in &self.slots {
-            if let Some(shared) = &slot.shared {
-                shared.shutdown.store(true, Ordering::Release);
-                shared.abandon();
+        match self.reading {
+            Reading::Idle { since } => {
+                if !self.wbuf.is_empty() {
+                    return false;
+                }
+                // The first request gets --timeout to arrive, later ones --keep-alive.
+                let limit = if self.served > 0 {
+                    Some(config.keep_alive)
+                } else {
+                    config.timeout
+                };
+                env.draining || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
             }
+            Reading::Head { since } if config.timed_out(since, now) => {
+                let message = "request head not received in time";
+                self.refuse(env, 408, message, Refusal::Timeout);
+                false
+            }
+            Reading::Drain { since, .. } if config.timed_out(since, now) => {
+                self.reading = Reading::Done;
+                false
+            }
+            _ => false,
         }
     }
 }
 
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.abandon_all();
-    }
-}
-
-/// The request line of a head (without CRLF), for the access log.
-fn request_line(head: &[u8]) -> Vec<u8> {
-    let start = head
-        .iter()
-        .position(|b| *b != b'\r' && *b != b'\n')
-        .unwrap_or(0);
-    let rest = &head[start..];
-    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-    let line = &rest[..end];
-    line.strip_suffix(b"\r").unwrap_or(line).to_vec()
-}
-
-fn header_value(head: &Head, bytes: &[u8], name: &[u8]) -> Vec<u8> {
-    head.headers
-        .iter()
-        .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
-        .map(|(_, v)| bytes[v.clone()].to_vec())
-        .unwrap_or_default()
+/// How one read went.
+enum Fill {
+    /// Bytes arrived.
+    Data,
+    /// The socket has nothing now.
+    WouldBlock,
+    /// The client closed its sending side.
+    Eof,
+    /// The window is at its largest and full.
+    Full,
+    /// The socket failed.
+    Broken,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http1::parse::{parse_head, Limits};
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::sync::Arc;
 
-    #[test]
-    fn request_line_and_header_values_for_the_access_log() {
-        let buf = b"\r\nGET /x?y HTTP/1.1\r\nHost: h\r\nUser-Agent: ua/1\r\nReferer: r\r\n\r\n";
-        let limits = Limits {
-            request_line: 100,
-            fields: 10,
-            field_size: 100,
-        };
-        let head = parse_head(buf, &limits).unwrap().unwrap();
-        assert_eq!(request_line(buf), b"GET /x?y HTTP/1.1");
-        assert_eq!(header_value(&head, buf, b"user-agent"), b"ua/1");
-        assert_eq!(header_value(&head, buf, b"REFERER"), b"r");
-        assert_eq!(header_value(&head, buf, b"cookie"), b"");
+    const CONFIG: ConnConfig = ConnConfig {
+        limits: Limits {
+            request_line: 4094,
+            fields: 100,
+            field_size: 8190,
+        },
+        body_limit: Some(1000),
+        timeout: Some(Duration::from_secs(30)),
+        keep_alive: Duration::from_secs(2),
+    };
+
+    fn pair() -> (Connection, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let stream = Stream::Unix(mio::net::UnixStream::from_std(a));
+        let conn = Connection::new(stream, Peer::unix(Arc::from("/t.sock")), Instant::now());
+        (conn, b)
+    }
+
+    fn env<'a>(spare: &'a mut Vec<(Range<usize>, Range<usize>)>) -> Env<'a> {
+        Env {
+            config: &CONFIG,
+            draining: false,
+            access_log: None,
+            spare,
+        }
+    }
+
+    /// Advances, flushes and settles once, like one loop turn; returns the head if any.
+    fn turn(conn: &mut Connection, spare: &mut Vec<(Range<usize>, Range<usize>)>) -> Option<Head> {
+        let now = Instant::now();
+        conn.on_readable();
+        let next = conn.advance(&mut env(spare), now);
+        conn.flush(now);
+        conn.settle(now);
+        match next {
+            Next::Request(head) => Some(head),
+            Next::Wait => None,
+        }
     }
 
     #[test]
-    fn a_refused_head_logs_what_arrived_of_its_line_bounded() {
-        let info = LogInfo::from_partial(b"\r\nGET /aaaaaaaaaa HTTP/1.1\r\nHost: x", 8);
-        assert_eq!(info.request_line, b"GET /aaa");
-        let info = LogInfo::from_partial(b"G@T / HTTP/1.1\r\n\r\n", 4094);
-        assert_eq!(info.request_line, b"G@T / HTTP/1.1");
-        assert!(LogInfo::from_partial(b"\r\n", 4094).request_line.is_empty());
-        assert!(LogInfo::from_partial(b"", 4094).request_line.is_empty());
+    fn a_head_is_returned_whole_and_its_ranges_index_the_pending_bytes() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        client.write_all(b"GET /a HTTP/1.1\r\nHo").unwrap();
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert!(matches!(conn.reading, Reading::Head { .. }));
+        client.write_all(b"st: x\r\n\r\nGET /b").unwrap();
+        let head = turn(&mut conn, &mut spare).expect("a head");
+        assert_eq!(&conn.pending()[head.path.clone()], b"/a");
+        assert_eq!(head.headers.len(), 1);
+    }
+
+    #[test]
+    fn bad_input_is_answered_and_the_connection_closes_after_a_linger() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nBad Name: v\r\n\r\n")
+            .unwrap();
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert!(matches!(conn.reading, Reading::Done));
+        assert!(
+            matches!(conn.writing, Writing::Linger { .. }),
+            "{:?}",
+            conn.writing
+        );
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        let text = String::from_utf8(answer).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(
+            text.ends_with("Bad Request: invalid header name\n"),
+            "{text}"
+        );
+        drop(client);
+        turn(&mut conn, &mut spare);
+        assert!(conn.settle(Instant::now()), "closed once the client closed");
+    }
+
+    #[test]
+    fn a_declared_body_over_the_limit_is_413_before_any_app() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        client
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n")
+            .unwrap();
+        assert!(turn(&mut conn, &mut spare).is_none());
+        let mut answer = [0u8; 40];
+        let n = client.read(&mut answer).unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 413 Content Too Large"));
+    }
+
+    #[test]
+    fn a_request_then_fin_is_still_returned_and_a_cut_head_is_400() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        assert!(
+            turn(&mut conn, &mut spare).is_some(),
+            "half-close: still served"
+        );
+        let (mut conn, mut client) = pair();
+        client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        // The bytes, then (on the next readiness event) the end of the stream.
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert!(conn.settle(Instant::now()), "nothing more to do: closed");
+        drop(conn);
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
+    }
+
+    #[test]
+    fn an_unread_body_is_drained_then_the_next_request_is_read() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        client
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+            .unwrap();
+        let head = turn(&mut conn, &mut spare).expect("a head");
+        let now = Instant::now();
+        conn.rbuf.as_mut().unwrap().consume(head.len);
+        let leftover = Leftover::unstarted(&head, None);
+        assert!(matches!(leftover, Leftover::Drain(..)));
+        conn.end_response(leftover, true, now);
+        client
+            .write_all(b"cdeGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let head = turn(&mut conn, &mut spare).expect("the next head");
+        assert_eq!(&conn.pending()[head.path.clone()], b"/next");
+    }
+
+    #[test]
+    fn leftover_bodies_are_drained_only_when_small_and_not_held_back() {
+        assert!(matches!(Leftover::of(None, false, 0), Leftover::Nothing));
+        let big = Decoder::length(MAX_DRAIN + 1);
+        assert!(matches!(Leftover::of(Some(big), false, 0), Leftover::Close));
+        let small = Decoder::length(10);
+        assert!(matches!(
+            Leftover::of(Some(small), true, 0),
+            Leftover::Close
+        ));
+        let chunked = Decoder::chunked(None);
+        assert!(matches!(
+            Leftover::of(Some(chunked), false, 0),
+            Leftover::Drain(_, MAX_DRAIN)
+        ));
+        let chunked = Decoder::chunked(None);
+        assert!(matches!(
+            Leftover::of(Some(chunked), false, MAX_DRAIN),
+            Leftover::Close
+        ));
+    }
+
+    #[test]
+    fn idle_connections_time_out_silently_and_heads_with_408() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        let later = Instant::now() + Duration::from_secs(31);
+        assert!(
+            conn.tick(&mut env(&mut spare), later),
+            "a fresh idle connection"
+        );
+        let (mut conn, mut client2) = pair();
+        client2.write_all(b"GET / HT").unwrap();
+        turn(&mut conn, &mut spare);
+        assert!(!conn.tick(&mut env(&mut spare), later));
+        conn.flush(later);
+        let mut answer = [0u8; 32];
+        let n = client2.read(&mut answer).unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 408"));
+        client.write_all(b"x").ok();
     }
 }

@@ -1,27 +1,83 @@
-//! portico's server library: the process (CLI and config, sockets, the mio event loop, HTTP/1.1
-//! parsing and writing, the worker pool, loading apps, signals, logging). The `portico` binary is
-//! a thin `main` over [`serve`]; the modules are public so that fuzz targets and benchmarks can
-//! drive the wire-level parts (`http1::parse::parse_head`, `http1::body::Decoder`) directly.
+//! portico's server library: the process (CLI and config, sockets, the event loops, HTTP/1.1
+//! parsing and writing, the threads that run the app, loading apps, signals, logging). The
+//! `portico` binary is a thin `main` over [`serve`]; the modules are public so that fuzz targets
+//! and benchmarks can drive the wire-level parts (`http1::parse::parse_head`,
+//! `http1::body::Decoder`) directly.
+//!
+//! # The execution model
+//!
+//! The app is called on the thread that read the request: there is no hand-off per request.
+//!
+//! ```text
+//!              loop 0 accepts, spreads connections (crossbeam-channel) ─┐
+//!                                                                       ▼
+//!  socket ─▶ event loop (mio, one thread, owns its connections) ─▶ connection: head (httparse)
+//!            │   a complete request leaves the loop as a Call, on the same thread:
+//!            │     publish the loop in its slot ─▶ app.handle(request, responder) ─▶ take it back
+//!            │       read_body ◀── socket through the decoder (a small window, no buffering)
+//!            │       write ──▶ the connection's write buffer ──▶ socket (blocks past 256 KiB)
+//!            │
+//!  sysmon ───┘ every 1 ms: a loop whose same call is still running is taken from its slot
+//!              and given to a spare thread, which goes on serving the loop's other
+//!              connections; when the slow call returns, its thread sends the connection back
+//!              to the loop (crossbeam-channel + the loop's waker) and becomes a spare.
+//! ```
+//!
+//! - A few loops (about one per core, at most `--threads`) each own their connections; loop 0
+//!   owns the listeners and gives each new connection to the loop with the fewest.
+//! - A request is parsed in the connection's read window and handed to the app as borrowed
+//!   views of that window. Its body is read from the socket as the app asks (`read_body`), and
+//!   its response is written into the connection's buffer and sent when the call returns, when
+//!   64 KiB are pending, or when the app flushes; pipelined responses that are ready leave in
+//!   one write. Nothing per request crosses a thread.
+//! - A call that blocks (a slow view, a long query, a body arriving slowly, a client reading
+//!   slowly) holds only its own thread: after the grace period its loop moves on, the way Go's
+//!   scheduler hands off its P when a goroutine blocks in a syscall, or tokio's
+//!   `block_in_place`. The common path pays two atomic stores and a swap for this.
+//! - `--threads` keeps gunicorn's meaning: how many requests may run app code at once. A
+//!   request that finds them all busy waits in its loop (`--max-queue` in all, then 503).
+//! - Memory per connection is bounded both ways: a read window of 16 KiB (a head may grow it
+//!   to the head limits), and at most 256 KiB of unsent response, past which the app's `write`
+//!   waits and the next pipelined request is not started. An idle connection holds neither.
+//!
+//! The first version handed every request to a worker pool and brought the bytes back through
+//! a `mio::Waker`, as gunicorn's gthread worker does: two thread switches per request, and about
+//! 0.55x axum per core.
+//!
+//! # Layout
+//! [`config`] (the flags), [`listener`] (binding, accepting), [`runtime`] (threads, the
+//! monitor, app slots), [`event_loop`] (one loop; no HTTP), [`connection`] (a connection's
+//! reading and writing states), [`exchange`] (one request through the app: the ABI
+//! trampolines), [`http1`] (parse, body, encode, date), [`io`] (socket, buffers, blocking
+//! waits), [`loader`] (the app library), [`peer`], [`access_log`], [`ratelimit`], [`clock`],
+//! [`signals`], [`error`].
 
 pub mod access_log;
-pub mod app;
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod error;
 pub mod event_loop;
+pub mod exchange;
 pub mod http1;
+pub mod io;
+pub mod listener;
 pub mod loader;
+pub mod peer;
+pub mod ratelimit;
+pub mod runtime;
 pub mod signals;
-pub mod worker;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::app::App;
 use crate::config::Config;
+use crate::connection::ConnConfig;
 use crate::error::ServerError;
-use crate::event_loop::{EventLoop, Listener};
-use crate::worker::{Pool, Port};
+use crate::event_loop::EventLoop;
+use crate::http1::parse::Limits;
+use crate::listener::Listener;
+use crate::loader::App;
+use crate::runtime::{Runtime, Settings};
 
 /// Installs the logger: `RUST_LOG` when set and non-empty, else `--log-level`.
 pub fn init_logging(config: &Config) {
@@ -35,6 +91,26 @@ pub fn init_logging(config: &Config) {
         }
     }
     builder.target(env_logger::Target::Stderr).init();
+}
+
+/// The runtime settings a configuration means.
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        conn: ConnConfig {
+            limits: Limits {
+                request_line: config.limit_request_line,
+                fields: config.limit_request_fields,
+                field_size: config.limit_request_field_size,
+            },
+            body_limit: config.body_limit(),
+            timeout: (config.timeout > 0).then(|| config.timeout()),
+            keep_alive: config.keep_alive(),
+        },
+        threads: config.thread_count(),
+        max_queue: config.max_queue,
+        max_connections: config.max_connections,
+        graceful: config.graceful_timeout(),
+    }
 }
 
 /// Loads the app and serves it until a shutdown signal has been handled (or, with
@@ -56,26 +132,14 @@ pub fn serve(config: &Config) -> Result<(), ServerError> {
         Some(target) => Some(access_log::AccessLog::open(target)?),
         None => None,
     };
-    let poll = mio::Poll::new().map_err(|e| ServerError::io("cannot create the poller", e))?;
-    let waker = Arc::new(
-        mio::Waker::new(poll.registry(), mio::Token(usize::MAX - 1))
-            .map_err(|e| ServerError::io("cannot create the waker", e))?,
-    );
-    let wake_pending = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let app = Arc::new(app);
-    let threads = config.thread_count();
-    let pool = Pool::start(Arc::clone(&app), threads, config.max_queue, || {
-        Port::new(tx.clone(), Arc::clone(&waker), Arc::clone(&wake_pending))
-    })
-    .map_err(|e| ServerError::io("cannot start worker threads", e))?;
-    drop(tx);
     for l in &listeners {
         log::info!(
-            "portico {} serving app {} on {} ({threads} threads)",
+            "portico {} serving app {} on {} ({} threads, {} event loops)",
             env!("CARGO_PKG_VERSION"),
             app.name,
-            l.describe()
+            l.describe(),
+            config.thread_count(),
+            config.loop_count()
         );
     }
     log::debug!(
@@ -93,14 +157,21 @@ pub fn serve(config: &Config) -> Result<(), ServerError> {
         config.max_queue,
         config.max_connections
     );
-    let event_loop = EventLoop::new(config, poll, listeners, rx, wake_pending, access_log)?;
-    let clean = event_loop.run(&pool, &shutdown)?;
+    let rt = Runtime::new(app, settings(config), access_log, shutdown);
+    let clean = run(&rt, listeners, config.loop_count())?;
     if clean {
-        pool.join();
-        match Arc::try_unwrap(app) {
-            Ok(app) => app.destroy(),
-            Err(_) => log::warn!("app still referenced at exit; not calling destroy"),
-        }
+        rt.app.destroy();
     }
     Ok(())
+}
+
+/// Builds `loops` event loops (the first with the listeners) and runs them to the end.
+pub fn run(rt: &Arc<Runtime>, listeners: Vec<Listener>, loops: usize) -> Result<bool, ServerError> {
+    let mut first = Some(listeners);
+    let event_loops = (0..loops.max(1))
+        .map(|id| EventLoop::new(rt, id, first.take().unwrap_or_default()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| ServerError::io("cannot create an event loop", e))?;
+    rt.run(event_loops)
+        .map_err(|e| ServerError::io("cannot start the server's threads", e))
 }

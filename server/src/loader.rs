@@ -13,7 +13,7 @@ use gateway_api::{
 };
 
 use crate::error::ServerError;
-use crate::http1::write::SERVER_NAME;
+use crate::http1::encode::SERVER_NAME;
 
 /// Capacity of the buffer the app writes a create error into.
 const CREATE_ERROR_CAP: usize = 4096;
@@ -24,6 +24,7 @@ pub struct App {
     ptr: *mut c_void,
     /// The app's name, for logs.
     pub name: String,
+    destroyed: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: the ABI requires apps to be thread-safe; the pointer is only passed back to the app.
@@ -164,7 +165,12 @@ impl App {
                 message,
             });
         }
-        Ok(App { table, ptr, name })
+        Ok(App {
+            table,
+            ptr,
+            name,
+            destroyed: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// Wraps an app table already in this process (an app compiled into a test).
@@ -175,6 +181,7 @@ impl App {
             ptr: std::ptr::null_mut(),
             // SAFETY: the table's name is static by contract.
             name: String::from_utf8_lossy(unsafe { table.name.as_bytes() }).into_owned(),
+            destroyed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -187,10 +194,16 @@ impl App {
         unsafe { (self.table.handle)(self.ptr, request, responder) }
     }
 
-    /// Calls destroy; afterwards no handle may run.
-    pub fn destroy(self) {
-        // SAFETY: called once, after every handle returned (the caller joined the workers).
-        unsafe { (self.table.destroy)(self.ptr) }
+    /// Calls the app's destroy, once; the caller guarantees that no `handle` is running and
+    /// none will start (every request finished and the loops exited).
+    pub fn destroy(&self) {
+        if !self
+            .destroyed
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            // SAFETY: at most once (the flag), after the last handle returned (the caller).
+            unsafe { (self.table.destroy)(self.ptr) }
+        }
     }
 }
 

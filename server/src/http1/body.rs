@@ -1,9 +1,11 @@
 //! Owns request-body decoding: Content-Length counting and the chunked decoder (RFC 9112
 //! section 7.1; extensions and trailers are accepted and ignored).
 //!
-//! Design: the event loop decodes the whole body (up to `--limit-request-body`) into a buffer
-//! before dispatching the request, and `read_body` then reads from that buffer. Simple and
-//! correct; streaming to the worker with back-pressure would lower memory for large uploads.
+//! The decoder is incremental and keeps no body bytes of its own: the connection hands it what
+//! arrived, and it copies the decoded bytes straight into the app's `read_body` buffer
+//! ([`Decoder::decode_into`]), or throws them away when a body nobody read is drained
+//! ([`Decoder::discard`]). So a body of any size passes through the connection's small read
+//! window.
 
 /// Longest chunk-size line (hex digits, extensions) or trailer line accepted: bounds the bytes
 /// a client can make us scan without producing body.
@@ -60,7 +62,7 @@ enum State {
 }
 
 /// An incremental decoder for either framing.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Decoder {
     chunked: bool,
     remaining: u64,
@@ -110,12 +112,58 @@ impl Decoder {
     /// Decodes from `input`, appending body bytes to `out`. Returns how many input bytes were
     /// consumed; bytes after the end of the body are left for the next request.
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, BodyError> {
+        self.run(input, usize::MAX, |data| out.extend_from_slice(data))
+            .map(|(consumed, _)| consumed)
+    }
+
+    /// Decodes from `input` into `out`, at most `out.len()` body bytes. Returns the input bytes
+    /// consumed and the body bytes written; it stops early when `out` is full.
+    pub fn decode_into(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), BodyError> {
+        let mut filled = 0;
+        self.run(input, out.len(), |data| {
+            out[filled..filled + data.len()].copy_from_slice(data);
+            filled += data.len();
+        })
+    }
+
+    /// Decodes from `input` and drops the body bytes (a body the app did not read, drained so
+    /// the next request on the connection can be read). Returns the input bytes consumed.
+    pub fn discard(&mut self, input: &[u8]) -> Result<usize, BodyError> {
+        self.run(input, usize::MAX, |_| {})
+            .map(|(consumed, _)| consumed)
+    }
+
+    /// For a `Content-Length` body: how many bytes are still to come.
+    pub fn remaining_length(&self) -> Option<u64> {
+        (!self.chunked).then_some(self.remaining)
+    }
+
+    /// Records `n` bytes of a `Content-Length` body that were read straight from the socket into
+    /// the app's buffer, bypassing [`Decoder::decode_into`]. `n` must not exceed what remains.
+    pub fn advance_length(&mut self, n: usize) {
+        debug_assert!(!self.chunked && n as u64 <= self.remaining);
+        self.remaining = self.remaining.saturating_sub(n as u64);
+    }
+
+    /// The decoding loop: framing bytes are checked and consumed, body bytes are handed to
+    /// `emit` in runs, at most `room` of them. Returns (input consumed, body bytes emitted).
+    fn run(
+        &mut self,
+        input: &[u8],
+        room: usize,
+        mut emit: impl FnMut(&[u8]),
+    ) -> Result<(usize, usize), BodyError> {
         if !self.chunked {
-            let n = (input.len() as u64).min(self.remaining) as usize;
-            out.extend_from_slice(&input[..n]);
+            let n = (input.len() as u64).min(self.remaining).min(room as u64) as usize;
+            emit(&input[..n]);
             self.remaining -= n as u64;
-            return Ok(n);
+            return Ok((n, n));
         }
+        let mut emitted = 0;
         let mut i = 0;
         while i < input.len() && self.state != State::Done {
             let b = input[i];
@@ -164,8 +212,13 @@ impl Decoder {
                     self.start_chunk()?;
                 }
                 State::Data(left) => {
-                    let n = ((input.len() - i) as u64).min(left) as usize;
-                    out.extend_from_slice(&input[i..i + n]);
+                    let space = room - emitted;
+                    if space == 0 {
+                        break;
+                    }
+                    let n = ((input.len() - i) as u64).min(left).min(space as u64) as usize;
+                    emit(&input[i..i + n]);
+                    emitted += n;
                     i += n;
                     self.state = if left - n as u64 == 0 {
                         State::DataCr
@@ -226,7 +279,7 @@ impl Decoder {
             }
             i += 1;
         }
-        Ok(i)
+        Ok((i, emitted))
     }
 
     /// Counts one byte of a chunk-size line against [`MAX_CHUNK_LINE`].
@@ -372,6 +425,40 @@ mod tests {
             BodyError::TooLarge
         );
         assert!(decode_all(b"f\r\n", Some(15)).is_ok());
+    }
+
+    #[test]
+    fn decoding_into_a_small_buffer_gives_the_same_body_in_pieces() {
+        let input = b"5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nT: v\r\n\r\nNEXT";
+        for size in 1..=8 {
+            let mut d = Decoder::chunked(None);
+            let (mut body, mut pos) = (Vec::new(), 0);
+            let mut out = vec![0u8; size];
+            while !d.is_done() {
+                let (used, n) = d.decode_into(&input[pos..], &mut out).unwrap();
+                assert!(n <= size && (used > 0 || n > 0), "no progress at {pos}");
+                pos += used;
+                body.extend_from_slice(&out[..n]);
+            }
+            assert_eq!(body, b"hello world", "pieces of {size}");
+            assert_eq!(&input[pos..], b"NEXT");
+        }
+        let mut d = Decoder::length(4);
+        let mut out = [0u8; 3];
+        assert_eq!(d.decode_into(b"abcdef", &mut out).unwrap(), (3, 3));
+        assert_eq!(d.remaining_length(), Some(1));
+        d.advance_length(1);
+        assert!(d.is_done());
+    }
+
+    #[test]
+    fn discarding_consumes_the_body_and_stops_at_its_end() {
+        let mut d = Decoder::chunked(Some(3));
+        assert_eq!(d.discard(b"2\r\nab"), Ok(5));
+        assert_eq!(d.discard(b"\r\n0\r\n\r\nGET"), Ok(7));
+        assert!(d.is_done());
+        let mut d = Decoder::chunked(Some(3));
+        assert_eq!(d.discard(b"4\r\n"), Err(BodyError::TooLarge));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Owns request-head parsing: httparse over the connection's buffer, the limits, the framing
 //! decision (RFC 9112 section 6) and the mapping of every parse failure to one status.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// The limits a head is checked against (from the command line), counted as gunicorn counts them.
@@ -121,6 +122,17 @@ pub fn error_status(err: ParseError) -> (u16, &'static str) {
 
 /// Parses a head from the start of `buf`. `Ok(None)`: incomplete, read more.
 pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, ParseError> {
+    parse_head_reusing(buf, limits, &mut Vec::new())
+}
+
+/// [`parse_head`], with the header list of the returned head taken from `spare` (cleared), so
+/// a connection that hands each finished head's list back parses without allocating. On a
+/// partial or refused head `spare` keeps its list.
+pub fn parse_head_reusing(
+    buf: &[u8],
+    limits: &Limits,
+    spare: &mut Vec<(Range<usize>, Range<usize>)>,
+) -> Result<Option<Head>, ParseError> {
     // Some clients send stray CRLFs between requests (RFC 9112 section 2.2 allows skipping them);
     // httparse skips them too, and the ranges it returns stay relative to `buf`.
     let skipped = leading_empty_lines(buf);
@@ -143,11 +155,13 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, ParseErro
         }
     }
     if limits.fields <= STACK_HEADERS {
-        let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
-        parse_with(buf, skipped, limits, &mut headers[..limits.fields])
+        // Uninitialised: zeroing 128 entries (4 KiB) would cost more than parsing a short head.
+        let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        parse_with(buf, skipped, limits, &mut headers[..limits.fields], spare)
     } else {
-        let mut headers = vec![httparse::EMPTY_HEADER; limits.fields];
-        parse_with(buf, skipped, limits, &mut headers)
+        let mut headers: Vec<MaybeUninit<httparse::Header<'_>>> = Vec::with_capacity(limits.fields);
+        headers.resize_with(limits.fields, MaybeUninit::uninit);
+        parse_with(buf, skipped, limits, &mut headers, spare)
     }
 }
 
@@ -193,10 +207,13 @@ fn parse_with<'b>(
     buf: &'b [u8],
     skipped: usize,
     limits: &Limits,
-    storage: &mut [httparse::Header<'b>],
+    storage: &mut [MaybeUninit<httparse::Header<'b>>],
+    spare: &mut Vec<(Range<usize>, Range<usize>)>,
 ) -> Result<Option<Head>, ParseError> {
-    let mut req = httparse::Request::new(storage);
-    let status = req.parse(buf).map_err(ParseError::Syntax)?;
+    let mut req = httparse::Request::new(&mut []);
+    let status = req
+        .parse_with_uninit_headers(buf, storage)
+        .map_err(ParseError::Syntax)?;
     let len = match status {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial => {
@@ -231,11 +248,12 @@ fn parse_with<'b>(
         query,
         authority,
         minor: version,
-        headers: Vec::with_capacity(req.headers.len()),
+        headers: Vec::new(),
         body: BodyKind::Empty,
         keep_alive: version == 1,
         expect_continue: false,
     };
+    spare.clear();
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
     let mut unknown_coding = false;
@@ -249,7 +267,7 @@ fn parse_with<'b>(
         if check_fields && field_line_len(buf, name_range.start) > limits.field_size {
             return Err(ParseError::FieldTooLarge);
         }
-        head.headers.push((name_range, offset(buf, h.value)));
+        spare.push((name_range, offset(buf, h.value)));
         let name = h.name.as_bytes();
         if name.eq_ignore_ascii_case(b"content-length") {
             for part in h.value.split(|b| *b == b',') {
@@ -320,6 +338,7 @@ fn parse_with<'b>(
             BodyKind::Length(n)
         };
     }
+    head.headers = std::mem::take(spare);
     Ok(Some(head))
 }
 

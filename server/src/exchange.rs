@@ -1,0 +1,893 @@
+//! Owns one request's trip through the app: the `gw_request` view of the parsed head, the thin
+//! ABI trampolines (`start_response`, `write`, `is_cancelled`, `read_body`), the body streamed
+//! from the socket through the decoder as the app asks for it, the response streamed to the
+//! socket under the write bound, and how the exchange ends (502 for a broken app, the server's
+//! own 400 / 408 / 413 for a body it refused, the access-log line, what the connection reads
+//! next).
+//!
+//! It runs on the thread that read the request, with the connection taken out of its event loop
+//! for the duration (see the crate docs): a read or write that has to wait blocks this thread
+//! only, in `poll(2)` on this one socket, and the loop carries on elsewhere.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gateway_api::{
+    GwHeader, GwStr, Request, Responder, GW_CANCEL_CLIENT_GONE, GW_CANCEL_DEADLINE,
+    GW_CANCEL_SHUTDOWN, GW_ERR_ALREADY_STARTED, GW_ERR_APP, GW_ERR_BODY, GW_ERR_CANCELLED,
+    GW_ERR_CLIENT_GONE, GW_ERR_INVALID, GW_ERR_NOT_STARTED, GW_ERR_OVERFLOW, GW_OK,
+};
+
+use crate::access_log::AccessLog;
+use crate::clock::now_unix_ms;
+use crate::connection::{ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND};
+use crate::http1::body::{BodyError, Decoder};
+use crate::http1::encode::{
+    self, app_head, bodyless, chunk_header, simple_response, AppHead, Framing, CONTINUE, LAST_CHUNK,
+};
+use crate::http1::parse::{BodyKind, Head};
+use crate::io::{self, Readiness};
+use crate::loader::App;
+
+/// Unsent bytes at which a `write` pushes what it has to the socket without waiting for the
+/// app to return: small writes are coalesced up to here, and a large response starts moving
+/// while the app is still producing it.
+pub const FLUSH_AT: usize = 64 * 1024;
+
+/// The least room kept after a head for its body to stream through: a head that leaves less in
+/// its buffer is moved to the front before the app runs.
+const MIN_BODY_WINDOW: usize = 8 * 1024;
+
+/// A `read_body` buffer at least this large gets a `Content-Length` body straight from the
+/// socket, with no copy through the read window.
+const DIRECT_READ_MIN: usize = 4 * 1024;
+
+/// The longest single wait in `poll(2)`: between waits the call checks whether the server has
+/// given up on it (graceful timeout), so a shutdown is not held up by a silent client.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+/// How often `is_cancelled` may look at the socket for a reset (it is called in loops).
+const PROBE_EVERY: Duration = Duration::from_millis(50);
+
+/// Request ids, unique within the process.
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The header array handed to the app, reused by every call on this thread.
+    static HEADERS: RefCell<Vec<GwHeader>> = const { RefCell::new(Vec::new()) };
+    /// The response head the app has begun and not finished, reused likewise.
+    static HEAD: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Everything a call needs from the server, shared by all calls.
+pub struct CallEnv<'a> {
+    /// The app.
+    pub app: &'a App,
+    /// Limits and timeouts.
+    pub config: &'a ConnConfig,
+    /// The server is shutting down: responses close their connection.
+    pub draining: &'a AtomicBool,
+    /// The graceful timeout ran out: every call is told to stop.
+    pub cancel_all: &'a AtomicBool,
+    /// The access log, when enabled.
+    pub access_log: Option<&'a AccessLog>,
+}
+
+/// A request handed from its event loop to the thread that runs it, with its connection.
+pub struct Call {
+    /// The connection's key in its loop.
+    pub key: usize,
+    /// The connection, out of the loop for the call.
+    pub conn: Box<Connection>,
+    /// The parsed head; its ranges index the connection's unconsumed bytes.
+    pub head: Head,
+}
+
+/// Why the server refused a body the app was reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFailure {
+    /// Bad chunked framing, or over the body limit.
+    Refused(BodyError),
+    /// The client stopped sending within `--timeout`.
+    Timeout,
+    /// The client closed before the body was whole.
+    Cut,
+}
+
+/// One step of reading the body.
+enum ReadStep {
+    /// Body bytes for the app (0: the end).
+    Got(usize),
+    /// Progress without bytes for the app yet: go on.
+    Again,
+    /// Nothing buffered and the socket has nothing: wait for it.
+    Wait,
+    /// The body failed; the code for the app.
+    Failed(i32),
+    /// The socket failed.
+    Lost(std::io::Error),
+}
+
+/// The response head's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadState {
+    /// `start_response` not called yet.
+    NotStarted,
+    /// Status and headers accepted and kept aside: the framing is not decided yet.
+    Open,
+    /// Written out with its framing; `start` is where the response begins in the
+    /// connection's output (counted over the connection's life).
+    Closed { start: u64, framing: Framing },
+}
+
+/// One request's state behind the callbacks.
+struct Exchange<'a> {
+    conn: &'a mut Connection,
+    env: &'a CallEnv<'a>,
+    request_id: u64,
+    minor: u8,
+    is_head: bool,
+    /// The client allows the connection to persist after this response.
+    keep_alive: bool,
+    deadline_unix_ms: u64,
+    /// Where the head begins in the read buffer (its ranges are relative to it).
+    head_at: usize,
+    /// Where the head ends: the body streams through the buffer from here.
+    head_end: usize,
+    /// The body's decoder; `None` when the request has no body.
+    body: Option<Decoder>,
+    /// The next undecoded byte in the read buffer.
+    body_pos: usize,
+    /// The client waits for `100 Continue` before sending its body, and it was not sent yet.
+    awaiting_continue: bool,
+    body_failure: Option<BodyFailure>,
+    status: u16,
+    double_start: bool,
+    app_head: AppHead,
+    head: HeadState,
+    /// The open head's bytes (status line and the app's fields).
+    head_bytes: Vec<u8>,
+    /// Whether the connection may persist, as the closed head announced.
+    announced_keep_alive: bool,
+    /// Body bytes the app wrote (for HEAD, what it would have sent).
+    written: u64,
+    /// Body bytes put on the wire, for the access log.
+    wire_body: u64,
+    /// The client is gone: nothing more can be delivered.
+    gone: bool,
+    last_probe: Instant,
+}
+
+impl Call {
+    /// Runs the request through the app and ends its exchange; afterwards the connection is in
+    /// the state its loop continues from.
+    pub fn run(&mut self, env: &CallEnv<'_>) {
+        let mut headers = HEADERS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        let head_bytes = HEAD.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        let mut ex = Exchange::new(&mut self.conn, &self.head, env, head_bytes);
+        ex.request_headers(&self.head, &mut headers);
+        let rc = {
+            let request = ex.request(&self.head, &headers);
+            let responder = Responder {
+                struct_size: std::mem::size_of::<Responder>(),
+                ctx: &mut ex as *mut Exchange as *mut c_void,
+                start_response: cb_start_response,
+                write: cb_write,
+                is_cancelled: cb_is_cancelled,
+            };
+            let mut request = request;
+            request.body_ctx = responder.ctx;
+            // SAFETY: request, responder and everything they point to outlive the call; the
+            // exchange behind both contexts is not touched by this frame until it returns.
+            unsafe { env.app.handle(&request, &responder) }
+        };
+        let head_bytes = ex.finish(rc, &self.head);
+        headers.clear();
+        HEADERS.with(|h| *h.borrow_mut() = headers);
+        HEAD.with(|h| *h.borrow_mut() = head_bytes);
+    }
+}
+
+impl<'a> Exchange<'a> {
+    fn new(
+        conn: &'a mut Connection,
+        head: &Head,
+        env: &'a CallEnv<'a>,
+        mut head_bytes: Vec<u8>,
+    ) -> Exchange<'a> {
+        head_bytes.clear();
+        let Some(rbuf) = conn.rbuf.as_mut() else {
+            unreachable!("a parsed head lives in the read buffer");
+        };
+        // The head stays where it is while the app runs; its body streams through the room
+        // after it, so that room must be worth having.
+        if head.body != BodyKind::Empty
+            && rbuf.capacity() - (rbuf.start() + head.len) < MIN_BODY_WINDOW
+        {
+            rbuf.compact_from(rbuf.start());
+            if rbuf.capacity() - head.len < MIN_BODY_WINDOW {
+                // A head near the limits: grow so a body window remains (bounded by the limits).
+                rbuf.grow_to(head.len + MIN_BODY_WINDOW, env.config.max_read_buf());
+            }
+        }
+        let head_at = rbuf.start();
+        let method = &rbuf.bytes()[head.method.clone()];
+        let is_head = method == b"HEAD";
+        let body = match head.body {
+            BodyKind::Empty => None,
+            BodyKind::Length(n) => Some(Decoder::length(n)),
+            BodyKind::Chunked => Some(Decoder::chunked(env.config.body_limit)),
+        };
+        let deadline_unix_ms = env
+            .config
+            .timeout
+            .map_or(0, |t| now_unix_ms() + t.as_millis() as u64);
+        Exchange {
+            request_id: NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed),
+            minor: head.minor,
+            is_head,
+            keep_alive: head.keep_alive,
+            deadline_unix_ms,
+            head_at,
+            head_end: head_at + head.len,
+            body,
+            body_pos: head_at + head.len,
+            awaiting_continue: head.expect_continue,
+            body_failure: None,
+            status: 0,
+            double_start: false,
+            app_head: AppHead::default(),
+            head: HeadState::NotStarted,
+            head_bytes,
+            announced_keep_alive: false,
+            written: 0,
+            wire_body: 0,
+            gone: false,
+            last_probe: Instant::now(),
+            conn,
+            env,
+        }
+    }
+
+    /// The head's bytes, at their place in the read buffer.
+    fn head_slice(&self, head: &Head) -> &[u8] {
+        match self.conn.rbuf.as_ref() {
+            Some(rbuf) => &rbuf.from(self.head_at)[..head.len],
+            None => &[],
+        }
+    }
+
+    /// A `GwStr` for `range` of the head: a raw view that stays valid while the app runs (the
+    /// head is never moved or overwritten during the call).
+    fn view(&self, range: std::ops::Range<usize>) -> GwStr {
+        match self.conn.rbuf.as_ref() {
+            Some(rbuf) => GwStr {
+                ptr: rbuf.ptr_at(self.head_at + range.start),
+                len: range.len(),
+            },
+            None => GwStr::EMPTY,
+        }
+    }
+
+    /// The headers the app sees, in the order received. For an absolute-form target the
+    /// target's authority is the Host (RFC 9112 section 3.2.2: "the Host header field ...
+    /// ignored and replaced by the host information of the request-target"), added when the
+    /// client sent none.
+    fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>) {
+        out.clear();
+        let bytes = self.head_slice(head);
+        let mut host_replaced = false;
+        for (n, v) in &head.headers {
+            let value = match &head.authority {
+                Some(authority) if bytes[n.clone()].eq_ignore_ascii_case(b"host") => {
+                    host_replaced = true;
+                    authority.clone()
+                }
+                _ => v.clone(),
+            };
+            out.push(GwHeader {
+                name: self.view(n.clone()),
+                value: self.view(value),
+            });
+        }
+        if let (Some(authority), false) = (&head.authority, host_replaced) {
+            out.push(GwHeader {
+                name: GwStr::from_str("Host"),
+                value: self.view(authority.clone()),
+            });
+        }
+    }
+
+    fn request(&self, head: &Head, headers: &[GwHeader]) -> Request {
+        let peer = &self.conn.peer;
+        let path = if head.path.is_empty() {
+            GwStr::from_str("/")
+        } else {
+            self.view(head.path.clone())
+        };
+        Request {
+            struct_size: std::mem::size_of::<Request>(),
+            request_id: self.request_id,
+            method: self.view(head.method.clone()),
+            target: self.view(head.target.clone()),
+            path,
+            query: self.view(head.query.clone()),
+            version_major: 1,
+            version_minor: u16::from(head.minor),
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+            content_length: match head.body {
+                BodyKind::Empty => 0,
+                BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
+                BodyKind::Chunked => -1,
+            },
+            remote_addr: GwStr::from_str(peer.remote.as_str()),
+            remote_port: peer.remote_port,
+            server_addr: GwStr::from_str(peer.server_addr()),
+            server_port: peer.server_port(),
+            url_scheme: GwStr::from_str("http"),
+            deadline_unix_ms: self.deadline_unix_ms,
+            body_ctx: std::ptr::null_mut(),
+            read_body: cb_read_body,
+        }
+    }
+
+    fn bodyless(&self) -> bool {
+        bodyless(self.status, self.is_head)
+    }
+
+    fn cancelled_by_server(&self) -> bool {
+        self.env.cancel_all.load(Ordering::Acquire)
+    }
+
+    // ---- the response ----
+
+    fn start_response(&mut self, status: u16, headers: &[GwHeader]) -> i32 {
+        if self.status != 0 {
+            self.double_start = true;
+            return GW_ERR_ALREADY_STARTED;
+        }
+        let fields = headers.iter().map(|h| {
+            // SAFETY: the app keeps its headers alive for the call.
+            unsafe { (h.name.as_bytes(), h.value.as_bytes()) }
+        });
+        match app_head(&mut self.head_bytes, status, fields) {
+            Ok(info) => {
+                self.app_head = info;
+                self.status = status;
+                self.head = HeadState::Open;
+                GW_OK
+            }
+            Err(_) => GW_ERR_INVALID,
+        }
+    }
+
+    /// Writes the head out with its framing; `known_len` is the body length when the server
+    /// knows it without a declared `Content-Length` (the app returned without writing more).
+    fn close_head(&mut self, known_len: Option<u64>) {
+        let length = self.app_head.declared.or(known_len);
+        let framing = Framing::choose(self.status, self.is_head, length, self.minor);
+        // A body still unread and too big to drain (or held back for `100 Continue`) ends the
+        // connection: say so in the head.
+        let leftover = Leftover::of(self.body.clone(), self.awaiting_continue, 0);
+        let keep_alive = self.keep_alive
+            && framing != Framing::Close
+            && leftover.keeps_alive()
+            && !self.env.draining.load(Ordering::Acquire)
+            && !self.env.config.keep_alive.is_zero();
+        let start = self.conn.wbuf.total_len();
+        let out = self.conn.wbuf.vec();
+        out.extend_from_slice(&self.head_bytes);
+        encode::close_head(out, &self.app_head, framing, keep_alive, self.minor);
+        self.announced_keep_alive = keep_alive;
+        self.head = HeadState::Closed { start, framing };
+    }
+
+    fn framing(&self) -> Option<Framing> {
+        match self.head {
+            HeadState::Closed { framing, .. } => Some(framing),
+            _ => None,
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> i32 {
+        if self.status == 0 {
+            return GW_ERR_NOT_STARTED;
+        }
+        if self.gone {
+            return GW_ERR_CLIENT_GONE;
+        }
+        if self.cancelled_by_server() {
+            return GW_ERR_CANCELLED;
+        }
+        if data.is_empty() {
+            return self.flush();
+        }
+        if self
+            .app_head
+            .declared
+            .is_some_and(|d| self.written + data.len() as u64 > d)
+        {
+            return GW_ERR_OVERFLOW;
+        }
+        self.written += data.len() as u64;
+        if self.head == HeadState::Open {
+            self.close_head(None);
+        }
+        if self.bodyless() {
+            return GW_OK;
+        }
+        let result = if self.framing() == Some(Framing::Chunked) {
+            let mut size = [0u8; 18];
+            let mut line = Vec::new();
+            chunk_header(&mut line, data.len());
+            size[..line.len()].copy_from_slice(&line);
+            self.push(&size[..line.len()])
+                .and_then(|()| self.push(data))
+                .and_then(|()| self.push(b"\r\n"))
+        } else {
+            self.push(data)
+        };
+        match result {
+            Ok(()) => {
+                self.wire_body += data.len() as u64;
+                if self.conn.wbuf.unsent() >= FLUSH_AT {
+                    self.send_now()
+                } else {
+                    GW_OK
+                }
+            }
+            Err(rc) => rc,
+        }
+    }
+
+    /// `write` of nothing: the head (if still open) and everything buffered go out now.
+    fn flush(&mut self) -> i32 {
+        if self.head == HeadState::Open && !self.bodyless() {
+            self.close_head(None);
+        }
+        self.send_now()
+    }
+
+    /// Appends `bytes` to the connection's output, never holding more than [`WRITE_BOUND`]
+    /// unsent: past it, the buffered bytes and `bytes` go to the socket in one vectored call,
+    /// and the call waits while the client is not reading.
+    fn push(&mut self, mut bytes: &[u8]) -> Result<(), i32> {
+        loop {
+            let room = WRITE_BOUND.saturating_sub(self.conn.wbuf.unsent());
+            if bytes.len() <= room {
+                self.conn.wbuf.vec().extend_from_slice(bytes);
+                return Ok(());
+            }
+            let conn = &mut *self.conn;
+            match conn.wbuf.write_with_tail(&mut conn.stream, bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) => return Err(self.lost(e)),
+            }
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            if self.conn.wbuf.unsent() + bytes.len() > WRITE_BOUND {
+                self.wait_writable()?;
+            }
+        }
+    }
+
+    /// Sends what the socket takes now, and waits while more than [`WRITE_BOUND`] is unsent.
+    fn send_now(&mut self) -> i32 {
+        loop {
+            let conn = &mut *self.conn;
+            match conn.wbuf.write_to(&mut conn.stream) {
+                Ok(true) => return GW_OK,
+                Ok(false) if self.conn.wbuf.unsent() <= WRITE_BOUND => return GW_OK,
+                Ok(false) => {
+                    if let Err(rc) = self.wait_writable() {
+                        return rc;
+                    }
+                }
+                Err(e) => return self.lost(e),
+            }
+        }
+    }
+
+    /// The socket failed: the client is gone.
+    fn lost(&mut self, e: std::io::Error) -> i32 {
+        log::debug!("client {} gone: {e}", self.conn.client());
+        self.gone = true;
+        self.conn.writing = Writing::Broken;
+        GW_ERR_CLIENT_GONE
+    }
+
+    /// Waits until the socket takes bytes again. A client that takes nothing for `--timeout`
+    /// is given up on, as one that is gone.
+    fn wait_writable(&mut self) -> Result<(), i32> {
+        let since = Instant::now();
+        loop {
+            if self.cancelled_by_server() {
+                return Err(GW_ERR_CANCELLED);
+            }
+            let waited = since.elapsed();
+            if let Some(limit) = self.env.config.timeout {
+                if waited > limit {
+                    log::info!(
+                        "connection from {}: client read nothing for {waited:.0?} with {} bytes owed; closing",
+                        self.conn.client(),
+                        self.conn.wbuf.unsent()
+                    );
+                    self.gone = true;
+                    self.conn.writing = Writing::Broken;
+                    return Err(GW_ERR_CLIENT_GONE);
+                }
+            }
+            match io::wait(self.conn.stream.as_raw_fd(), false, true, WAIT_SLICE) {
+                Ok(Some(Readiness { broken: true, .. })) => {
+                    return Err(self.lost(std::io::ErrorKind::BrokenPipe.into()))
+                }
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) => {}
+                Err(e) => return Err(self.lost(e)),
+            }
+        }
+    }
+
+    // ---- the request body ----
+
+    fn read_body(&mut self, out: &mut [u8]) -> isize {
+        if out.is_empty() {
+            return 0;
+        }
+        if self.body_failure.is_some() {
+            return GW_ERR_BODY as isize;
+        }
+        loop {
+            match self.read_step(out) {
+                ReadStep::Got(n) => return n as isize,
+                ReadStep::Again => {}
+                ReadStep::Wait => {
+                    if let Err(rc) = self.wait_readable() {
+                        return rc as isize;
+                    }
+                }
+                ReadStep::Failed(rc) => return rc as isize,
+                ReadStep::Lost(e) => return self.lost(e) as isize,
+            }
+        }
+    }
+
+    /// One step of `read_body`: decode what is buffered, or read once from the socket.
+    fn read_step(&mut self, out: &mut [u8]) -> ReadStep {
+        let Some(decoder) = self.body.as_mut() else {
+            return ReadStep::Got(0);
+        };
+        if decoder.is_done() {
+            return ReadStep::Got(0);
+        }
+        let conn = &mut *self.conn;
+        let Some(rbuf) = conn.rbuf.as_mut() else {
+            return ReadStep::Got(0);
+        };
+        let buffered = rbuf.from(self.body_pos);
+        if !buffered.is_empty() {
+            return match decoder.decode_into(buffered, out) {
+                Ok((used, n)) => {
+                    self.body_pos += used;
+                    if n > 0 || decoder.is_done() {
+                        ReadStep::Got(n)
+                    } else {
+                        ReadStep::Again
+                    }
+                }
+                Err(e) => {
+                    self.body_failure = Some(BodyFailure::Refused(e));
+                    ReadStep::Failed(GW_ERR_BODY)
+                }
+            };
+        }
+        // Everything read after the head is consumed: the window behind it is free again.
+        rbuf.rewind_to(self.head_end);
+        self.body_pos = self.head_end;
+        // A client that asked to be told before sending its body is told at the first read
+        // (unless the final head is already out: a 100 after it would be a protocol error).
+        if self.awaiting_continue {
+            self.awaiting_continue = false;
+            if !matches!(self.head, HeadState::Closed { .. }) {
+                conn.wbuf.vec().extend_from_slice(CONTINUE);
+            }
+        }
+        if !conn.wbuf.is_empty() {
+            if let Err(e) = conn.wbuf.write_to(&mut conn.stream) {
+                return ReadStep::Lost(e);
+            }
+        }
+        // A length-delimited body goes straight into the app's buffer when it is big enough to
+        // be worth a read of its own.
+        let direct = decoder
+            .remaining_length()
+            .filter(|_| out.len() >= DIRECT_READ_MIN)
+            .map(|left| out.len().min(usize::try_from(left).unwrap_or(usize::MAX)));
+        let result = match direct {
+            Some(n) => std::io::Read::read(&mut conn.stream, &mut out[..n]),
+            None => rbuf.read_from(&mut conn.stream),
+        };
+        match result {
+            Ok(0) => {
+                conn.inbound = Inbound::Eof;
+                self.body_failure = Some(BodyFailure::Cut);
+                ReadStep::Failed(GW_ERR_BODY)
+            }
+            Ok(n) if direct.is_some() => {
+                decoder.advance_length(n);
+                ReadStep::Got(n)
+            }
+            Ok(_) => ReadStep::Again,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ReadStep::Wait,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => ReadStep::Again,
+            Err(e) => ReadStep::Lost(e),
+        }
+    }
+
+    /// Waits until body bytes arrive, at most `--timeout` without one.
+    fn wait_readable(&mut self) -> Result<(), i32> {
+        let since = Instant::now();
+        loop {
+            if self.cancelled_by_server() {
+                return Err(GW_ERR_CANCELLED);
+            }
+            if self
+                .env
+                .config
+                .timeout
+                .is_some_and(|limit| since.elapsed() > limit)
+            {
+                self.body_failure = Some(BodyFailure::Timeout);
+                return Err(GW_ERR_BODY);
+            }
+            let owed = !self.conn.wbuf.is_empty();
+            match io::wait(self.conn.stream.as_raw_fd(), true, owed, WAIT_SLICE) {
+                Ok(Some(r)) if r.broken => {
+                    return Err(self.lost(std::io::ErrorKind::ConnectionReset.into()))
+                }
+                Ok(Some(r)) => {
+                    if r.writable && owed {
+                        let conn = &mut *self.conn;
+                        if let Err(e) = conn.wbuf.write_to(&mut conn.stream) {
+                            return Err(self.lost(e));
+                        }
+                    }
+                    if r.readable {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return Err(self.lost(e)),
+            }
+        }
+    }
+
+    fn is_cancelled(&mut self) -> u32 {
+        let mut bits = 0;
+        if !self.gone && self.last_probe.elapsed() >= PROBE_EVERY {
+            self.last_probe = Instant::now();
+            if io::is_broken(self.conn.stream.as_raw_fd()) {
+                self.gone = true;
+                self.conn.writing = Writing::Broken;
+            }
+        }
+        if self.gone {
+            bits |= GW_CANCEL_CLIENT_GONE;
+        }
+        if self.cancelled_by_server() {
+            bits |= GW_CANCEL_SHUTDOWN;
+        }
+        if self.deadline_unix_ms != 0 && now_unix_ms() > self.deadline_unix_ms {
+            bits |= GW_CANCEL_DEADLINE;
+        }
+        bits
+    }
+
+    // ---- the end ----
+
+    /// Whether none of this response's bytes reached the socket yet (so it can be replaced).
+    fn replaceable(&self) -> bool {
+        match self.head {
+            HeadState::Closed { start, .. } => self.conn.wbuf.total_sent() <= start,
+            _ => true,
+        }
+    }
+
+    /// Drops this response's unsent bytes so a server-made one can take its place.
+    fn discard_response(&mut self) {
+        if let HeadState::Closed { start, .. } = self.head {
+            self.conn.wbuf.truncate_total(start);
+        }
+        self.head = HeadState::NotStarted;
+        self.wire_body = 0;
+    }
+
+    /// Completes the exchange after `handle` returned `rc`, and leaves the connection ready for
+    /// its loop. Returns the head scratch buffer for reuse.
+    fn finish(mut self, rc: i32, head: &Head) -> Vec<u8> {
+        let now = Instant::now();
+        let failed = rc != GW_OK || self.status == 0 || self.double_start;
+        let (status, keep_alive) = if let Some(failure) = self.body_failure.filter(|_| !self.gone) {
+            self.answer_body_failure(failure)
+        } else if failed {
+            self.answer_failure(rc)
+        } else {
+            self.complete()
+        };
+        let leftover = if keep_alive {
+            Leftover::of(self.body.take(), self.awaiting_continue, 0)
+        } else {
+            Leftover::Close
+        };
+        if let Some(log) = self.env.access_log {
+            let bytes = self.head_slice(head);
+            let line = LogLine::of_head(head, bytes);
+            line.write(log, self.conn.client(), status, self.wire_body);
+        }
+        let consumed = self.body_pos;
+        if let Some(rbuf) = self.conn.rbuf.as_mut() {
+            rbuf.consume_to(consumed);
+        }
+        self.conn.end_response(leftover, keep_alive, now);
+        std::mem::take(&mut self.head_bytes)
+    }
+
+    /// The normal end: the head if still open (now with the length the server knows), the last
+    /// chunk. Returns the status and whether the connection persists.
+    fn complete(&mut self) -> (u16, bool) {
+        if self.head == HeadState::Open {
+            let known = if self.app_head.declared.is_none() {
+                // Nothing was written (or, for HEAD, the bytes were counted): the length is known.
+                Some(self.written)
+            } else {
+                None
+            };
+            self.close_head(known);
+        }
+        if self.framing() == Some(Framing::Chunked) && !self.gone {
+            let _ = self.push(LAST_CHUNK);
+        }
+        let complete = self.bodyless() || self.app_head.declared.is_none_or(|d| d == self.written);
+        let keep_alive = self.announced_keep_alive && complete && !self.gone;
+        (self.status, keep_alive)
+    }
+
+    /// The app failed: a 502 when nothing of its response went out, else the connection is
+    /// cut so the client sees a truncated response rather than a complete one.
+    fn answer_failure(&mut self, rc: i32) -> (u16, bool) {
+        let app = &self.env.app.name;
+        let why = if self.double_start {
+            "called start_response twice".to_string()
+        } else if self.status == 0 && rc == GW_OK {
+            "returned without calling start_response".to_string()
+        } else {
+            format!("returned error {rc}")
+        };
+        if self.gone {
+            // The client left and the app gave up: the expected outcome, not an app failure.
+            log::debug!(
+                "app {app} {why} after the client left (request {})",
+                self.request_id
+            );
+            return (self.status, false);
+        }
+        if !self.replaceable() {
+            log::error!(
+                "app {app} {why} after the response started (request {}); closing the connection",
+                self.request_id
+            );
+            return (self.status, false);
+        }
+        log::error!(
+            "app {app} {why} (request {}); answering 502",
+            self.request_id
+        );
+        self.discard_response();
+        let keep_alive = self.keep_alive
+            && Leftover::of(self.body.clone(), self.awaiting_continue, 0).keeps_alive()
+            && !self.env.draining.load(Ordering::Acquire);
+        let out = self.conn.wbuf.vec();
+        self.wire_body = simple_response(
+            out,
+            502,
+            "the application failed",
+            keep_alive,
+            self.is_head,
+            &[],
+        );
+        (502, keep_alive)
+    }
+
+    /// The server refused the body the app was reading: its own answer replaces the app's
+    /// when none of the app's went out; the connection ends either way (the framing is lost).
+    fn answer_body_failure(&mut self, failure: BodyFailure) -> (u16, bool) {
+        let (status, message) = match failure {
+            BodyFailure::Refused(e) => e.status(),
+            BodyFailure::Timeout => (408, "request body not received in time"),
+            BodyFailure::Cut => (400, "incomplete request body"),
+        };
+        let client = self.conn.client().to_string();
+        match failure {
+            BodyFailure::Refused(_) => log::info!("Invalid request from ip={client}: {message}"),
+            _ => log::debug!("connection from {client}: {status} {message}"),
+        }
+        if !self.replaceable() {
+            return (self.status, false);
+        }
+        self.discard_response();
+        let out = self.conn.wbuf.vec();
+        self.wire_body = simple_response(out, status, message, false, self.is_head, &[]);
+        (status, false)
+    }
+}
+
+/// Runs `f` on the exchange behind `ctx`, turning a panic into `fallback`.
+///
+/// # Safety
+/// `ctx` must be the context [`Call::run`] put in the responder and the request, used on the
+/// thread running `handle`, during the call.
+unsafe fn with_exchange<R>(ctx: *mut c_void, fallback: R, f: impl FnOnce(&mut Exchange) -> R) -> R {
+    if ctx.is_null() {
+        return fallback;
+    }
+    // SAFETY: per this function's contract, ctx is a live, unaliased Exchange.
+    let ex = unsafe { &mut *(ctx as *mut Exchange) };
+    catch_unwind(AssertUnwindSafe(|| f(ex))).unwrap_or(fallback)
+}
+
+unsafe extern "C" fn cb_start_response(
+    ctx: *mut c_void,
+    status: u16,
+    headers: *const GwHeader,
+    count: usize,
+) -> i32 {
+    if headers.is_null() && count > 0 {
+        return GW_ERR_INVALID;
+    }
+    let headers: &[GwHeader] = if count == 0 {
+        &[]
+    } else {
+        // SAFETY: the app passes `count` valid headers.
+        unsafe { std::slice::from_raw_parts(headers, count) }
+    };
+    // SAFETY: ctx comes from Call::run.
+    unsafe { with_exchange(ctx, GW_ERR_APP, |ex| ex.start_response(status, headers)) }
+}
+
+unsafe extern "C" fn cb_write(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+    if data.is_null() && len > 0 {
+        return GW_ERR_INVALID;
+    }
+    let data: &[u8] = if len == 0 {
+        &[]
+    } else {
+        // SAFETY: the app passes `len` readable bytes.
+        unsafe { std::slice::from_raw_parts(data, len) }
+    };
+    // SAFETY: ctx comes from Call::run.
+    unsafe { with_exchange(ctx, GW_ERR_APP, |ex| ex.write(data)) }
+}
+
+unsafe extern "C" fn cb_is_cancelled(ctx: *mut c_void) -> u32 {
+    // SAFETY: ctx comes from Call::run.
+    unsafe { with_exchange(ctx, GW_CANCEL_SHUTDOWN, |ex| ex.is_cancelled()) }
+}
+
+unsafe extern "C" fn cb_read_body(ctx: *mut c_void, buf: *mut u8, cap: usize) -> isize {
+    if cap == 0 {
+        return 0;
+    }
+    if buf.is_null() {
+        return GW_ERR_INVALID as isize;
+    }
+    // SAFETY: the app passes `cap` writable bytes.
+    let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
+    // SAFETY: ctx comes from Call::run.
+    unsafe { with_exchange(ctx, GW_ERR_APP as isize, |ex| ex.read_body(out)) }
+}

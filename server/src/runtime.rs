@@ -1,0 +1,508 @@
+//! Owns the threads: the event loops' threads, the spare threads a loop is handed to when its
+//! app call blocks, the monitor that decides when (`sysmon`, after Go's scheduler), the count of
+//! requests running app code (`--threads`), and the wait queue's count (`--max-queue`). The
+//! crate docs draw the whole model.
+//!
+//! A loop is a value ([`EventLoop`]) that whichever thread runs it owns. Before an app call its
+//! thread publishes the loop in the loop's [`LoopShared::parked`] slot and makes the call with
+//! only the connection; after it, the thread takes the loop back. If the call outlives the grace
+//! period, the monitor takes the loop from the slot first and gives it to a spare thread; the
+//! calling thread, when its call returns, finds the slot empty, sends the connection back to its
+//! loop over a channel, and becomes a spare itself. The common path costs two atomic stores and
+//! one swap: no lock, no channel, no thread switch.
+
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::access_log::AccessLog;
+use crate::connection::ConnConfig;
+use crate::event_loop::{EventLoop, Step};
+use crate::exchange::{Call, CallEnv};
+use crate::io::Stream;
+use crate::loader::App;
+use crate::peer::Peer;
+use crate::signals::Shutdown;
+
+/// The monitor's period. A call still running after one full period (so between one and two)
+/// has its loop handed to a spare thread: short enough that a blocked call costs the loop's
+/// other connections about a millisecond, long enough that ordinary calls never pay a switch.
+pub const GRACE: Duration = Duration::from_millis(1);
+
+/// Periods without any app call after which the monitor sleeps until the next call (an idle
+/// server does not wake a thousand times a second).
+const QUIET_PERIODS: u32 = 100;
+
+/// How long an idle spare thread waits before checking whether the server has stopped.
+const SPARE_POLL: Duration = Duration::from_millis(500);
+
+/// A connection accepted by loop 0 for another loop.
+type Accepted = (Stream, Peer);
+
+/// The part of a loop other threads see: the slot its thread parks it in during a call, and the
+/// ways to reach it (channels and a waker).
+pub struct LoopShared {
+    /// The loop's index.
+    pub id: usize,
+    /// The loop while its thread is inside an app call; null otherwise.
+    parked: AtomicPtr<EventLoop>,
+    /// App calls started on this loop (the monitor compares it between periods).
+    calls: AtomicU64,
+    waker: mio::Waker,
+    wake_pending: AtomicBool,
+    /// Calls whose thread lost the loop while they ran, coming back with their connection.
+    returns: (Sender<Call>, Receiver<Call>),
+    /// Connections accepted by loop 0 for this loop.
+    accepted: (Sender<Accepted>, Receiver<Accepted>),
+    /// Connections this loop owns (for balancing).
+    pub conns: AtomicUsize,
+    /// Of those, idle ones (for choosing where to reclaim one).
+    pub idle: AtomicUsize,
+    /// Idle connections other loops asked this one to close (the connection limit was hit).
+    pub reclaim: AtomicUsize,
+    /// Requests wait on this loop for an app thread.
+    pub starved: AtomicBool,
+}
+
+impl LoopShared {
+    /// A shared part for loop `id`, waking `poll`'s loop through `waker`.
+    pub fn new(id: usize, waker: mio::Waker) -> LoopShared {
+        LoopShared {
+            id,
+            parked: AtomicPtr::new(std::ptr::null_mut()),
+            calls: AtomicU64::new(0),
+            waker,
+            wake_pending: AtomicBool::new(false),
+            returns: crossbeam_channel::unbounded(),
+            accepted: crossbeam_channel::unbounded(),
+            conns: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            reclaim: AtomicUsize::new(0),
+            starved: AtomicBool::new(false),
+        }
+    }
+
+    /// Wakes the loop's poll (once until it runs again).
+    pub fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            if let Err(e) = self.waker.wake() {
+                log::error!("cannot wake event loop {}: {e}", self.id);
+            }
+        }
+    }
+
+    /// Called by the loop when it handles its wake-up.
+    pub fn woken(&self) {
+        self.wake_pending.store(false, Ordering::Release);
+    }
+
+    /// The next call that came back, if any.
+    pub fn returned(&self) -> Option<Call> {
+        self.returns.1.try_recv().ok()
+    }
+
+    /// The next connection handed to this loop, if any.
+    pub fn next_accepted(&self) -> Option<(Stream, Peer)> {
+        self.accepted.1.try_recv().ok()
+    }
+
+    /// Hands an accepted connection to this loop.
+    pub fn hand_connection(&self, stream: Stream, peer: Peer) {
+        if self.accepted.0.send((stream, peer)).is_ok() {
+            self.wake();
+        }
+    }
+}
+
+/// The monitor's sleep state: it sleeps through quiet times and is woken by the next call.
+struct Sysmon {
+    sleeping: AtomicBool,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+/// Server-wide settings the loops and calls read.
+pub struct Settings {
+    /// Limits and timeouts for connections.
+    pub conn: ConnConfig,
+    /// `--threads`: requests that may run app code at once.
+    pub threads: usize,
+    /// `--max-queue`: requests that may wait for an app thread.
+    pub max_queue: usize,
+    /// `--max-connections`.
+    pub max_connections: usize,
+    /// `--graceful-timeout`.
+    pub graceful: Duration,
+}
+
+/// Everything the server's threads share.
+pub struct Runtime {
+    /// The app.
+    pub app: App,
+    /// Settings.
+    pub settings: Settings,
+    /// The access log, when enabled.
+    pub access_log: Option<AccessLog>,
+    shutdown: Shutdown,
+    in_app: AtomicUsize,
+    waiting: AtomicUsize,
+    connections: AtomicUsize,
+    /// Shutting down: no new connections, no keep-alive, exit when the work is done.
+    pub draining: AtomicBool,
+    /// The graceful timeout ran out: every call is told to stop.
+    pub cancel_all: AtomicBool,
+    drain_deadline: OnceLock<Instant>,
+    starved_loops: AtomicUsize,
+    /// Loop 0 left clients in the backlog at the connection limit.
+    pub accept_paused: AtomicBool,
+    loops: OnceLock<Vec<Arc<LoopShared>>>,
+    sysmon: Sysmon,
+    spares: (Sender<Box<EventLoop>>, Receiver<Box<EventLoop>>),
+    idle_spares: AtomicUsize,
+    exits: (Sender<bool>, Receiver<bool>),
+    stopped: AtomicBool,
+}
+
+impl Runtime {
+    /// A runtime for `app`; [`Runtime::start`] starts its threads.
+    pub fn new(
+        app: App,
+        settings: Settings,
+        access_log: Option<AccessLog>,
+        shutdown: Shutdown,
+    ) -> Arc<Runtime> {
+        Arc::new(Runtime {
+            app,
+            settings,
+            access_log,
+            shutdown,
+            in_app: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            cancel_all: AtomicBool::new(false),
+            drain_deadline: OnceLock::new(),
+            starved_loops: AtomicUsize::new(0),
+            accept_paused: AtomicBool::new(false),
+            loops: OnceLock::new(),
+            sysmon: Sysmon {
+                sleeping: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                wake: Condvar::new(),
+            },
+            spares: crossbeam_channel::unbounded(),
+            idle_spares: AtomicUsize::new(0),
+            exits: crossbeam_channel::unbounded(),
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    /// Starts a thread per loop and the monitor, then waits until every loop has exited.
+    /// Returns true when every request finished (so the app may be destroyed), false when the
+    /// graceful timeout cut some off.
+    pub fn run(self: &Arc<Runtime>, loops: Vec<EventLoop>) -> std::io::Result<bool> {
+        let shared: Vec<Arc<LoopShared>> = loops.iter().map(|l| Arc::clone(l.shared())).collect();
+        let count = shared.len();
+        let _ = self.loops.set(shared);
+        let monitor = {
+            let rt = Arc::clone(self);
+            std::thread::Builder::new()
+                .name("portico-sysmon".into())
+                .spawn(move || rt.sysmon())?
+        };
+        for lp in loops {
+            let rt = Arc::clone(self);
+            let id = lp.shared().id;
+            std::thread::Builder::new()
+                .name(format!("portico-loop-{id}"))
+                .spawn(move || rt.drive(Box::new(lp)))?;
+        }
+        let mut clean = true;
+        for _ in 0..count {
+            clean &= self.exits.1.recv().unwrap_or(false);
+        }
+        self.stopped.store(true, Ordering::Release);
+        self.wake_sysmon();
+        let _ = monitor.join();
+        Ok(clean)
+    }
+
+    /// The loops' shared parts.
+    pub fn loops(&self) -> &[Arc<LoopShared>] {
+        self.loops.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// What every call needs.
+    pub fn call_env(&self) -> CallEnv<'_> {
+        CallEnv {
+            app: &self.app,
+            config: &self.settings.conn,
+            draining: &self.draining,
+            cancel_all: &self.cancel_all,
+            access_log: self.access_log.as_ref(),
+        }
+    }
+
+    /// Runs a loop on this thread: its turns, the app calls it returns, and what happens when a
+    /// call outlives the loop's stay here.
+    fn drive(self: Arc<Runtime>, mut lp: Box<EventLoop>) {
+        loop {
+            match lp.turn() {
+                Step::Exit(clean) => {
+                    let _ = self.exits.0.send(clean);
+                    return;
+                }
+                Step::Call(mut call) => {
+                    let shared = Arc::clone(lp.shared());
+                    shared.calls.fetch_add(1, Ordering::Relaxed);
+                    shared.parked.store(Box::into_raw(lp), Ordering::SeqCst);
+                    if self.sysmon.sleeping.load(Ordering::SeqCst) {
+                        self.wake_sysmon();
+                    }
+                    call.run(&self.call_env());
+                    self.leave_app();
+                    let back = shared.parked.swap(std::ptr::null_mut(), Ordering::SeqCst);
+                    if back.is_null() {
+                        // The monitor gave the loop to another thread while the call ran.
+                        if shared.returns.0.send(call).is_ok() {
+                            shared.wake();
+                        }
+                        match self.become_spare() {
+                            Some(next) => lp = next,
+                            None => return,
+                        }
+                    } else {
+                        // SAFETY: the pointer came from Box::into_raw above, and the swap made
+                        // this thread its only owner again (the monitor swaps it out too, and
+                        // only one of the two swaps can see it non-null).
+                        lp = unsafe { Box::from_raw(back) };
+                        lp.resume(call);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The monitor: every [`GRACE`] it looks at each loop's slot, and hands a loop whose same
+    /// call is still running to a spare thread.
+    fn sysmon(self: Arc<Runtime>) {
+        let mut seen: Vec<u64> = self.loops().iter().map(|_| u64::MAX).collect();
+        let mut quiet = 0;
+        while !self.stopped.load(Ordering::Acquire) {
+            std::thread::sleep(GRACE);
+            let mut active = false;
+            for (i, shared) in self.loops().iter().enumerate() {
+                let calls = shared.calls.load(Ordering::Acquire);
+                let in_call = !shared.parked.load(Ordering::Acquire).is_null();
+                if calls != seen[i] {
+                    active = true;
+                } else if in_call {
+                    active = true;
+                    let taken = shared.parked.swap(std::ptr::null_mut(), Ordering::SeqCst);
+                    if !taken.is_null() {
+                        // SAFETY: the loop's thread published it with Box::into_raw and the
+                        // swap made the monitor its only owner.
+                        let lp = unsafe { Box::from_raw(taken) };
+                        log::trace!("loop {i}: a call outlived {GRACE:?}; handing the loop on");
+                        self.hand_off(lp);
+                    }
+                }
+                seen[i] = calls;
+            }
+            quiet = if active { 0 } else { quiet + 1 };
+            if quiet >= QUIET_PERIODS {
+                self.sysmon_sleep();
+                quiet = 0;
+            }
+        }
+    }
+
+    /// Sleeps until a call starts (or the server stops).
+    fn sysmon_sleep(&self) {
+        let guard = self.sysmon.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.sysmon.sleeping.store(true, Ordering::SeqCst);
+        // A call that started before the flag was up did not wake us: look once more.
+        if self
+            .loops()
+            .iter()
+            .any(|l| !l.parked.load(Ordering::SeqCst).is_null())
+        {
+            self.sysmon.sleeping.store(false, Ordering::SeqCst);
+            return;
+        }
+        let _guard = self
+            .sysmon
+            .wake
+            .wait_while(guard, |_| {
+                self.sysmon.sleeping.load(Ordering::SeqCst) && !self.stopped.load(Ordering::Acquire)
+            })
+            .unwrap_or_else(|p| p.into_inner());
+    }
+
+    fn wake_sysmon(&self) {
+        let _guard = self.sysmon.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.sysmon.sleeping.store(false, Ordering::SeqCst);
+        self.sysmon.wake.notify_one();
+    }
+
+    /// Gives a loop to an idle spare thread, or to a new one.
+    fn hand_off(self: &Arc<Runtime>, lp: Box<EventLoop>) {
+        let reserved = self
+            .idle_spares
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+        if !reserved {
+            let rt = Arc::clone(self);
+            let (tx, rx) = crossbeam_channel::bounded::<Box<EventLoop>>(1);
+            let spawned = std::thread::Builder::new()
+                .name("portico-spare".into())
+                .spawn(move || {
+                    if let Ok(lp) = rx.recv() {
+                        rt.drive(lp);
+                    }
+                });
+            match spawned {
+                Ok(_) => {
+                    let _ = tx.send(lp);
+                    return;
+                }
+                Err(e) => {
+                    // The next thread whose call returns takes it from the spare queue.
+                    log::error!("cannot start a spare thread: {e}; the loop waits for one");
+                }
+            }
+        }
+        let _ = self.spares.0.send(lp);
+    }
+
+    /// A thread without a loop waits for one to run (or for the server to stop).
+    fn become_spare(&self) -> Option<Box<EventLoop>> {
+        if let Some(log) = &self.access_log {
+            log.flush();
+        }
+        self.idle_spares.fetch_add(1, Ordering::AcqRel);
+        loop {
+            match self.spares.1.recv_timeout(SPARE_POLL) {
+                Ok(lp) => return Some(lp),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.stopped.load(Ordering::Acquire)
+                        && self
+                            .idle_spares
+                            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                            .is_ok()
+                    {
+                        return None;
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    // ---- app threads and the wait queue ----
+
+    /// Claims one of the `--threads` app slots.
+    pub fn try_enter_app(&self) -> bool {
+        let max = self.settings.threads;
+        self.in_app
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Whether an app slot is free now.
+    pub fn app_slot_free(&self) -> bool {
+        self.in_app.load(Ordering::Acquire) < self.settings.threads
+    }
+
+    /// Gives an app slot back, and wakes loops with requests waiting for one.
+    fn leave_app(&self) {
+        self.in_app.fetch_sub(1, Ordering::AcqRel);
+        if self.starved_loops.load(Ordering::Acquire) > 0 {
+            for l in self.loops() {
+                if l.starved.load(Ordering::Acquire) {
+                    l.wake();
+                }
+            }
+        }
+    }
+
+    /// Whether the wait queue is full (the next request is answered 503).
+    pub fn queue_full(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) >= self.settings.max_queue
+    }
+
+    /// A request joined the wait queue on `shared`'s loop.
+    pub fn queued(&self, shared: &LoopShared) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        if !shared.starved.swap(true, Ordering::AcqRel) {
+            self.starved_loops.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// A request left the wait queue; `empty` when the loop has none waiting any more.
+    pub fn unqueued(&self, shared: &LoopShared, empty: bool) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        if empty && shared.starved.swap(false, Ordering::AcqRel) {
+            self.starved_loops.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    // ---- connections ----
+
+    /// Counts a new connection against `--max-connections`; false when the limit is reached.
+    pub fn admit_connection(&self) -> bool {
+        let max = self.settings.max_connections;
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back an admission that did not become a connection (nothing was accepted).
+    pub fn unadmit(&self) {
+        self.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A connection closed: its slot is free again (and loop 0 accepts again if it had stopped).
+    pub fn connection_closed(&self) {
+        self.connections.fetch_sub(1, Ordering::AcqRel);
+        if self.accept_paused.load(Ordering::Acquire) {
+            if let Some(first) = self.loops().first() {
+                first.wake();
+            }
+        }
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    // ---- shutdown ----
+
+    /// Checks for a shutdown signal; returns the drain deadline once shutting down.
+    pub fn drain_deadline(&self) -> Option<Instant> {
+        if self.shutdown.requested() && !self.draining.load(Ordering::Acquire) {
+            let deadline = *self
+                .drain_deadline
+                .get_or_init(|| Instant::now() + self.settings.graceful);
+            if !self.draining.swap(true, Ordering::AcqRel) {
+                log::info!(
+                    "shutting down: finishing {} connection(s) within {:?}",
+                    self.connection_count(),
+                    self.settings.graceful
+                );
+                for l in self.loops() {
+                    l.wake();
+                }
+            }
+            return Some(deadline);
+        }
+        self.drain_deadline.get().copied()
+    }
+}
