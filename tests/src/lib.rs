@@ -388,6 +388,17 @@ impl Server {
         self.child.id()
     }
 
+    /// The server's resident memory in KiB (`VmRSS` from `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read the server's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
     /// Sends a signal (`libc::SIGTERM`, …) to the server.
     pub fn signal(&self, sig: i32) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
