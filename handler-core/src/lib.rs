@@ -112,6 +112,7 @@
 pub mod adapter;
 pub mod app;
 pub mod auth;
+pub mod crypto;
 pub mod exception;
 pub mod handler;
 pub mod http;
