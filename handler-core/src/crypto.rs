@@ -1,5 +1,5 @@
 //! Django's `django.utils.crypto`: the keyed hash every signed value rests on
-//! ([`salted_hmac`]), [`constant_time_compare`], [`get_random_string`] and [`pbkdf2`].
+//! ([`salted_hmac`]), [`constant_time_compare`], [`get_random_string`] and [`pbkdf2()`].
 //!
 //! The primitives are RustCrypto's (`hmac`, `sha1`, `sha2`, `md-5`, `pbkdf2`, `subtle`) and
 //! `rand`'s; this module only arranges them as Django does, so the bytes are Django's.

@@ -108,7 +108,7 @@ pub struct Settings {
     pub data_upload_max_memory_size: u64,
     /// `DATA_UPLOAD_MAX_NUMBER_FIELDS`: a form with more fields is refused with 400.
     pub data_upload_max_number_fields: usize,
-    /// `SECRET_KEY`: what `signing` and everything signed is keyed with.
+    /// `SECRET_KEY`: what [`signing`](crate::signing) and everything signed is keyed with.
     /// Empty by default, as in Django, and an error only when something needs it
     /// ([`SecretKeys::from_settings`](crate::signing::SecretKeys::from_settings)).
     pub secret_key: String,
