@@ -10,8 +10,10 @@
 //! built-ins `common`, `conditional_get`, `security`), [`urls`] (path, re_path, include,
 //! reverse), [`views`] (function views, class-based [`View`], [`decorators`](views::decorators),
 //! error pages), [`http`] (HttpRequest, HttpResponse family, QueryDict, cookies, multipart),
-//! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User), [`shortcuts`]
+//! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User, [`hashers`](auth::hashers)), [`shortcuts`]
 //! (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI export).
+//! [`signing`] (django.core.signing: Signer, TimestampSigner, dumps / loads) and [`crypto`]
+//! (django.utils.crypto) are keyed by `secret_key`.
 //!
 //! # A complete app
 //!
@@ -112,6 +114,7 @@
 pub mod adapter;
 pub mod app;
 pub mod auth;
+pub mod crypto;
 pub mod exception;
 pub mod handler;
 pub mod http;
@@ -119,6 +122,7 @@ pub mod middleware;
 pub mod python;
 pub mod settings;
 pub mod shortcuts;
+pub mod signing;
 pub mod urls;
 pub mod views;
 
