@@ -4,8 +4,8 @@
 #   bench/run.sh            5 interleaved runs of 10 s per scenario and server
 #   bench/run.sh --quick    1 run of 3 s each: a smoke check of the harness
 #
-# Options: --runs N, --duration SECS, --connections N, --scenarios a,b,c, --pipeline (adds
-# 16-deep pipelined loads for the keep-alive servers), --no-build.
+# Options: --runs N, --duration SECS, --connections N, --scenarios a,b,c,p,s, --pipeline (adds
+# 16-deep pipelined loads to a and b), --no-build.
 #
 # Every server is pinned to CPU 0 and wrk to CPU 1. Each server is started fresh for its run,
 # checked with curl (right status, right body) before any load, loaded, then stopped; the runs
@@ -17,6 +17,11 @@
 #   a  plaintext through the ABI: portico + raw-hello vs axum (tokio current_thread)
 #   b  the handler-core runtime:  portico + hello /plaintext, /json vs axum
 #   c  the Django-style stack:    portico + articles vs gunicorn (-w 1 sync) + Django 5.2
+#   p  pipelined plaintext:       portico + raw-hello vs the limit server (a canned-answer mio
+#                                 loop), 256 connections, 16 requests deep (TechEmpower's load)
+#   s  slow calls beside fast:    portico --threads 4 + raw-hello /plaintext c64 while three
+#                                 clients loop on GET /slow?ms=1000, against the same server
+#                                 without them (the "peer"); the slow clients' errors count too
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +33,7 @@ RUNS=5
 DURATION=10
 WARMUP=1
 CONNECTIONS=64
-SCENARIOS="a,b,c"
+SCENARIOS="a,b,c,p,s"
 PIPELINE=0
 BUILD=1
 ORIG_ARGS="$*"
@@ -62,6 +67,8 @@ VENV="$BENCH_DIR/.venv"
 DJANGO_DIR="$BENCH_DIR/peers/django"
 AXUM_DIR="$BENCH_DIR/peers/axum"
 AXUM_BIN="$AXUM_DIR/target/release/axum-peer"
+LIMIT_DIR="$BENCH_DIR/peers/limit"
+LIMIT_BIN="$LIMIT_DIR/target/release/limit-peer"
 PORTICO="$ROOT/target/release/portico"
 SEED="$BENCH_DIR/peers/articles-seed.json"
 
@@ -93,6 +100,8 @@ if [ "$BUILD" -eq 1 ]; then
     fi
     note "building the axum peer (release)"
     cargo build --release --manifest-path "$AXUM_DIR/Cargo.toml" || note "build of the axum peer failed"
+    note "building the limit server (release)"
+    cargo build --release --manifest-path "$LIMIT_DIR/Cargo.toml" || note "build of the limit server failed"
 fi
 [ -x "$PORTICO" ] || die "$PORTICO is missing: the server does not build"
 
@@ -145,6 +154,9 @@ start_server() {
             ;;
         axum)
             taskset -c "$SERVER_CPU" "$AXUM_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
+            ;;
+        limit)
+            taskset -c "$SERVER_CPU" "$LIMIT_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
             ;;
         gunicorn)
             # exec: the recorded pid is gunicorn's master, which SIGTERM stops with its worker.
@@ -201,11 +213,15 @@ ARTICLES_JSON="$(python3 -c '
 import json, sys
 rows = json.load(open(sys.argv[1]))
 print(json.dumps({"articles": [dict(id=i, **r) for i, r in enumerate(rows, 1)]}))' "$SEED")"
+ARTICLE_1_JSON="$(python3 -c '
+import json, sys
+print(json.dumps(dict(id=1, **json.load(open(sys.argv[1]))[0])))' "$SEED")"
 declare -A EXPECTED=(
     [/plaintext]="Hello, World!"
     [/json]='{"message":"Hello, World!"}'
     [/api/success/]='{"message": "Success", "data": [1, 2, 3]}'
     [/api/articles/]="$ARTICLES_JSON"
+    [/api/articles/1/]="$ARTICLE_1_JSON"
 )
 
 # Gives Portico's articles app the seed rows, through its own API, into this run's database.
@@ -232,34 +248,49 @@ seed_django() {
 }
 
 # --- the plan: one line per server configuration ----------------------------------------------
-# scenario|label|role|kind|app|threads|paths (space-separated)
+# scenario|label|role|kind|app|threads|paths (space-separated)|loads|extra
+# A load is cN (N connections, one request at a time) or cNpD (D requests pipelined per write).
+# extra: "slow3" runs three /slow?ms=1000 loopers beside the measured load.
 PLAN=()
 want() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
+BASE="c$CONNECTIONS"
+PIPED="$BASE"
+[ "$PIPELINE" -eq 0 ] || PIPED="$BASE ${BASE}p16"
 if want a; then
-    PLAN+=("a|portico --threads 1 + raw-hello|subject|portico|raw-hello|1|/plaintext")
-    PLAN+=("a|axum (tokio current_thread)|peer|axum|-|-|/plaintext")
-    PLAN+=("a|portico default threads + raw-hello|subject|portico|raw-hello|default|/plaintext")
+    PLAN+=("a|portico --threads 1 + raw-hello|subject|portico|raw-hello|1|/plaintext|$PIPED|")
+    PLAN+=("a|axum (tokio current_thread)|peer|axum|-|-|/plaintext|$PIPED|")
+    PLAN+=("a|portico default threads + raw-hello|subject|portico|raw-hello|default|/plaintext|$PIPED|")
 fi
 if want b; then
-    PLAN+=("b|portico --threads 1 + hello|subject|portico|hello|1|/plaintext /json")
-    PLAN+=("b|axum (tokio current_thread)|peer|axum|-|-|/plaintext /json")
-    PLAN+=("b|portico default threads + hello|subject|portico|hello|default|/plaintext /json")
+    PLAN+=("b|portico --threads 1 + hello|subject|portico|hello|1|/plaintext /json|$PIPED|")
+    PLAN+=("b|axum (tokio current_thread)|peer|axum|-|-|/plaintext /json|$PIPED|")
+    PLAN+=("b|portico default threads + hello|subject|portico|hello|default|/plaintext /json|$PIPED|")
 fi
 if want c; then
-    PLAN+=("c|portico --threads 1 + articles|subject|portico|articles|1|/api/success/ /api/articles/")
-    PLAN+=("c|gunicorn -w 1 sync + Django 5.2|peer|gunicorn|-|-|/api/success/ /api/articles/")
-    PLAN+=("c|portico default threads + articles|subject|portico|articles|default|/api/success/ /api/articles/")
+    PLAN+=("c|portico --threads 1 + articles|subject|portico|articles|1|/api/success/ /api/articles/ /api/articles/1/|$BASE|")
+    PLAN+=("c|gunicorn -w 1 sync + Django 5.2|peer|gunicorn|-|-|/api/success/ /api/articles/ /api/articles/1/|$BASE|")
+    PLAN+=("c|portico default threads + articles|subject|portico|articles|default|/api/success/ /api/articles/ /api/articles/1/|$BASE|")
+fi
+if want p; then
+    PLAN+=("p|portico --threads 1 + raw-hello|subject|portico|raw-hello|1|/plaintext|c256p16|")
+    PLAN+=("p|limit server (canned answer, mio)|peer|limit|-|-|/plaintext|c256p16|")
+fi
+if want s; then
+    PLAN+=("s|portico --threads 4 + raw-hello, 3 clients on /slow?ms=1000|subject|portico|raw-hello|4|/plaintext|$BASE|slow3")
+    PLAN+=("s|portico --threads 4 + raw-hello alone|peer|portico|raw-hello|4|/plaintext|$BASE|")
 fi
 [ "${#PLAN[@]}" -gt 0 ] || die "no scenario selected from '$SCENARIOS'"
 
 declare -A SKIP=()
 # Reasons known before any load: a missing binary or an unseeded database.
 for entry in "${PLAN[@]}"; do
-    IFS='|' read -r scenario label role kind app threads paths <<<"$entry"
+    IFS='|' read -r scenario label role kind app threads paths loads extra <<<"$entry"
     if [ "$kind" = portico ] && [ ! -f "${LIB[$app]}" ]; then
         SKIP[$label]="${LIB[$app]} not built"
     elif [ "$kind" = axum ] && [ ! -x "$AXUM_BIN" ]; then
         SKIP[$label]="the axum peer did not build"
+    elif [ "$kind" = limit ] && [ ! -x "$LIMIT_BIN" ]; then
+        SKIP[$label]="the limit server did not build"
     fi
 done
 if want c; then
@@ -270,26 +301,43 @@ if want c; then
     seed_django || SKIP[gunicorn -w 1 sync + Django 5.2]="the Django peer is not set up"
 fi
 
-# run_wrk SCENARIO LABEL ROLE PATH LOAD REP: one measured wrk run, appended to RECORDS.
+# run_wrk SCENARIO LABEL ROLE PATH LOAD REP EXTRA: one measured wrk run, appended to RECORDS.
 run_wrk() {
-    local scenario="$1" label="$2" role="$3" path="$4" load="$5" rep="$6" script out line
+    local scenario="$1" label="$2" role="$3" path="$4" load="$5" rep="$6" extra="$7" script out line
+    local conns="${load#c}" depth=1
+    if [[ "$conns" == *p* ]]; then
+        depth="${conns#*p}"
+        conns="${conns%p*}"
+    fi
     script="$BENCH_DIR/wrk/stats.lua"
-    [ "$load" = "c$CONNECTIONS" ] || script="$BENCH_DIR/wrk/pipeline.lua"
+    [ "$depth" -eq 1 ] || script="$BENCH_DIR/wrk/pipeline.lua"
     local url="http://127.0.0.1:$SERVER_PORT$path"
+    local slow_pid="" slow_out="$WORK/slow-$scenario-$rep-$RANDOM.json"
+    if [ "$extra" = slow3 ]; then
+        taskset -c "$CLIENT_CPU" python3 "$BENCH_DIR/lib/slow_clients.py" "$SERVER_PORT" 3 1000 \
+            "$((WARMUP + DURATION + 1))" "$slow_out" &
+        slow_pid=$!
+        sleep 0.3
+    fi
     if [ "$WARMUP" -gt 0 ]; then
-        WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" \
+        WRK_PIPELINE="$depth" WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" \
             -d"${WARMUP}s" -s "$script" "$url" >/dev/null 2>&1 || true
     fi
     out="$WORK/wrk-$scenario-$rep-${path//\//_}-$load-$RANDOM.txt"
-    WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" \
+    WRK_PIPELINE="$depth" WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" \
         -d"${DURATION}s" --latency -s "$script" "$url" >"$out" 2>&1 || true
+    local slow_errors=0
+    if [ -n "$slow_pid" ]; then
+        wait "$slow_pid" 2>/dev/null || true
+        slow_errors="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["errors"])' "$slow_out" 2>/dev/null || echo 1)"
+    fi
     line="$(grep -m1 '^WRK_JSON ' "$out" | sed 's/^WRK_JSON {//')" || true
     if [ -z "$line" ]; then
         note "wrk gave no result for $label $path: $(tail -n 2 "$out" | tr '\n' ' ')"
         return 1
     fi
-    printf '{"scenario":"%s","server":"%s","role":"%s","path":"%s","load":"%s","rep":%d,%s\n' \
-        "$scenario" "$label" "$role" "$path" "$load" "$rep" "$line" >>"$RECORDS"
+    printf '{"scenario":"%s","server":"%s","role":"%s","path":"%s","load":"%s","rep":%d,"err_slow":%d,%s\n' \
+        "$scenario" "$label" "$role" "$path" "$load" "$rep" "$slow_errors" "$line" >>"$RECORDS"
     local rps
     rps="$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(round(r["requests"]/(r["duration_us"]/1e6)))' \
         "$(tail -n 1 "$RECORDS")")"
@@ -300,7 +348,7 @@ run_wrk() {
 note "runs=$RUNS duration=${DURATION}s connections=$CONNECTIONS scenarios=$SCENARIOS pipeline=$PIPELINE"
 for rep in $(seq 1 "$RUNS"); do
     for entry in "${PLAN[@]}"; do
-        IFS='|' read -r scenario label role kind app threads paths <<<"$entry"
+        IFS='|' read -r scenario label role kind app threads paths loads extra <<<"$entry"
         [ -z "${SKIP[$label]:-}" ] || continue
         if ! start_server "$kind" "$app" "$threads"; then
             SKIP[$label]="did not start (see $WORK)"
@@ -316,11 +364,9 @@ for rep in $(seq 1 "$RUNS"); do
             continue
         fi
         for path in $paths; do
-            run_wrk "$scenario" "$label" "$role" "$path" "c$CONNECTIONS" "$rep" || true
-            # gunicorn's sync worker closes every connection: pipelining cannot apply to it.
-            if [ "$PIPELINE" -eq 1 ] && [ "$kind" != gunicorn ]; then
-                run_wrk "$scenario" "$label" "$role" "$path" "c$CONNECTIONS-pipeline16" "$rep" || true
-            fi
+            for load in $loads; do
+                run_wrk "$scenario" "$label" "$role" "$path" "$load" "$rep" "$extra" || true
+            done
         done
         stop_server
     done

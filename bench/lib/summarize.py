@@ -19,8 +19,15 @@ def requests_per_second(record):
 
 def errors(record):
     """Socket errors and non-2xx/3xx answers; read errors are not counted because a server
-    that closes after each response (gunicorn's sync worker) makes wrk report one per request."""
-    return record["err_connect"] + record["err_write"] + record["err_timeout"] + record["err_status"]
+    that closes after each response (gunicorn's sync worker) makes wrk report one per request.
+    The slow clients of scenario s add theirs (`err_slow`)."""
+    return (
+        record["err_connect"]
+        + record["err_write"]
+        + record["err_timeout"]
+        + record["err_status"]
+        + record.get("err_slow", 0)
+    )
 
 
 def group(records):
