@@ -159,7 +159,8 @@ struct Exchange<'a> {
     wire_body: u64,
     /// The client is gone: nothing more can be delivered.
     gone: bool,
-    last_probe: Instant,
+    /// When `is_cancelled` last looked at the socket (`None`: never).
+    last_probe: Option<Instant>,
 }
 
 impl Call {
@@ -247,7 +248,7 @@ impl<'a> Exchange<'a> {
             written: 0,
             wire_body: 0,
             gone: false,
-            last_probe: Instant::now(),
+            last_probe: None,
             conn,
             env,
         }
@@ -670,8 +671,8 @@ impl<'a> Exchange<'a> {
 
     fn is_cancelled(&mut self) -> u32 {
         let mut bits = 0;
-        if !self.gone && self.last_probe.elapsed() >= PROBE_EVERY {
-            self.last_probe = Instant::now();
+        if !self.gone && self.last_probe.is_none_or(|t| t.elapsed() >= PROBE_EVERY) {
+            self.last_probe = Some(Instant::now());
             if io::is_broken(self.conn.stream.as_raw_fd()) {
                 self.gone = true;
                 self.conn.writing = Writing::Broken;

@@ -109,9 +109,51 @@ impl Framing {
     }
 }
 
-/// A token character (RFC 9110 section 5.6.2), what a field name is made of.
+/// Which bytes are token characters (RFC 9110 section 5.6.2), what a field name is made of: a
+/// table, because every byte of every header name an app sends is checked.
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
 fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TOKEN[usize::from(b)]
+}
+
+/// A decimal `Content-Length` value with optional surrounding whitespace.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
 }
 
 /// Why an app's status or header block was refused (`GW_ERR_INVALID`).
@@ -157,16 +199,15 @@ pub fn app_head<'h>(
             if name.is_empty() || !name.iter().all(|b| is_token(*b)) {
                 return Err(InvalidHead::Name);
             }
-            if value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            if memchr::memchr3(b'\r', b'\n', 0, value).is_some() {
                 return Err(InvalidHead::Value);
             }
             if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
                 continue;
             }
             if name.eq_ignore_ascii_case(b"content-length") {
-                let text = std::str::from_utf8(value).map(str::trim).unwrap_or("");
-                match text.parse::<u64>() {
-                    Ok(n) if info.declared.is_none_or(|d| d == n) => info.declared = Some(n),
+                match parse_length(value) {
+                    Some(n) if info.declared.is_none_or(|d| d == n) => info.declared = Some(n),
                     _ => return Err(InvalidHead::ContentLength),
                 }
                 continue;
