@@ -102,7 +102,8 @@ typedef struct gw_request {
     uint64_t deadline_unix_ms; /* when the server gives up; 0 = never */
     void *body_ctx;
     /* Reads up to cap decoded body bytes: > 0 bytes read, 0 end of body, < 0 a GW_ERR_* code.
-     * May block. Call only during handle(), on its thread. */
+     * Reads from the socket as asked (bodies are never buffered whole); the first call answers
+     * Expect: 100-continue. May block. Call only during handle(), on its thread. */
     intptr_t (*read_body)(void *body_ctx, uint8_t *buf, size_t cap);
 } gw_request;
 
@@ -113,7 +114,8 @@ typedef struct gw_responder {
     /* Once, before any write. The server drops hop-by-hop headers and adds Date and Server.
      * A Content-Length header fixes the body length; without one the server chunks (HTTP/1.1). */
     int32_t (*start_response)(void *ctx, uint16_t status, const gw_header *headers, size_t count);
-    /* Body bytes, copied before return; may block (back-pressure); len 0 flushes. */
+    /* Body bytes, copied before return and coalesced: sent when handle() returns, at 64 KiB
+     * pending, or on a flush (len 0). Blocks past 256 KiB unsent (back-pressure). */
     int32_t (*write)(void *ctx, const uint8_t *data, size_t len);
     /* 0 while the request is live; otherwise GW_CANCEL_* bits. */
     uint32_t (*is_cancelled)(void *ctx);
@@ -129,7 +131,8 @@ typedef struct gw_app_table {
      * in *out_app and return GW_OK; on failure write a message into *error, return < 0. */
     int32_t (*create)(const gw_host_table *host, gw_str settings_path, void **out_app,
                       gw_error_buf *error);
-    /* Per request, concurrently. start_response exactly once, then write, then return GW_OK. */
+    /* Per request, concurrently (up to --threads at once), on the server thread that read the
+     * request; it may block. start_response exactly once, then write, then return GW_OK. */
     int32_t (*handle)(void *app, const gw_request *request, const gw_responder *responder);
     /* At most once, after the last handle(). The library is never unloaded. */
     void (*destroy)(void *app);

@@ -215,8 +215,9 @@ unsafe impl Sync for HostTable {}
 /// The request body reader: `(ctx, buf, cap) -> n`. Reads up to `cap` bytes of the decoded body
 /// (chunked framing removed) into `buf`. Returns the number of bytes read (> 0), 0 at the end of
 /// the body, or a negative `GW_ERR_*` code (`GW_ERR_BODY`, `GW_ERR_CLIENT_GONE`,
-/// `GW_ERR_CANCELLED`). May block until bytes arrive. Call only during `handle`, from the thread
-/// running it.
+/// `GW_ERR_CANCELLED`). Reads from the socket as asked (a large body is never buffered whole);
+/// the first call answers a client's `Expect: 100-continue`. May block until bytes arrive. Call
+/// only during `handle`, from the thread running it.
 pub type ReadBodyFn = unsafe extern "C" fn(ctx: *mut c_void, buf: *mut u8, cap: usize) -> isize;
 
 /// A request, as the server hands it to `handle`: a borrowed view, valid only until `handle`
@@ -302,11 +303,13 @@ pub type StartResponseFn = unsafe extern "C" fn(
 ) -> i32;
 
 /// Writes body bytes: `(ctx, data, len) -> GW_OK | GW_ERR_*`. The bytes are copied (or sent)
-/// before the call returns. May block while the client is slower than the app (back-pressure).
-/// Fails with `GW_ERR_CLIENT_GONE` or `GW_ERR_CANCELLED` once nothing more can be delivered; the
-/// app should then stop and return. For a HEAD request, or a 204 / 304 status, the server
-/// discards body bytes. A `len` of 0 flushes: bytes written so far are handed to the connection
-/// without waiting for more.
+/// before the call returns. Small writes are coalesced: they reach the socket when `handle`
+/// returns, when 64 KiB are pending, or at a flush. May block while more than 256 KiB are unsent
+/// (the client is slower than the app: back-pressure). Fails with `GW_ERR_CLIENT_GONE` or
+/// `GW_ERR_CANCELLED` once nothing more can be delivered; the app should then stop and return.
+/// For a HEAD request, or a 204 / 304 status, the server discards body bytes. A `len` of 0
+/// flushes: bytes written so far go to the client now (a streaming app flushes each piece it
+/// wants seen at once).
 pub type WriteFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const u8, len: usize) -> i32;
 
 /// Tells whether the server has given up on the request: `(ctx) -> bits`, 0 when it has not,
