@@ -112,6 +112,7 @@
 pub mod adapter;
 pub mod app;
 pub mod auth;
+pub mod contrib;
 pub mod exception;
 pub mod handler;
 pub mod http;
@@ -120,6 +121,7 @@ pub mod python;
 pub mod settings;
 pub mod shortcuts;
 pub mod urls;
+pub mod utils;
 pub mod views;
 
 #[cfg(test)]

@@ -1,0 +1,16 @@
+//! Django's `django.contrib` apps that the default middleware stack needs: [`sessions`],
+//! [`auth`] and [`messages`].
+
+pub mod sessions;
+
+use crate::middleware::MiddlewareRegistry;
+
+/// Registers the contrib middleware under their short names: `sessions` (the signed-cookie
+/// engine works on its own; the database engine needs [`crate::App::session_database`]),
+/// `auth` (needs [`crate::App::user_store`]) and `messages`.
+pub(crate) fn register_middleware(registry: &mut MiddlewareRegistry) {
+    registry.register(
+        "sessions",
+        sessions::middleware::SessionMiddleware::from_settings,
+    );
+}
