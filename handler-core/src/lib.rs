@@ -12,6 +12,8 @@
 //! error pages), [`http`] (HttpRequest, HttpResponse family, QueryDict, cookies, multipart),
 //! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User), [`shortcuts`]
 //! (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI export).
+//! [`signing`] (django.core.signing: Signer, TimestampSigner, dumps / loads) and [`crypto`]
+//! (django.utils.crypto) are keyed by `secret_key`.
 //!
 //! # A complete app
 //!
@@ -113,6 +115,7 @@ pub mod adapter;
 pub mod app;
 pub mod auth;
 pub mod contrib;
+pub mod crypto;
 pub mod exception;
 pub mod handler;
 pub mod http;
@@ -120,6 +123,7 @@ pub mod middleware;
 pub mod python;
 pub mod settings;
 pub mod shortcuts;
+pub mod signing;
 pub mod urls;
 pub mod utils;
 pub mod views;

@@ -64,6 +64,8 @@ struct RawSettings {
     login_url: String,
     data_upload_max_memory_size: u64,
     data_upload_max_number_fields: usize,
+    secret_key: String,
+    secret_key_fallbacks: Vec<String>,
     app: toml::Table,
 }
 
@@ -78,6 +80,8 @@ impl Default for RawSettings {
             login_url: "/accounts/login/".to_string(),
             data_upload_max_memory_size: DEFAULT_DATA_UPLOAD_MAX_MEMORY_SIZE,
             data_upload_max_number_fields: DEFAULT_DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            secret_key: String::new(),
+            secret_key_fallbacks: Vec::new(),
             app: toml::Table::new(),
         }
     }
@@ -221,7 +225,8 @@ impl StackSettings {
 }
 
 /// The settings (Django's names, lower-case): `debug`, `allowed_hosts`, `append_slash`,
-/// `middleware`, `default_charset`, `login_url`, the upload limits and `[app]`.
+/// `middleware`, `default_charset`, `login_url`, the upload limits, `secret_key`,
+/// `secret_key_fallbacks` and `[app]`.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DEBUG`: technical error pages.
@@ -240,6 +245,13 @@ pub struct Settings {
     pub data_upload_max_memory_size: u64,
     /// `DATA_UPLOAD_MAX_NUMBER_FIELDS`: a form with more fields is refused with 400.
     pub data_upload_max_number_fields: usize,
+    /// `SECRET_KEY`: what [`signing`](crate::signing) and everything signed is keyed with.
+    /// Empty by default, as in Django, and an error only when something needs it
+    /// ([`SecretKeys::from_settings`](crate::signing::SecretKeys::from_settings)).
+    pub secret_key: String,
+    /// `SECRET_KEY_FALLBACKS`: older keys a signature is still checked against (never signed
+    /// with), so a key can be rotated without logging everyone out.
+    pub secret_key_fallbacks: Vec<String>,
     /// The default stack's settings (sessions, CSRF, messages, ...), also reachable directly
     /// as `settings.csrf_cookie_name` and so on.
     pub stack: StackSettings,
@@ -296,6 +308,8 @@ impl Settings {
             login_url: raw.login_url,
             data_upload_max_memory_size: raw.data_upload_max_memory_size,
             data_upload_max_number_fields: raw.data_upload_max_number_fields,
+            secret_key: raw.secret_key,
+            secret_key_fallbacks: raw.secret_key_fallbacks,
             stack,
             app: raw.app,
             path,
@@ -440,7 +454,7 @@ impl std::ops::DerefMut for Settings {
 }
 
 /// The settings handler-core reads; anything else at the top level is unknown.
-const KNOWN_KEYS: [&str; 9] = [
+const KNOWN_KEYS: [&str; 11] = [
     "debug",
     "allowed_hosts",
     "append_slash",
@@ -449,6 +463,8 @@ const KNOWN_KEYS: [&str; 9] = [
     "login_url",
     "data_upload_max_memory_size",
     "data_upload_max_number_fields",
+    "secret_key",
+    "secret_key_fallbacks",
     "app",
 ];
 
@@ -541,6 +557,18 @@ mod tests {
         assert!(!s.debug && s.append_slash && s.allowed_hosts.is_empty());
         assert_eq!(s.login_url, "/accounts/login/");
         assert_eq!(s.default_charset, "utf-8");
+        assert!(s.secret_key.is_empty() && s.secret_key_fallbacks.is_empty());
+    }
+
+    #[test]
+    fn secret_keys_are_read() {
+        let src = "secret_key = \"k1\"\nsecret_key_fallbacks = [\"k0\", \"old\"]\n";
+        let s = Settings::parse(src, None).unwrap();
+        assert_eq!(s.secret_key, "k1");
+        assert_eq!(s.secret_key_fallbacks, ["k0", "old"]);
+        assert!(unknown_keys(src).is_empty());
+        let e = Settings::parse("secret_key = 1\n", Some(Path::new("s.toml"))).unwrap_err();
+        assert!(e.message().starts_with("s.toml:1: "), "{e}");
     }
 
     #[test]
