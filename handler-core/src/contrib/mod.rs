@@ -1,6 +1,7 @@
 //! Django's `django.contrib` apps that the default middleware stack needs: [`sessions`],
 //! [`auth`] and [`messages`].
 
+pub mod messages;
 pub mod sessions;
 
 use crate::middleware::MiddlewareRegistry;
@@ -13,4 +14,5 @@ pub(crate) fn register_middleware(registry: &mut MiddlewareRegistry) {
         "sessions",
         sessions::middleware::SessionMiddleware::from_settings,
     );
+    registry.register("messages", messages::middleware::MessageMiddleware::new);
 }

@@ -90,10 +90,10 @@ impl SessionState {
     }
 
     /// Django's `get_expiry_age()` without arguments: `_session_expiry` (seconds) from the
-    /// data as loaded, else `SESSION_COOKIE_AGE`.
+    /// data as loaded, else (also for 0, "at browser close") `SESSION_COOKIE_AGE`.
     pub fn expiry_age(&self) -> i64 {
         match self.cache.as_ref().and_then(|d| d.get(EXPIRY_KEY)) {
-            Some(Value::Number(n)) => n.as_i64().unwrap_or(self.cookie_age),
+            Some(Value::Number(n)) => n.as_i64().filter(|n| *n != 0).unwrap_or(self.cookie_age),
             _ => self.cookie_age,
         }
     }

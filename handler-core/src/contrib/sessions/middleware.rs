@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::backends::signed_cookies::SignedCookieSessionStore;
 use super::base::{Session, SessionError, SessionState, SessionStore};
 use crate::exception::ViewError;
 use crate::http::cookies::CookieOptions;
@@ -62,6 +63,10 @@ impl SessionMiddleware {
     /// engine needs the app's database ([`crate::App::session_database`]).
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         let engine = settings.session_engine.as_str();
+        if SIGNED_COOKIE_ENGINES.contains(&engine) {
+            let store = SignedCookieSessionStore::new(settings)?;
+            return SessionMiddleware::new(settings, Arc::new(store));
+        }
         if DB_ENGINES.contains(&engine) {
             return Err(ConfigError::new(format!(
                 "session_engine = {engine:?} keeps sessions in the app's database: the app \
