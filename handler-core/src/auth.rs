@@ -1,5 +1,7 @@
 //! The user attached to a request (Django's `contrib.auth` `User` and `AnonymousUser`).
 
+pub mod hashers;
+
 /// Who made the request. Middleware sets it (Django's `AuthenticationMiddleware`); a request
 /// starts anonymous.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 //! built-ins `common`, `conditional_get`, `security`), [`urls`] (path, re_path, include,
 //! reverse), [`views`] (function views, class-based [`View`], [`decorators`](views::decorators),
 //! error pages), [`http`] (HttpRequest, HttpResponse family, QueryDict, cookies, multipart),
-//! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User), [`shortcuts`]
+//! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User, [`hashers`](auth::hashers)), [`shortcuts`]
 //! (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI export).
 //! [`signing`] (django.core.signing: Signer, TimestampSigner, dumps / loads) and [`crypto`]
 //! (django.utils.crypto) are keyed by `secret_key`.
