@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
@@ -259,6 +260,8 @@ pub struct Settings {
     pub app: toml::Table,
     path: Option<PathBuf>,
     source: String,
+    /// The template engine, built from `templates` on first use.
+    template_engine: Arc<OnceLock<Result<crate::template::Engine, ConfigError>>>,
     /// Where the `middleware` array and each of its elements sit in `source` (byte ranges).
     middleware_spans: MiddlewareSpans,
 }
@@ -314,6 +317,7 @@ impl Settings {
             app: raw.app,
             path,
             source,
+            template_engine: Arc::new(OnceLock::new()),
             middleware_spans,
         }
     }
@@ -354,6 +358,15 @@ impl Settings {
     /// Settings with defaults, for an app run without a settings file.
     pub fn defaults() -> Settings {
         Settings::default()
+    }
+
+    /// The template engine `[templates]` describes, built on first use (Django's
+    /// `engines["jinja2"]`); an error names the file and the directory.
+    pub fn template_engine(&self) -> Result<&crate::template::Engine, ConfigError> {
+        self.template_engine
+            .get_or_init(|| crate::template::Engine::from_settings(self))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The settings file, if there is one.

@@ -1,5 +1,6 @@
 //! Django's `django.contrib` apps that the default middleware stack needs: [`sessions`],
-//! [`auth`] and [`messages`].
+//! [`messages`], and [`auth`] (which lives at `crate::auth`, re-exported here under Django's
+//! path).
 
 pub mod messages;
 pub mod sessions;
@@ -15,4 +16,12 @@ pub(crate) fn register_middleware(registry: &mut MiddlewareRegistry) {
         sessions::middleware::SessionMiddleware::from_settings,
     );
     registry.register("messages", messages::middleware::MessageMiddleware::new);
+    registry.register("auth", |_: &crate::Settings| {
+        Err::<crate::auth::middleware::AuthenticationMiddleware, _>(crate::ConfigError::new(
+            "AuthenticationMiddleware needs the app's users: the app must call \
+             App::user_store(...)",
+        ))
+    });
 }
+
+pub use crate::auth;

@@ -279,6 +279,11 @@ impl HttpRequest {
         &self.settings
     }
 
+    /// The settings, shared.
+    pub fn settings_arc(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
     /// The raw query string (Django's `META["QUERY_STRING"]`).
     pub fn query_string(&self) -> &str {
         &self.query_string

@@ -93,7 +93,7 @@ fn login_required_impl(login_url: Option<&'static str>, view: ViewFn) -> ViewFn 
 
 /// Django's `user_passes_test`: `next` is the path alone when the login URL is on the same
 /// scheme and host, the absolute URI otherwise.
-fn next_for(request: &HttpRequest, login_url: &str) -> String {
+pub(crate) fn next_for(request: &HttpRequest, login_url: &str) -> String {
     let Some((scheme, rest)) = login_url.split_once("://") else {
         return request.get_full_path();
     };
@@ -122,7 +122,7 @@ pub fn redirect_to_login(next: &str, login_url: &str) -> ViewResult {
 }
 
 /// The redirect to an already resolved `login_url` with `next` in its query string.
-fn login_redirect(next: &str, login_url: &str) -> ViewResult {
+pub(crate) fn login_redirect(next: &str, login_url: &str) -> ViewResult {
     let sep = if login_url.contains('?') { '&' } else { '?' };
     let url = format!("{login_url}{sep}next={}", quote(next, "/"));
     HttpResponseRedirect::new(&url)
