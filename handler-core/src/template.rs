@@ -139,7 +139,10 @@ impl Engine {
         let used = Arc::new(AtomicBool::new(false));
         let messages = crate::contrib::messages::pending_for_template(request)?;
         let messages = Value::from_object(TemplateMessages {
-            items: messages.iter().map(Value::from_serialize).collect(),
+            items: messages
+                .into_iter()
+                .map(|m| Value::from_object(TemplateMessage(m)))
+                .collect(),
             used: Arc::clone(&used),
         });
         let request_value = minijinja::context! {
@@ -210,6 +213,33 @@ impl Object for TemplateMessages {
 
     fn is_true(self: &Arc<Self>) -> bool {
         !self.items.is_empty()
+    }
+}
+
+/// One message in a template: `{{ message }}` is its text (Django's `str(message)`), with
+/// `message.level`, `.tags`, `.level_tag`, `.extra_tags` and `.message`.
+#[derive(Debug)]
+struct TemplateMessage(crate::contrib::messages::Message);
+
+impl Object for TemplateMessage {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let m = &self.0;
+        Some(match key.as_str()? {
+            "message" => Value::from(m.message.clone()),
+            "level" => Value::from(m.level),
+            "tags" => Value::from(m.tags()),
+            "level_tag" => Value::from(m.level_tag()),
+            "extra_tags" => Value::from(m.extra_tags.clone()),
+            _ => return None,
+        })
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
     }
 }
 

@@ -45,6 +45,28 @@ pub(crate) fn log_method_not_allowed(request: &HttpRequest, response: &mut HttpR
     );
 }
 
+/// Django's `never_cache`: `Expires` now, and `Cache-Control: max-age=0, no-cache, no-store,
+/// must-revalidate, private` (`add_never_cache_headers`).
+pub fn never_cache(view: ViewFn) -> ViewFn {
+    ViewFn::wraps(
+        &view.clone(),
+        move |request: &mut HttpRequest| -> ViewResult {
+            let mut response = view.call(request)?;
+            if !response.has_header("Expires") {
+                response.headers.set(
+                    "Expires",
+                    httpdate::fmt_http_date(std::time::SystemTime::now()),
+                );
+            }
+            response.headers.set(
+                "Cache-Control",
+                "max-age=0, no-cache, no-store, must-revalidate, private",
+            );
+            Ok(response)
+        },
+    )
+}
+
 /// Django's `require_GET`.
 #[allow(non_snake_case)]
 pub fn require_GET(view: ViewFn) -> ViewFn {
