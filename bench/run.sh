@@ -17,6 +17,9 @@
 #   a  plaintext through the ABI: portico + raw-hello vs axum (tokio current_thread)
 #   b  the handler-core runtime:  portico + hello /plaintext, /json vs axum
 #   c  the Django-style stack:    portico + articles vs gunicorn (-w 1 sync) + Django 5.2
+#   d  Django's default stack:    portico + notes GET /session/counter/ with a session cookie
+#                                 (all 8 middleware, a database session read and written per
+#                                 request) vs gunicorn (-w 1 sync) + the Django notes twin
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +31,7 @@ RUNS=5
 DURATION=10
 WARMUP=1
 CONNECTIONS=64
-SCENARIOS="a,b,c"
+SCENARIOS="a,b,c,d"
 PIPELINE=0
 BUILD=1
 ORIG_ARGS="$*"
@@ -82,12 +85,13 @@ declare -A LIB=(
     [raw-hello]="$ROOT/target/release/libraw_hello.so"
     [hello]="$ROOT/target/release/libhello.so"
     [articles]="$ROOT/target/release/libarticles.so"
+    [notes]="$ROOT/target/release/libnotes.so"
 )
 if [ "$BUILD" -eq 1 ]; then
     note "building portico and the apps (release)"
-    if ! (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello -p articles); then
+    if ! (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello -p articles -p notes); then
         # One app not compiling (yet) must not stop the scenarios of the others.
-        for pkg in server raw-hello hello articles; do
+        for pkg in server raw-hello hello articles notes; do
             (cd "$ROOT" && cargo build --release -p "$pkg") || note "build of $pkg failed"
         done
     fi
@@ -124,7 +128,11 @@ settings_for() {
     local app="$1" src="$ROOT/sample-apps/$1/settings.toml"
     [ -f "$src" ] || return 0
     mkdir -p "$WORK/$app"
-    [ -f "$WORK/$app/settings.toml" ] || cp "$src" "$WORK/$app/settings.toml"
+    if [ ! -f "$WORK/$app/settings.toml" ]; then
+        # Template directories are relative to the settings file: point them at the source.
+        sed "s|^dirs = \[\"templates\"\]|dirs = [\"$ROOT/sample-apps/$app/templates\"]|" \
+            "$src" >"$WORK/$app/settings.toml"
+    fi
     echo "$WORK/$app/settings.toml"
 }
 
@@ -145,6 +153,13 @@ start_server() {
             ;;
         axum)
             taskset -c "$SERVER_CPU" "$AXUM_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
+            ;;
+        gunicorn-notes)
+            (cd "$DJANGO_DIR" && PEER_LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=peer.notes_settings \
+                NOTES_DATABASE="$WORK/notes-django.sqlite3" exec taskset -c "$SERVER_CPU" \
+                "$VENV/bin/gunicorn" --workers 1 --worker-class sync \
+                --bind "127.0.0.1:$SERVER_PORT" --log-level warning peer.wsgi:application) \
+                >>"$log" 2>&1 &
             ;;
         gunicorn)
             # exec: the recorded pid is gunicorn's master, which SIGTERM stops with its worker.
@@ -225,6 +240,35 @@ for r in json.load(open(sys.argv[1])): print(json.dumps(r))' "$SEED")
     stop_server
 }
 
+# The notes twin's database: migrated, with the shipped users.
+seed_django_notes() {
+    [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 1; }
+    (cd "$DJANGO_DIR" && DJANGO_SETTINGS_MODULE=peer.notes_settings \
+        NOTES_DATABASE="$WORK/notes-django.sqlite3" "$VENV/bin/python" manage.py migrate --noinput -v 0 \
+        && DJANGO_SETTINGS_MODULE=peer.notes_settings NOTES_DATABASE="$WORK/notes-django.sqlite3" \
+        "$VENV/bin/python" manage.py seed_notes_users >/dev/null)
+}
+
+# A session for the running server: GET /session/counter/ once, the sessionid it set, then a
+# check that the cookie counts on (200, {"count": 2}, Vary: Cookie). Sets WRK_COOKIE.
+WRK_COOKIE=""
+session_cookie() {
+    local path="$1" jar="$WORK/jar" sid body headers
+    rm -f "$jar"
+    curl -s -o /dev/null -c "$jar" --max-time 5 "http://127.0.0.1:$SERVER_PORT$path" || true
+    sid="$(awk '$6 == "sessionid" { print $7 }' "$jar" 2>/dev/null | tail -n 1)"
+    if [ -z "$sid" ]; then
+        note "GET $path set no sessionid"
+        return 1
+    fi
+    WRK_COOKIE="sessionid=$sid"
+    body="$(curl -s -D "$WORK/headers" -H "Cookie: $WRK_COOKIE" --max-time 5 "http://127.0.0.1:$SERVER_PORT$path")" || body=""
+    if [ "$body" != '{"count": 2}' ] || ! grep -qi '^Vary: Cookie' "$WORK/headers"; then
+        note "GET $path with the session answered $(head -c 200 <<<"$body") (want {\"count\": 2}, Vary: Cookie)"
+        return 1
+    fi
+}
+
 seed_django() {
     [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 1; }
     (cd "$DJANGO_DIR" && "$VENV/bin/python" manage.py migrate --noinput -v 0 \
@@ -250,6 +294,10 @@ if want c; then
     PLAN+=("c|gunicorn -w 1 sync + Django 5.2|peer|gunicorn|-|-|/api/success/ /api/articles/")
     PLAN+=("c|portico default threads + articles|subject|portico|articles|default|/api/success/ /api/articles/")
 fi
+if want d; then
+    PLAN+=("d|portico --threads 1 + notes|subject|portico|notes|1|/session/counter/")
+    PLAN+=("d|gunicorn -w 1 sync + Django 5.2 notes twin|peer|gunicorn-notes|-|-|/session/counter/")
+fi
 [ "${#PLAN[@]}" -gt 0 ] || die "no scenario selected from '$SCENARIOS'"
 
 declare -A SKIP=()
@@ -269,6 +317,9 @@ if want c; then
     fi
     seed_django || SKIP[gunicorn -w 1 sync + Django 5.2]="the Django peer is not set up"
 fi
+if want d; then
+    seed_django_notes || SKIP[gunicorn -w 1 sync + Django 5.2 notes twin]="the notes twin is not set up"
+fi
 
 # run_wrk SCENARIO LABEL ROLE PATH LOAD REP: one measured wrk run, appended to RECORDS.
 run_wrk() {
@@ -276,13 +327,15 @@ run_wrk() {
     script="$BENCH_DIR/wrk/stats.lua"
     [ "$load" = "c$CONNECTIONS" ] || script="$BENCH_DIR/wrk/pipeline.lua"
     local url="http://127.0.0.1:$SERVER_PORT$path"
+    local headers=()
+    [ -z "$WRK_COOKIE" ] || headers=(-H "Cookie: $WRK_COOKIE")
     if [ "$WARMUP" -gt 0 ]; then
         WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" \
-            -d"${WARMUP}s" -s "$script" "$url" >/dev/null 2>&1 || true
+            -d"${WARMUP}s" "${headers[@]}" -s "$script" "$url" >/dev/null 2>&1 || true
     fi
     out="$WORK/wrk-$scenario-$rep-${path//\//_}-$load-$RANDOM.txt"
     WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" \
-        -d"${DURATION}s" --latency -s "$script" "$url" >"$out" 2>&1 || true
+        -d"${DURATION}s" "${headers[@]}" --latency -s "$script" "$url" >"$out" 2>&1 || true
     line="$(grep -m1 '^WRK_JSON ' "$out" | sed 's/^WRK_JSON {//')" || true
     if [ -z "$line" ]; then
         note "wrk gave no result for $label $path: $(tail -n 2 "$out" | tr '\n' ' ')"
@@ -307,8 +360,12 @@ for rep in $(seq 1 "$RUNS"); do
             continue
         fi
         ok=1
+        WRK_COOKIE=""
         for path in $paths; do
-            check_body "$path" "${EXPECTED[$path]}" || ok=0
+            case "$path" in
+                /session/*) session_cookie "$path" || ok=0 ;;
+                *) check_body "$path" "${EXPECTED[$path]}" || ok=0 ;;
+            esac
         done
         if [ "$ok" -eq 0 ]; then
             SKIP[$label]="answered a wrong status or body (see $WORK/notes.txt)"
@@ -318,7 +375,7 @@ for rep in $(seq 1 "$RUNS"); do
         for path in $paths; do
             run_wrk "$scenario" "$label" "$role" "$path" "c$CONNECTIONS" "$rep" || true
             # gunicorn's sync worker closes every connection: pipelining cannot apply to it.
-            if [ "$PIPELINE" -eq 1 ] && [ "$kind" != gunicorn ]; then
+            if [ "$PIPELINE" -eq 1 ] && [[ "$kind" != gunicorn* ]]; then
                 run_wrk "$scenario" "$label" "$role" "$path" "c$CONNECTIONS-pipeline16" "$rep" || true
             fi
         done

@@ -43,6 +43,9 @@ DATABASES = {
         # NOTES_DATABASE lets a run use a database of its own (run_notes_suite.sh does).
         "NAME": os.environ.get("NOTES_DATABASE", BASE_DIR / "notes.sqlite3"),
         "CONN_MAX_AGE": None,
+        # As Portico's notes app runs its file: WAL, and no sync at every commit (a session
+        # is written on every request that changes it).
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
     }
 }
 
