@@ -201,6 +201,29 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
+    fn the_stack_needs_the_apps_stores_and_says_so() {
+        let mut s = Settings::default();
+        s.secret_key = "k".into();
+        s.middleware = vec!["django.contrib.sessions.middleware.SessionMiddleware".into()];
+        let e = App::new(Vec::new()).into_handler(s.clone()).err().unwrap();
+        assert!(e.message().contains("App::session_database"), "{e}");
+        s.session_engine = "signed_cookies".into();
+        assert!(App::new(Vec::new()).into_handler(s.clone()).is_ok());
+        s.middleware.push("auth".into());
+        let e = App::new(Vec::new()).into_handler(s.clone()).err().unwrap();
+        assert!(e.message().contains("App::user_store"), "{e}");
+        s.session_engine = "redis".into();
+        let e = App::new(Vec::new()).into_handler(s.clone()).err().unwrap();
+        assert!(e.message().contains("\"redis\" is not an engine"), "{e}");
+        // Without a key nothing signed can work: the error names the setting.
+        s.session_engine = "signed_cookies".into();
+        s.secret_key = String::new();
+        s.middleware = vec!["sessions".into()];
+        let e = App::new(Vec::new()).into_handler(s).err().unwrap();
+        assert!(e.message().contains("SECRET_KEY"), "{e}");
+    }
+
+    #[test]
     fn ready_runs_once_after_the_checks_and_its_error_stops_start_up() {
         static RAN: AtomicUsize = AtomicUsize::new(0);
         let count = |_: &Settings| {

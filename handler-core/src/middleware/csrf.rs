@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 
-use rand::Rng;
 use subtle::ConstantTimeEq;
 
 use super::Middleware;
@@ -87,10 +86,9 @@ fn state(request: &mut HttpRequest) -> &mut CsrfState {
 
 /// Django's `_get_new_csrf_string`: 32 random characters of [`CSRF_ALLOWED_CHARS`].
 pub fn get_new_csrf_string() -> String {
-    let mut rng = rand::thread_rng();
-    (0..CSRF_SECRET_LENGTH)
-        .map(|_| char::from(CSRF_ALLOWED_CHARS[rng.gen_range(0..CSRF_ALLOWED_CHARS.len())]))
-        .collect()
+    // CSRF_ALLOWED_CHARS is ASCII, so it is a str as well.
+    let chars = std::str::from_utf8(CSRF_ALLOWED_CHARS).unwrap_or_default();
+    crate::crypto::get_random_string(CSRF_SECRET_LENGTH, chars)
 }
 
 fn position(c: u8) -> Option<usize> {
@@ -898,6 +896,42 @@ mod tests {
         let mut r = post(&s, &[], "");
         dont_enforce_csrf_checks(&mut r);
         assert_eq!(run(&mw, &mut r, &view(ok)).status_code, 200);
+    }
+
+    #[test]
+    fn with_csrf_use_sessions_the_secret_lives_in_the_session() {
+        use crate::contrib::sessions::base::tests::MemoryStore;
+        use crate::contrib::sessions::{Session, SessionState};
+        let s = settings(|s| s.csrf_use_sessions = true);
+        let mw = CsrfViewMiddleware::new(&s).unwrap();
+        let store: Arc<dyn crate::contrib::sessions::SessionStore> =
+            Arc::new(MemoryStore::default());
+        let with_session = |r: &mut HttpRequest| {
+            let state = SessionState::new(None, 100, false);
+            r.extensions.insert(Session::new(Arc::clone(&store), state));
+        };
+        let token_view =
+            |r: &mut HttpRequest| -> ViewResult { Ok(HttpResponse::new(get_token(r))) };
+        let mut r = HttpRequest::new("GET", "/", "", Arc::clone(&s));
+        with_session(&mut r);
+        let resp = run(&mw, &mut r, &view(token_view));
+        assert_eq!(
+            resp.get("Set-Cookie"),
+            None,
+            "no cookie with csrf_use_sessions"
+        );
+        let secret = r
+            .session()
+            .unwrap()
+            .get(CSRF_SESSION_KEY)
+            .unwrap()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap();
+        let token = String::from_utf8(resp.content().to_vec()).unwrap();
+        assert_eq!(unmask_cipher_token(&token), Some(secret));
+        // Without SessionMiddleware it is a configuration error, as in Django.
+        let mut bare = HttpRequest::new("GET", "/", "", Arc::clone(&s));
+        assert!(mw.process_request(&mut bare).is_err());
     }
 
     #[test]

@@ -107,8 +107,10 @@ impl View for LoginView {
 
     fn post(&self, request: &mut HttpRequest) -> ViewResult {
         let post = request.POST()?;
-        // UsernameField strips; the password is taken as typed.
-        let username = post.get("username").unwrap_or("").trim().to_string();
+        // UsernameField strips for the check; the form shows back what was typed
+        // (BoundField.value()), and the password is taken as typed.
+        let typed = post.get("username").unwrap_or("").to_string();
+        let username = typed.trim().to_string();
         let password = post.get("password").unwrap_or("").to_string();
         let mut errors: (Vec<&str>, Vec<&str>, Vec<&str>) = Default::default();
         if username.is_empty() {
@@ -132,7 +134,7 @@ impl View for LoginView {
                 None => errors.0.push(INVALID_LOGIN),
             }
         }
-        LoginView::form(request, &username, errors)
+        LoginView::form(request, &typed, errors)
     }
 
     fn put(&self, request: &mut HttpRequest) -> ViewResult {

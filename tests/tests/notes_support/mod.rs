@@ -2,7 +2,8 @@
 //! (the real `portico` on the notes library with a private copy of the settings and its own
 //! database, or, with `NOTES_BASE_URL` set, a server already running there, such as the Django
 //! twin in bench/peers/django), browsers with their own curl cookie jars, and the header checks
-//! every response of the contract must pass.
+//! every response of the contract must pass. `bench/peers/django/run_notes_suite.sh` runs the
+//! suite against the Django twin that way.
 //!
 //! The shipped users' passwords are not in the repository: the tests put the users of
 //! `tests/data/notes-test-users.toml` (same names, Django-made hashes of passwords the tests
