@@ -1082,6 +1082,16 @@ mod tests {
             String::from_utf8(JsonSerializer::dumps(&obj).unwrap()).unwrap(),
             r#"{"b":1,"a":[1.0,1e-05,1e+16,"\u00e9\u007f\u0001\n\"\\\ud83d\ude00",null,false]}"#
         );
+        // Floats are read correctly rounded, as Python reads them (serde_json's
+        // float_roundtrip; its default parser is one ulp off here, found by the fuzzer).
+        for (text, repr) in [
+            (&b"9.00719925474740368547e20"[..], "9.007199254747404e+20"),
+            (b"900719925474740368547.0", "9.007199254747404e+20"),
+            (b"0.30000000000000004", "0.30000000000000004"),
+        ] {
+            let v: serde_json::Value = JsonSerializer::loads(text).unwrap();
+            assert_eq!(JsonSerializer::dumps(&v).unwrap(), repr.as_bytes());
+        }
         // Latin-1 bytes read back as the characters they are.
         let v: serde_json::Value = JsonSerializer::loads(b"\"caf\xe9\"").unwrap();
         assert_eq!(v, json!("café"));

@@ -370,6 +370,9 @@ pub fn verify_password(
         }
     };
     let hasher_changed = hasher.algorithm != preferred.algorithm;
+    // Django's get_hasher hands back the configured instance: the preferred hasher itself
+    // when the algorithms agree, so harden_runtime pads to the preferred work factor.
+    let hasher = if hasher_changed { hasher } else { *preferred };
     let must_update = hasher_changed || preferred.must_update(encoded)?;
     let is_correct = hasher.verify(password, encoded)?;
     if !is_correct && !hasher_changed && must_update {
