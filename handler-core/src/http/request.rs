@@ -39,6 +39,9 @@ pub struct ConnectionInfo {
 /// `is_cancelled`).
 pub type CancelProbe = Box<dyn Fn() -> u32 + Send + Sync>;
 
+/// Loads the user on first use (Django's `SimpleLazyObject(lambda: get_user(request))`).
+pub type UserLoader = Box<dyn FnOnce(&mut HttpRequest) -> User + Send + Sync>;
+
 /// A typed map of per-request values middleware attach for later layers (like
 /// `request.session` or any attribute Django middleware sets on the request).
 #[derive(Default)]
@@ -142,7 +145,9 @@ pub struct HttpRequest {
     pub path_info: String,
     /// The header fields (Django's `headers`: case-insensitive).
     pub headers: Headers,
-    /// The user (Django's `request.user`); anonymous unless a middleware signs one in.
+    /// The user as loaded so far (Django's `request.user`); anonymous unless a middleware signs
+    /// one in. `AuthenticationMiddleware` loads it lazily: read it through
+    /// [`HttpRequest::user`], which loads it on first use.
     pub user: User,
     /// Values attached by middleware.
     pub extensions: Extensions,
@@ -154,6 +159,7 @@ pub struct HttpRequest {
     body: Vec<u8>,
     settings: Arc<Settings>,
     cancel: Option<CancelProbe>,
+    user_loader: Option<UserLoader>,
     pub(crate) resolver404: Option<Resolver404>,
     /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
     pub(crate) body_error: Option<String>,
@@ -219,6 +225,7 @@ impl HttpRequest {
             body: Vec::new(),
             settings,
             cancel: None,
+            user_loader: None,
             resolver404: None,
             body_error: None,
             get: OnceLock::new(),
@@ -241,12 +248,39 @@ impl HttpRequest {
         self
     }
 
+    /// The user (Django's lazy `request.user`): the first call runs the loader
+    /// `AuthenticationMiddleware` installed (reading the session), later calls return the
+    /// same user.
+    pub fn user(&mut self) -> &User {
+        if let Some(load) = self.user_loader.take() {
+            self.user = load(self);
+        }
+        &self.user
+    }
+
+    /// Installs `loader`, run by the first [`HttpRequest::user`] call (replacing any user
+    /// loaded so far).
+    pub fn set_user_loader(&mut self, loader: UserLoader) {
+        self.user_loader = Some(loader);
+    }
+
+    /// Sets the user at once, dropping any pending loader (Django's `request.user = user`).
+    pub fn set_user(&mut self, user: User) {
+        self.user_loader = None;
+        self.user = user;
+    }
+
     pub(crate) fn set_cancel_probe(&mut self, probe: CancelProbe) {
         self.cancel = Some(probe);
     }
 
     /// The settings the app runs with.
     pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The settings, shared.
+    pub fn settings_arc(&self) -> &Arc<Settings> {
         &self.settings
     }
 
@@ -512,6 +546,11 @@ impl HttpRequest {
     /// The scheme, `http` or `https` (Django's `scheme`).
     pub fn scheme(&self) -> &str {
         &self.connection.scheme
+    }
+
+    /// The server port (Django's `get_port`: `META["SERVER_PORT"]`).
+    pub fn get_port(&self) -> String {
+        self.connection.server_port.to_string()
     }
 
     /// True over HTTPS (Django's `is_secure`).

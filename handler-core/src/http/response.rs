@@ -38,6 +38,9 @@ pub struct HttpResponse {
     pub headers: Headers,
     /// The charset named in the default `Content-Type`.
     pub charset: String,
+    /// Set by `xframe_options_exempt`: `XFrameOptionsMiddleware` leaves this response alone
+    /// (Django's `response.xframe_options_exempt`).
+    pub xframe_options_exempt: bool,
     body: Body,
     /// Set once the cycle has logged this response (Django's `_has_been_logged`).
     pub(crate) logged: bool,
@@ -57,6 +60,7 @@ impl HttpResponse {
             reason: None,
             headers: Headers::from_iter([("Content-Type", DEFAULT_CONTENT_TYPE)]),
             charset: DEFAULT_CHARSET.to_string(),
+            xframe_options_exempt: false,
             body: Body::Bytes(content.into()),
             logged: false,
         }
@@ -103,6 +107,11 @@ impl HttpResponse {
     /// Replaces the content (and turns a streaming response into a plain one).
     pub fn set_content(&mut self, content: impl Into<Vec<u8>>) {
         self.body = Body::Bytes(content.into());
+    }
+
+    /// Replaces the body with `chunks` (Django's `response.streaming_content = ...`).
+    pub fn set_streaming_content(&mut self, chunks: Box<dyn Iterator<Item = Vec<u8>> + Send>) {
+        self.body = Body::Stream(chunks);
     }
 
     /// True for a `StreamingHttpResponse` / `FileResponse` (Django's `streaming`).
