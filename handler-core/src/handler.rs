@@ -178,7 +178,7 @@ impl Handler {
         if let Some(ct) = &self.default_content_type {
             if response.get("Content-Type") == Some(crate::http::response::DEFAULT_CONTENT_TYPE) {
                 response.headers.set("Content-Type", ct.as_str());
-                response.charset = self.settings.default_charset.clone();
+                response.charset = self.settings.default_charset.clone().into();
             }
         }
         if response.status_code >= 400 && !response.logged {

@@ -517,7 +517,7 @@ fn one_request(
     let factory = RequestFactory::new(Arc::clone(client.handler.settings()));
     let mut request = factory.request(method, path, data);
     if secure {
-        request.connection.scheme = "https".to_string();
+        request.connection.scheme = "https".into();
         request.connection.server_port = 443;
     }
     for (k, v) in client.headers.iter().chain(headers) {

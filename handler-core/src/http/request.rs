@@ -2,6 +2,7 @@
 //! form data, body, headers, `META`, cookies, the user and per-request extensions.
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -30,9 +31,9 @@ pub struct ConnectionInfo {
     /// The local port (`SERVER_PORT`).
     pub server_port: u16,
     /// `http` or `https` (`wsgi.url_scheme`).
-    pub scheme: String,
+    pub scheme: Cow<'static, str>,
     /// `HTTP/1.1` or `HTTP/1.0` (`SERVER_PROTOCOL`).
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
 }
 
 /// A probe telling whether the server gave up on the request (the responder's
@@ -217,8 +218,8 @@ impl HttpRequest {
             extensions: Extensions::default(),
             resolver_match: None,
             connection: ConnectionInfo {
-                scheme: "http".to_string(),
-                protocol: "HTTP/1.1".to_string(),
+                scheme: Cow::Borrowed("http"),
+                protocol: Cow::Borrowed("HTTP/1.1"),
                 ..ConnectionInfo::default()
             },
             query_string,
@@ -234,6 +235,11 @@ impl HttpRequest {
             cookies: OnceLock::new(),
             meta: OnceLock::new(),
         }
+    }
+
+    /// Sets the body in place (the adapter's, which does not move the request).
+    pub(crate) fn set_body(&mut self, body: Vec<u8>) {
+        self.body = body;
     }
 
     /// Sets the body (builder style).
@@ -468,8 +474,8 @@ impl HttpRequest {
             ("REMOTE_PORT".into(), c.remote_port.to_string()),
             ("SERVER_NAME".into(), c.server_name.clone()),
             ("SERVER_PORT".into(), c.server_port.to_string()),
-            ("SERVER_PROTOCOL".into(), c.protocol.clone()),
-            ("wsgi.url_scheme".into(), c.scheme.clone()),
+            ("SERVER_PROTOCOL".into(), c.protocol.to_string()),
+            ("wsgi.url_scheme".into(), c.scheme.to_string()),
         ];
         for (name, value) in self.headers.iter().filter(|(n, _)| !n.contains('_')) {
             let key = meta_key(name);

@@ -36,8 +36,9 @@ pub struct HttpResponse {
     pub reason: Option<String>,
     /// The header fields (case-insensitive names), `Set-Cookie` included.
     pub headers: Headers,
-    /// The charset named in the default `Content-Type`.
-    pub charset: String,
+    /// The charset named in the default `Content-Type` (borrowed while it is the default, so a
+    /// response does not allocate for it).
+    pub charset: std::borrow::Cow<'static, str>,
     /// Set by `xframe_options_exempt`: `XFrameOptionsMiddleware` leaves this response alone
     /// (Django's `response.xframe_options_exempt`).
     pub xframe_options_exempt: bool,
@@ -45,6 +46,10 @@ pub struct HttpResponse {
     /// Set once the cycle has logged this response (Django's `_has_been_logged`).
     pub(crate) logged: bool,
 }
+
+/// Header text a new response reserves: its `Content-Type` and a few more (a `Set-Cookie` or
+/// two grow the buffer once).
+const RESPONSE_HEADER_BYTES: usize = 160;
 
 /// Django's `DEFAULT_CHARSET`.
 pub const DEFAULT_CHARSET: &str = "utf-8";
@@ -58,8 +63,14 @@ impl HttpResponse {
         HttpResponse {
             status_code: status::OK,
             reason: None,
-            headers: Headers::from_iter([("Content-Type", DEFAULT_CONTENT_TYPE)]),
-            charset: DEFAULT_CHARSET.to_string(),
+            headers: {
+                // Room for the few fields a response usually gains on its way out, so setting
+                // them does not grow the buffer.
+                let mut h = Headers::with_capacity_bytes(4, RESPONSE_HEADER_BYTES);
+                h.append("Content-Type", DEFAULT_CONTENT_TYPE);
+                h
+            },
+            charset: std::borrow::Cow::Borrowed(DEFAULT_CHARSET),
             xframe_options_exempt: false,
             body: Body::Bytes(content.into()),
             logged: false,
@@ -78,7 +89,7 @@ impl HttpResponse {
     }
 
     /// Sets a header (replacing any of the same name), builder style.
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
         self.headers.set(name, value);
         self
     }
