@@ -60,6 +60,12 @@ pub const DEFAULT_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 impl HttpResponse {
     /// Status 200, `text/html; charset=utf-8`, with `content`.
     pub fn new(content: impl Into<Vec<u8>>) -> Self {
+        HttpResponse::typed(content.into(), DEFAULT_CONTENT_TYPE)
+    }
+
+    /// Status 200 with `content` of `content_type` (what `new` then `content_type` give, in
+    /// one step).
+    pub(crate) fn typed(content: Vec<u8>, content_type: &str) -> Self {
         HttpResponse {
             status_code: status::OK,
             reason: None,
@@ -67,12 +73,12 @@ impl HttpResponse {
                 // Room for the few fields a response usually gains on its way out, so setting
                 // them does not grow the buffer.
                 let mut h = Headers::with_capacity_bytes(4, RESPONSE_HEADER_BYTES);
-                h.append("Content-Type", DEFAULT_CONTENT_TYPE);
+                h.append("Content-Type", content_type);
                 h
             },
             charset: std::borrow::Cow::Borrowed(DEFAULT_CHARSET),
             xframe_options_exempt: false,
-            body: Body::Bytes(content.into()),
+            body: Body::Bytes(content),
             logged: false,
         }
     }
@@ -313,7 +319,10 @@ impl JsonResponse {
     /// Status 200 with `data` serialised as Django would.
     #[allow(clippy::new_ret_no_self)]
     pub fn new<T: Serialize + ?Sized>(data: &T) -> Result<HttpResponse, ViewError> {
-        Ok(HttpResponse::new(to_python_json(data)?).content_type("application/json"))
+        Ok(HttpResponse::typed(
+            to_python_json(data)?,
+            "application/json",
+        ))
     }
 
     /// `data` with status `status` (Django's `JsonResponse(data, status=...)`).
@@ -326,7 +335,10 @@ impl JsonResponse {
 
     /// Compact JSON (no spaces), as benchmarks such as TechEmpower's expect.
     pub fn compact<T: Serialize + ?Sized>(data: &T) -> Result<HttpResponse, ViewError> {
-        Ok(HttpResponse::new(serde_json::to_vec(data)?).content_type("application/json"))
+        Ok(HttpResponse::typed(
+            serde_json::to_vec(data)?,
+            "application/json",
+        ))
     }
 }
 
