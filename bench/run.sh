@@ -14,9 +14,12 @@
 # bench/out/<timestamp>.md and to stdout; the raw per-run records to <timestamp>.jsonl.
 #
 # Scenarios:
-#   a  plaintext through the ABI: portico + raw-hello vs axum (tokio current_thread)
-#   b  the handler-core runtime:  portico + hello /plaintext, /json vs axum
+#   a  plaintext through the ABI: portico + raw-hello vs axum (tokio current_thread and
+#                                 multi_thread, both pinned to the one core; the ratio is to
+#                                 the better of the two)
+#   b  the handler-core runtime:  portico + hello /plaintext, /json vs axum (likewise)
 #   c  the Django-style stack:    portico + articles vs gunicorn (-w 1 sync) + Django 5.2
+#   h  the runtime's own cost:    portico + hello against portico + raw-hello, /plaintext
 #   p  pipelined plaintext:       portico + raw-hello vs the limit server (a canned-answer mio
 #                                 loop), 256 connections, 16 requests deep (TechEmpower's load)
 #   s  slow calls beside fast:    portico --threads 4 + raw-hello /plaintext c64 while three
@@ -36,7 +39,7 @@ RUNS=5
 DURATION=10
 WARMUP=1
 CONNECTIONS=64
-SCENARIOS="a,b,c,d,p,s"
+SCENARIOS="a,b,c,d,h,p,s"
 PIPELINE=0
 BUILD=1
 ORIG_ARGS="$*"
@@ -162,6 +165,9 @@ start_server() {
             ;;
         axum)
             taskset -c "$SERVER_CPU" "$AXUM_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
+            ;;
+        axum-mt)
+            taskset -c "$SERVER_CPU" "$AXUM_BIN" "$SERVER_PORT" --multi-thread >>"$log" 2>&1 &
             ;;
         limit)
             taskset -c "$SERVER_CPU" "$LIMIT_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
@@ -303,17 +309,23 @@ PIPED="$BASE"
 if want a; then
     PLAN+=("a|portico --threads 1 + raw-hello|subject|portico|raw-hello|1|/plaintext|$PIPED|")
     PLAN+=("a|axum (tokio current_thread)|peer|axum|-|-|/plaintext|$PIPED|")
+    PLAN+=("a|axum (tokio multi_thread)|peer|axum-mt|-|-|/plaintext|$PIPED|")
     PLAN+=("a|portico default threads + raw-hello|subject|portico|raw-hello|default|/plaintext|$PIPED|")
 fi
 if want b; then
     PLAN+=("b|portico --threads 1 + hello|subject|portico|hello|1|/plaintext /json|$PIPED|")
     PLAN+=("b|axum (tokio current_thread)|peer|axum|-|-|/plaintext /json|$PIPED|")
+    PLAN+=("b|axum (tokio multi_thread)|peer|axum-mt|-|-|/plaintext /json|$PIPED|")
     PLAN+=("b|portico default threads + hello|subject|portico|hello|default|/plaintext /json|$PIPED|")
 fi
 if want c; then
     PLAN+=("c|portico --threads 1 + articles|subject|portico|articles|1|/api/success/ /api/articles/ /api/articles/1/|$BASE|")
     PLAN+=("c|gunicorn -w 1 sync + Django 5.2|peer|gunicorn|-|-|/api/success/ /api/articles/ /api/articles/1/|$BASE|")
     PLAN+=("c|portico default threads + articles|subject|portico|articles|default|/api/success/ /api/articles/ /api/articles/1/|$BASE|")
+fi
+if want h; then
+    PLAN+=("h|portico --threads 1 + hello|subject|portico|hello|1|/plaintext|$BASE|")
+    PLAN+=("h|portico --threads 1 + raw-hello|peer|portico|raw-hello|1|/plaintext|$BASE|")
 fi
 if want p; then
     PLAN+=("p|portico --threads 1 + raw-hello|subject|portico|raw-hello|1|/plaintext|c256p16|")
@@ -335,7 +347,7 @@ for entry in "${PLAN[@]}"; do
     IFS='|' read -r scenario label role kind app threads paths loads extra <<<"$entry"
     if [ "$kind" = portico ] && [ ! -f "${LIB[$app]}" ]; then
         SKIP[$label]="${LIB[$app]} not built"
-    elif [ "$kind" = axum ] && [ ! -x "$AXUM_BIN" ]; then
+    elif [[ "$kind" == axum* ]] && [ ! -x "$AXUM_BIN" ]; then
         SKIP[$label]="the axum peer did not build"
     elif [ "$kind" = limit ] && [ ! -x "$LIMIT_BIN" ]; then
         SKIP[$label]="the limit server did not build"

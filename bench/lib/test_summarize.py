@@ -26,6 +26,17 @@ def record(server, role, rps, rep, p50=100, p99=900, status_errors=0, read_error
 
 
 class SummarizeTests(unittest.TestCase):
+    def test_with_two_peers_the_ratio_is_to_the_better(self):
+        records = [
+            record("portico", "subject", 300, 1),
+            record("axum", "peer", 200, 1),
+            record("axum-mt", "peer", 250, 1),
+        ]
+        rows = {r["server"]: r for r in summarize.summarize(records)}
+        self.assertEqual(rows["portico"]["ratio"], "1.20x")
+        self.assertEqual(rows["axum-mt"]["ratio"], "1 (peer)")
+        self.assertEqual(rows["axum"]["ratio"], "0.80x (peer)")
+
     def test_medians_and_ratio_against_the_peer(self):
         records = [
             record("portico", "subject", 300, 1, p50=50),

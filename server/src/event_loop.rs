@@ -55,6 +55,9 @@ struct Slot {
     prev: usize,
     next: usize,
     idle: bool,
+    /// Readiness that arrived while the connection was out on a call (it raised its event
+    /// here, where the connection was not): given to it when it comes back. `Some(closed)`.
+    missed: Option<bool>,
 }
 
 /// What a turn of the loop ends with.
@@ -168,12 +171,15 @@ impl EventLoop {
             self.spare = std::mem::take(&mut head.headers);
         }
         self.out_on_call -= 1;
-        // Readiness that came while it was away raised no event here.
-        conn.on_readable(false);
-        match self.conns.get_mut(key) {
-            Some(slot) => slot.conn = Some(conn),
-            None => return,
+        let Some(slot) = self.conns.get_mut(key) else {
+            return;
+        };
+        // Readiness that came while it was away raised its event here; without one, the
+        // connection's own record of its socket still holds (no extra read to find it empty).
+        if let Some(closed) = slot.missed.take() {
+            conn.on_readable(closed);
         }
+        slot.conn = Some(conn);
         self.runnable.push_front(key);
     }
 
@@ -195,11 +201,23 @@ impl EventLoop {
                 WAKER => woken = true,
                 Token(t) if t > usize::MAX - 1 - self.listeners.len() => accept = true,
                 Token(key) => {
-                    if let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) {
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            conn.on_readable(event.is_read_closed());
+                    let Some(slot) = self.conns.get_mut(key) else {
+                        continue;
+                    };
+                    let readable =
+                        event.is_readable() || event.is_read_closed() || event.is_error();
+                    match slot.conn.as_mut() {
+                        Some(conn) => {
+                            if readable {
+                                conn.on_readable(event.is_read_closed());
+                            }
+                            self.runnable.push_back(key);
                         }
-                        self.runnable.push_back(key);
+                        None if readable => {
+                            let closed = event.is_read_closed();
+                            slot.missed = Some(slot.missed.unwrap_or(false) || closed);
+                        }
+                        None => {}
                     }
                 }
             }
@@ -506,6 +524,7 @@ impl EventLoop {
             prev: NIL,
             next: NIL,
             idle: false,
+            missed: None,
         });
         self.runnable.push_back(key);
     }

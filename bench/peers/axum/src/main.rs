@@ -1,8 +1,9 @@
 //! The axum peer of Portico's benchmarks: `GET /plaintext` and `GET /json` served by axum on a
-//! tokio *current_thread* runtime, so it uses one core and compares per core with
-//! `portico --threads 1`.
+//! tokio *current_thread* runtime (one thread, compared per core with `portico --threads 1`),
+//! or with `--multi-thread` on tokio's multi-thread runtime (its default worker count; pinned
+//! to one core by the benchmark, like Portico's default threads).
 //!
-//! Usage: `axum-peer PORT` (binds 127.0.0.1:PORT).
+//! Usage: `axum-peer PORT [--multi-thread]` (binds 127.0.0.1:PORT).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -35,28 +36,33 @@ fn app() -> Router {
         .route("/json", get(json))
 }
 
-fn parse_port(args: &[String]) -> Result<u16, String> {
-    match args {
-        [port] => port
-            .parse::<u16>()
-            .map_err(|_| format!("`{port}` is not a port number (0-65535)")),
-        _ => Err("usage: axum-peer PORT".to_string()),
-    }
+/// The port, and whether the multi-thread runtime was asked for.
+fn parse_args(args: &[String]) -> Result<(u16, bool), String> {
+    let (port, multi) = match args {
+        [port] => (port, false),
+        [port, flag] if flag == "--multi-thread" => (port, true),
+        _ => return Err("usage: axum-peer PORT [--multi-thread]".to_string()),
+    };
+    port.parse::<u16>()
+        .map(|p| (p, multi))
+        .map_err(|_| format!("`{port}` is not a port number (0-65535)"))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let port = match parse_port(&args) {
-        Ok(port) => port,
+    let (port, multi_thread) = match parse_args(&args) {
+        Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("axum-peer: {message}");
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_io().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("axum-peer: cannot build the tokio runtime: {e}");
@@ -82,12 +88,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn port_argument() {
-        assert_eq!(parse_port(&["8080".to_string()]), Ok(8080));
-        assert!(parse_port(&["http".to_string()]).is_err());
-        assert!(parse_port(&["70000".to_string()]).is_err());
-        assert!(parse_port(&[]).is_err());
-        assert!(parse_port(&["1".to_string(), "2".to_string()]).is_err());
+    fn port_and_runtime_arguments() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_args(&args(&["8080"])), Ok((8080, false)));
+        assert_eq!(parse_args(&args(&["8080", "--multi-thread"])), Ok((8080, true)));
+        assert!(parse_args(&args(&["http"])).is_err());
+        assert!(parse_args(&args(&["70000"])).is_err());
+        assert!(parse_args(&[]).is_err());
+        assert!(parse_args(&args(&["1", "2"])).is_err());
     }
 
     #[test]
