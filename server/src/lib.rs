@@ -53,6 +53,7 @@
 //! [`signals`], [`error`].
 
 pub mod access_log;
+pub mod call_clock;
 pub mod clock;
 pub mod config;
 pub mod connection;
@@ -63,10 +64,16 @@ pub mod http1;
 pub mod io;
 pub mod listener;
 pub mod loader;
+pub mod log_format;
 pub mod peer;
+pub mod pidfile;
+pub mod process;
+pub mod proxy;
 pub mod ratelimit;
 pub mod runtime;
 pub mod signals;
+pub mod snapshot;
+pub mod worker_link;
 
 use std::sync::Arc;
 
