@@ -291,6 +291,8 @@ pub struct Connection {
     pub(crate) inbound: Inbound,
     /// Responses completed, for the keep-alive and idle-reclaim rules.
     pub(crate) served: u64,
+    /// The poller reported the client's FIN (read-closed): reads go on until they return 0.
+    pub(crate) peer_closed: bool,
 }
 
 impl Connection {
@@ -306,6 +308,7 @@ impl Connection {
             // Edge-triggered: bytes that came with the connection raise no event of their own.
             inbound: Inbound::Ready,
             served: 0,
+            peer_closed: false,
         }
     }
 
@@ -324,6 +327,13 @@ impl Connection {
         if self.inbound != Inbound::Eof {
             self.inbound = Inbound::Ready;
         }
+    }
+
+    /// The socket reported that the client closed its sending side (the bytes before the FIN
+    /// may have come in the same edge).
+    pub fn on_read_closed(&mut self) {
+        self.peer_closed = true;
+        self.on_readable();
     }
 
     /// The unconsumed bytes read: a parsed head's ranges index these.
@@ -371,7 +381,9 @@ impl Connection {
                 }
                 Ok(n) => {
                     // A short read emptied the socket: the next edge says when there is more.
-                    if n < room {
+                    // Not after the client's FIN was reported: that edge came with the bytes
+                    // just read, and no other will follow, so the end must be read now.
+                    if n < room && !self.peer_closed {
                         self.inbound = Inbound::Drained;
                     }
                     return Fill::Data;
@@ -876,6 +888,27 @@ mod tests {
         let mut answer = Vec::new();
         client.read_to_end(&mut answer).unwrap();
         assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
+    }
+
+    #[test]
+    fn bytes_and_fin_in_one_edge_still_reach_the_end() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        // Registered before the client sent anything: the first read finds nothing.
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert_eq!(conn.inbound, Inbound::Drained);
+        // Then half a head and the FIN arrive together: one edge, reported as read-closed.
+        client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let now = Instant::now();
+        conn.on_read_closed();
+        assert!(matches!(conn.advance(&mut env(&mut spare), now), Next::Wait));
+        conn.flush(now);
+        assert!(conn.settle(now), "the end was read and the cut head answered");
+        drop(conn);
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"), "{answer:?}");
     }
 
     #[test]

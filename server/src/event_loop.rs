@@ -196,7 +196,9 @@ impl EventLoop {
                 Token(t) if t > usize::MAX - 1 - self.listeners.len() => accept = true,
                 Token(key) => {
                     if let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) {
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        if event.is_read_closed() {
+                            conn.on_read_closed();
+                        } else if event.is_readable() || event.is_error() {
                             conn.on_readable();
                         }
                         self.runnable.push_back(key);
