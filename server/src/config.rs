@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::access_log::Style;
+use crate::log_format::{LineFormat, DEFAULT_FORMAT};
+use crate::proxy::{ForwardedAllow, DEFAULT_ALLOW};
+
 /// Default maximum number of open client connections. Each idle connection costs a socket and
 /// two small buffers (a few KiB), so 10 000 stays well under a typical `ulimit -n` of 65 536
 /// while being far above what one process serves with good latency.
@@ -56,6 +60,13 @@ pub struct Config {
     #[arg(long = "graceful-timeout", value_name = "SECS", default_value_t = 30)]
     pub graceful_timeout: u64,
 
+    /// Trusted proxies, whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host set the
+    /// client address, scheme and Host the app sees: comma-separated addresses or networks, or
+    /// `*` for any. Unix-socket peers are always trusted.
+    #[arg(long = "forwarded-allow-ips", value_name = "LIST", env = "FORWARDED_ALLOW_IPS",
+          default_value = DEFAULT_ALLOW, value_parser = ForwardedAllow::parse)]
+    pub forwarded_allow_ips: ForwardedAllow,
+
     /// Listen backlog: connections the kernel queues before accept.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub backlog: u32,
@@ -90,6 +101,17 @@ pub struct Config {
     /// Access log file, `-` for stdout [default: none].
     #[arg(long = "access-logfile", value_name = "PATH|-")]
     pub access_logfile: Option<String>,
+
+    /// Access log line format, with gunicorn's atoms: h l u t r m U q H s B b f a T M D L p
+    /// and %({header}i)s.
+    #[arg(long = "access-logformat", value_name = "FORMAT", default_value = DEFAULT_FORMAT,
+          value_parser = LineFormat::parse)]
+    pub access_logformat: LineFormat,
+
+    /// Write the access log as one JSON object per line (for log shippers) instead of
+    /// --access-logformat.
+    #[arg(long = "access-log-json")]
+    pub access_log_json: bool,
 
     /// Log level, gunicorn's names (debug, info, warning, error, critical) or trace, warn, off;
     /// RUST_LOG wins when set.
@@ -257,6 +279,15 @@ impl Config {
     pub fn body_limit(&self) -> Option<u64> {
         (self.limit_request_body != 0).then_some(self.limit_request_body)
     }
+
+    /// How access-log lines are written.
+    pub fn access_log_style(&self) -> Style {
+        if self.access_log_json {
+            Style::Json
+        } else {
+            Style::Text(self.access_logformat.clone())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +308,8 @@ mod tests {
         assert_eq!(c.limit_request_field_size, 8190);
         assert_eq!(c.backlog, 2048);
         assert!(c.thread_count() >= 2);
+        assert_eq!(c.forwarded_allow_ips, ForwardedAllow::default());
+        assert_eq!(c.access_log_style(), Style::default());
     }
 
     #[test]
@@ -356,5 +389,35 @@ mod tests {
         assert!(Config::try_parse_from(["portico", "--log-level", "loud", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico", "--max-queue", "0", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico"]).is_err());
+    }
+
+    #[test]
+    fn proxy_and_access_log_flags_name_the_bad_value() {
+        let err = |args: &[&str]| {
+            let mut all = vec!["portico"];
+            all.extend_from_slice(args);
+            all.push("a.so");
+            Config::try_parse_from(all).unwrap_err().to_string()
+        };
+        let e = err(&["--forwarded-allow-ips", "10.0.0.1,nope"]);
+        assert!(
+            e.contains("--forwarded-allow-ips") && e.contains("`nope`"),
+            "{e}"
+        );
+        let e = err(&["--access-logformat", "%(h)s %(x)s"]);
+        assert!(
+            e.contains("--access-logformat") && e.contains("%(x)s"),
+            "{e}"
+        );
+        let c = Config::try_parse_from([
+            "portico",
+            "--forwarded-allow-ips",
+            "*",
+            "--access-log-json",
+            "a.so",
+        ])
+        .unwrap();
+        assert_eq!(c.access_log_style(), Style::Json);
+        assert!(c.forwarded_allow_ips.trusts("8.8.8.8".parse().unwrap()));
     }
 }

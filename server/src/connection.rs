@@ -15,11 +15,12 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::access_log::{AccessLog, Entry};
+use crate::access_log::AccessLog;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::simple_response;
 use crate::http1::parse::{error_status, parse_head_reusing, BodyKind, Head, Limits};
 use crate::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
+use crate::log_format::{Headers, Record};
 use crate::peer::Peer;
 use crate::ratelimit::RateLimited;
 
@@ -209,25 +210,16 @@ pub enum Refusal {
 pub struct LogLine<'a> {
     /// The request line, without CRLF (empty: none arrived).
     pub request_line: &'a [u8],
-    /// The Referer value.
-    pub referer: &'a [u8],
-    /// The User-Agent value.
-    pub user_agent: &'a [u8],
+    /// The header fields (none for a head refused before it was whole).
+    pub headers: Headers<'a>,
 }
 
 impl<'a> LogLine<'a> {
     /// For a parsed head whose ranges index `bytes`.
-    pub fn of_head(head: &Head, bytes: &'a [u8]) -> LogLine<'a> {
-        let value = |name: &[u8]| {
-            head.headers
-                .iter()
-                .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
-                .map_or(&b""[..], |(_, v)| &bytes[v.clone()])
-        };
+    pub fn of_head(head: &'a Head, bytes: &'a [u8]) -> LogLine<'a> {
         LogLine {
             request_line: request_line(bytes),
-            referer: value(b"referer"),
-            user_agent: value(b"user-agent"),
+            headers: Headers::new(&head.headers, bytes),
         }
     }
 
@@ -237,20 +229,35 @@ impl<'a> LogLine<'a> {
         let line = request_line(bytes);
         LogLine {
             request_line: &line[..line.len().min(limit)],
-            referer: b"",
-            user_agent: b"",
+            headers: Headers::NONE,
         }
     }
 
-    /// Writes the line for a response with `status` and `bytes` of body.
+    /// Writes the line for a response the server made itself, with `status` and `bytes` of
+    /// body.
     pub fn write(&self, log: &AccessLog, client: &str, status: u16, bytes: u64) {
-        log.log(&Entry {
-            host: client,
+        self.write_timed(log, client, status, bytes, Duration::ZERO, 0);
+    }
+
+    /// Writes the line for a request the app answered: `elapsed` since the call began, and
+    /// the request id the app saw.
+    pub fn write_timed(
+        &self,
+        log: &AccessLog,
+        client: &str,
+        status: u16,
+        bytes: u64,
+        elapsed: Duration,
+        request_id: u64,
+    ) {
+        log.log(&Record {
+            client,
             request_line: self.request_line,
             status,
             bytes,
-            referer: self.referer,
-            user_agent: self.user_agent,
+            headers: self.headers,
+            elapsed,
+            request_id,
         });
     }
 }
@@ -902,13 +909,22 @@ mod tests {
         client.shutdown(std::net::Shutdown::Write).unwrap();
         let now = Instant::now();
         conn.on_read_closed();
-        assert!(matches!(conn.advance(&mut env(&mut spare), now), Next::Wait));
+        assert!(matches!(
+            conn.advance(&mut env(&mut spare), now),
+            Next::Wait
+        ));
         conn.flush(now);
-        assert!(conn.settle(now), "the end was read and the cut head answered");
+        assert!(
+            conn.settle(now),
+            "the end was read and the cut head answered"
+        );
         drop(conn);
         let mut answer = Vec::new();
         client.read_to_end(&mut answer).unwrap();
-        assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"), "{answer:?}");
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400 Bad Request"),
+            "{answer:?}"
+        );
     }
 
     #[test]

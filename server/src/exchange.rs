@@ -32,6 +32,7 @@ use crate::http1::encode::{
 use crate::http1::parse::{BodyKind, Head};
 use crate::io::{self, Readiness};
 use crate::loader::App;
+use crate::proxy::{Forwarded, ForwardedAllow};
 
 /// Unsent bytes at which a `write` pushes what it has to the socket without waiting for the
 /// app to return: small writes are coalesced up to here, and a large response starts moving
@@ -75,6 +76,8 @@ pub struct CallEnv<'a> {
     pub cancel_all: &'a AtomicBool,
     /// The access log, when enabled.
     pub access_log: Option<&'a AccessLog>,
+    /// The peers whose `X-Forwarded-*` headers are believed.
+    pub forwarded: &'a ForwardedAllow,
 }
 
 /// A request handed from its event loop to the thread that runs it, with its connection.
@@ -161,6 +164,10 @@ struct Exchange<'a> {
     gone: bool,
     /// When `is_cancelled` last looked at the socket (`None`: never).
     last_probe: Option<Instant>,
+    /// What a trusted proxy said about the client, the scheme and the Host.
+    forwarded: &'a Forwarded,
+    /// When the call began (only when there is an access log to say how long it took).
+    started: Option<Instant>,
 }
 
 impl Call {
@@ -169,7 +176,14 @@ impl Call {
     pub fn run(&mut self, env: &CallEnv<'_>) {
         let mut headers = HEADERS.with(|h| std::mem::take(&mut *h.borrow_mut()));
         let head_bytes = HEAD.with(|h| std::mem::take(&mut *h.borrow_mut()));
-        let mut ex = Exchange::new(&mut self.conn, &self.head, env, head_bytes);
+        // Outside the exchange: the app gets views of it (the client address) for the call.
+        let forwarded = Forwarded::resolve(
+            env.forwarded,
+            &self.conn.peer,
+            &self.head,
+            self.conn.pending(),
+        );
+        let mut ex = Exchange::new(&mut self.conn, &self.head, env, head_bytes, &forwarded);
         ex.request_headers(&self.head, &mut headers);
         let rc = {
             let request = ex.request(&self.head, &headers);
@@ -199,6 +213,7 @@ impl<'a> Exchange<'a> {
         head: &Head,
         env: &'a CallEnv<'a>,
         mut head_bytes: Vec<u8>,
+        forwarded: &'a Forwarded,
     ) -> Exchange<'a> {
         head_bytes.clear();
         let Some(rbuf) = conn.rbuf.as_mut() else {
@@ -249,6 +264,8 @@ impl<'a> Exchange<'a> {
             wire_body: 0,
             gone: false,
             last_probe: None,
+            forwarded,
+            started: env.access_log.map(|_| Instant::now()),
             conn,
             env,
         }
@@ -277,16 +294,17 @@ impl<'a> Exchange<'a> {
     /// The headers the app sees, in the order received. For an absolute-form target the
     /// target's authority is the Host (RFC 9112 section 3.2.2: "the Host header field ...
     /// ignored and replaced by the host information of the request-target"), added when the
-    /// client sent none.
+    /// client sent none; a trusted proxy's `X-Forwarded-Host` replaces both (see `proxy`).
     fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>) {
         out.clear();
         let bytes = self.head_slice(head);
+        let host = self.forwarded.host.as_ref().or(head.authority.as_ref());
         let mut host_replaced = false;
         for (n, v) in &head.headers {
-            let value = match &head.authority {
-                Some(authority) if bytes[n.clone()].eq_ignore_ascii_case(b"host") => {
+            let value = match host {
+                Some(host) if bytes[n.clone()].eq_ignore_ascii_case(b"host") => {
                     host_replaced = true;
-                    authority.clone()
+                    host.clone()
                 }
                 _ => v.clone(),
             };
@@ -295,11 +313,19 @@ impl<'a> Exchange<'a> {
                 value: self.view(value),
             });
         }
-        if let (Some(authority), false) = (&head.authority, host_replaced) {
+        if let (Some(host), false) = (host, host_replaced) {
             out.push(GwHeader {
                 name: GwStr::from_str("Host"),
-                value: self.view(authority.clone()),
+                value: self.view(host.clone()),
             });
+        }
+    }
+
+    /// The client's address as the app and the access log see it.
+    fn client_addr(&self) -> &str {
+        match &self.forwarded.client {
+            Some(client) => client.as_str(),
+            None => self.conn.peer.remote.as_str(),
         }
     }
 
@@ -326,11 +352,16 @@ impl<'a> Exchange<'a> {
                 BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
                 BodyKind::Chunked => -1,
             },
-            remote_addr: GwStr::from_str(peer.remote.as_str()),
-            remote_port: peer.remote_port,
+            remote_addr: GwStr::from_str(self.client_addr()),
+            // A forwarded client's port is not known (X-Forwarded-For carries none we trust).
+            remote_port: if self.forwarded.client.is_some() {
+                0
+            } else {
+                peer.remote_port
+            },
             server_addr: GwStr::from_str(peer.server_addr()),
             server_port: peer.server_port(),
-            url_scheme: GwStr::from_str("http"),
+            url_scheme: GwStr::from_str(self.forwarded.scheme.unwrap_or("http")),
             deadline_unix_ms: self.deadline_unix_ms,
             body_ctx: std::ptr::null_mut(),
             read_body: cb_read_body,
@@ -729,7 +760,19 @@ impl<'a> Exchange<'a> {
         if let Some(log) = self.env.access_log {
             let bytes = self.head_slice(head);
             let line = LogLine::of_head(head, bytes);
-            line.write(log, self.conn.client(), status, self.wire_body);
+            let client = match self.client_addr() {
+                "" => "-",
+                addr => addr,
+            };
+            let elapsed = self.started.map_or(Duration::ZERO, |t| t.elapsed());
+            line.write_timed(
+                log,
+                client,
+                status,
+                self.wire_body,
+                elapsed,
+                self.request_id,
+            );
         }
         let consumed = self.body_pos;
         if let Some(rbuf) = self.conn.rbuf.as_mut() {

@@ -117,6 +117,7 @@ pub fn settings(config: &Config) -> Settings {
         max_queue: config.max_queue,
         max_connections: config.max_connections,
         graceful: config.graceful_timeout(),
+        forwarded: config.forwarded_allow_ips.clone(),
     }
 }
 
@@ -136,7 +137,10 @@ pub fn serve(config: &Config) -> Result<(), ServerError> {
     let shutdown = signals::Shutdown::install()?;
     let listeners = Listener::bind_all(config)?;
     let access_log = match &config.access_logfile {
-        Some(target) => Some(access_log::AccessLog::open(target)?),
+        Some(target) => Some(access_log::AccessLog::open(
+            target,
+            config.access_log_style(),
+        )?),
         None => None,
     };
     for l in &listeners {

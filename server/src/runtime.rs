@@ -24,6 +24,7 @@ use crate::exchange::{Call, CallEnv};
 use crate::io::Stream;
 use crate::loader::App;
 use crate::peer::Peer;
+use crate::proxy::ForwardedAllow;
 use crate::signals::Shutdown;
 
 /// The monitor's period. A call still running after one full period (so between one and two)
@@ -135,6 +136,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// `--graceful-timeout`.
     pub graceful: Duration,
+    /// `--forwarded-allow-ips`: the peers whose `X-Forwarded-*` headers are believed.
+    pub forwarded: ForwardedAllow,
 }
 
 /// Everything the server's threads share.
@@ -242,6 +245,7 @@ impl Runtime {
             draining: &self.draining,
             cancel_all: &self.cancel_all,
             access_log: self.access_log.as_ref(),
+            forwarded: &self.settings.forwarded,
         }
     }
 
