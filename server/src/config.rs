@@ -23,6 +23,10 @@ pub const DEFAULT_MAX_QUEUE: usize = 1024;
 /// Bodies stream through a small window, so the limit protects the app, not the server's memory.
 pub const DEFAULT_LIMIT_REQUEST_BODY: u64 = 64 * 1024 * 1024;
 
+/// The most worker processes: far beyond any machine's useful count (gunicorn suggests 2-4 per
+/// core), low enough that a typo cannot fork-bomb the host.
+pub const MAX_WORKERS: u32 = 1024;
+
 /// `portico [OPTIONS] APP_LIBRARY`: serve a gateway-api application library over HTTP/1.1.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "portico", version, about)]
@@ -36,11 +40,20 @@ pub struct Config {
     #[arg(short = 'b', long = "bind", value_name = "ADDRESS", value_parser = parse_bind)]
     pub bind: Vec<Bind>,
 
-    /// How many requests may run app code at once, as gunicorn's --threads [default: 2 x
-    /// available cores]. Requests run on the event loop that read them (one loop per core, at
-    /// most this many); a call still running after about a millisecond hands its loop to a
-    /// spare thread, so a slow view never stalls the other connections. Requests beyond this
-    /// many wait (--max-queue).
+    /// Worker processes, as gunicorn's --workers: each loads the app itself and serves with its
+    /// own event loops and --threads, all on the same listening sockets, under a master that
+    /// does no request work and replaces a worker that dies. Signals to the master: TERM/INT
+    /// drain and exit, QUIT exits at once, HUP reloads the app without dropping a request,
+    /// TTIN/TTOU add/remove a worker.
+    #[arg(short = 'w', long, env = "WEB_CONCURRENCY", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_WORKERS as i64))]
+    pub workers: u32,
+
+    /// How many requests may run app code at once in each worker, as gunicorn's --threads
+    /// [default: 2 x available cores]. Requests run on the event loop that read them (one loop
+    /// per core, at most this many); a call still running after about a millisecond hands its
+    /// loop to a spare thread, so a slow view never stalls the other connections. Requests
+    /// beyond this many wait (--max-queue).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
 
@@ -52,13 +65,36 @@ pub struct Config {
     #[arg(long = "keep-alive", value_name = "SECS", default_value_t = 2)]
     pub keep_alive: u64,
 
-    /// Seconds a client has to send a whole request head; also each request's deadline (0: none).
+    /// Seconds a client has to send a whole request head; each request's deadline; and, as
+    /// gunicorn's worker timeout, how long a handler may run app code without returning before
+    /// its worker is replaced (its other requests finish first), and how long a worker may
+    /// take to start (0: none of these).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, and in a worker being
+    /// replaced (HUP, --max-requests, TTOU, a stuck handler).
     #[arg(long = "graceful-timeout", value_name = "SECS", default_value_t = 30)]
     pub graceful_timeout: u64,
+
+    /// Requests a worker serves before it is replaced (a defence against leaks in apps);
+    /// 0: never.
+    #[arg(long = "max-requests", value_name = "N", default_value_t = 0)]
+    pub max_requests: u64,
+
+    /// Up to this many more requests, chosen at random per worker, so workers are not all
+    /// replaced at once.
+    #[arg(long = "max-requests-jitter", value_name = "N", default_value_t = 0)]
+    pub max_requests_jitter: u64,
+
+    /// Reload (as on HUP) when the app library or the --settings file changes: for
+    /// development.
+    #[arg(long)]
+    pub reload: bool,
+
+    /// Write the master's process id to this file (removed at exit).
+    #[arg(short = 'p', long = "pid", value_name = "PATH")]
+    pub pid: Option<PathBuf>,
 
     /// Trusted proxies, whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host set the
     /// client address, scheme and Host the app sees: comma-separated addresses or networks, or
@@ -308,8 +344,13 @@ mod tests {
         assert_eq!(c.limit_request_field_size, 8190);
         assert_eq!(c.backlog, 2048);
         assert!(c.thread_count() >= 2);
+        assert_eq!(c.graceful_timeout, 30);
+        assert_eq!((c.max_requests, c.max_requests_jitter), (0, 0));
         assert_eq!(c.forwarded_allow_ips, ForwardedAllow::default());
         assert_eq!(c.access_log_style(), Style::default());
+        if std::env::var_os("WEB_CONCURRENCY").is_none() {
+            assert_eq!(c.workers, 1, "gunicorn's default: one worker");
+        }
     }
 
     #[test]
@@ -388,11 +429,13 @@ mod tests {
         assert!(Config::try_parse_from(["portico", "--threads", "0", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico", "--log-level", "loud", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico", "--max-queue", "0", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--workers", "0", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--workers", "1025", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico"]).is_err());
     }
 
     #[test]
-    fn proxy_and_access_log_flags_name_the_bad_value() {
+    fn operations_flags_name_the_bad_value() {
         let err = |args: &[&str]| {
             let mut all = vec!["portico"];
             all.extend_from_slice(args);
@@ -411,12 +454,23 @@ mod tests {
         );
         let c = Config::try_parse_from([
             "portico",
+            "-w",
+            "3",
+            "--max-requests",
+            "100",
+            "--max-requests-jitter",
+            "10",
+            "--reload",
+            "--pid",
+            "/run/p.pid",
             "--forwarded-allow-ips",
             "*",
             "--access-log-json",
             "a.so",
         ])
         .unwrap();
+        assert_eq!(c.workers, 3);
+        assert!(c.reload && c.pid.is_some() && c.access_log_json);
         assert_eq!(c.access_log_style(), Style::Json);
         assert!(c.forwarded_allow_ips.trusts("8.8.8.8".parse().unwrap()));
     }

@@ -42,6 +42,11 @@ pub const LINGER_IDLE: Duration = Duration::from_secs(2);
 /// ... and at most this long in all, however slowly the client keeps sending.
 pub const LINGER_TOTAL: Duration = Duration::from_secs(30);
 
+/// In a retiring worker's gentle drain, how long a connection that has not sent its first
+/// request yet is waited for (at most `--timeout`): a client sends its first request right after
+/// connecting, and one that sends nothing is not worth keeping a retiring worker for.
+pub const DRAIN_FRESH_GRACE: Duration = Duration::from_secs(2);
+
 /// The 503 answer's warning, at most once a second with a count.
 static QUEUE_FULL: RateLimited = RateLimited::new();
 
@@ -280,6 +285,11 @@ pub struct Env<'a> {
     pub config: &'a ConnConfig,
     /// The server is shutting down: no request is read after the current one.
     pub draining: bool,
+    /// Idle connections are closed at once (TERM's drain). In a retiring worker's gentle drain
+    /// they are not: a kept-alive one gets its `--keep-alive` (the client may be sending on it
+    /// right now, and closing under it would be an error it sees), a fresh one
+    /// [`DRAIN_FRESH_GRACE`]; each one's next request is answered with `Connection: close`.
+    pub close_idle: bool,
     /// The access log, when enabled.
     pub access_log: Option<&'a AccessLog>,
     /// The header list the next parsed head takes (and finished heads give back).
@@ -738,10 +748,16 @@ impl Connection {
                 // The first request gets --timeout to arrive, later ones --keep-alive.
                 let limit = if self.served > 0 {
                     Some(config.keep_alive)
+                } else if env.draining {
+                    Some(
+                        config
+                            .timeout
+                            .map_or(DRAIN_FRESH_GRACE, |t| t.min(DRAIN_FRESH_GRACE)),
+                    )
                 } else {
                     config.timeout
                 };
-                env.draining || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
+                env.close_idle || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
             }
             Reading::Head { since } if config.timed_out(since, now) => {
                 let message = "request head not received in time";
@@ -801,6 +817,7 @@ mod tests {
         Env {
             config: &CONFIG,
             draining: false,
+            close_idle: false,
             access_log: None,
             spare,
         }

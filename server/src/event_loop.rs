@@ -239,6 +239,7 @@ impl EventLoop {
     fn drive(&mut self, key: usize) -> Option<Call> {
         let now = self.now;
         let draining = self.rt.draining.load(std::sync::atomic::Ordering::Acquire);
+        let close_idle = draining && !self.rt.gentle.load(std::sync::atomic::Ordering::Acquire);
         self.unlink_idle(key);
         let slot = self.conns.get_mut(key)?;
         let conn = slot.conn.as_mut()?;
@@ -246,6 +247,7 @@ impl EventLoop {
             let mut env = Env {
                 config: &self.rt.settings.conn,
                 draining,
+                close_idle,
                 access_log: self.rt.access_log.as_ref(),
                 spare: &mut self.spare,
             };
@@ -320,10 +322,12 @@ impl EventLoop {
         None
     }
 
-    /// Applies every connection's timeouts (and closes idle ones when draining).
+    /// Applies every connection's timeouts (and closes idle ones in TERM's drain; a retiring
+    /// worker's gentle drain lets them run out their keep-alive).
     fn sweep(&mut self) {
         let now = self.now;
         let draining = self.rt.draining.load(std::sync::atomic::Ordering::Acquire);
+        let close_idle = draining && !self.rt.gentle.load(std::sync::atomic::Ordering::Acquire);
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) else {
@@ -332,6 +336,7 @@ impl EventLoop {
             let mut env = Env {
                 config: &self.rt.settings.conn,
                 draining,
+                close_idle,
                 access_log: self.rt.access_log.as_ref(),
                 spare: &mut self.spare,
             };

@@ -23,6 +23,7 @@ use gateway_api::{
 };
 
 use crate::access_log::AccessLog;
+use crate::call_clock;
 use crate::clock::now_unix_ms;
 use crate::connection::{ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND};
 use crate::http1::body::{BodyError, Decoder};
@@ -555,7 +556,9 @@ impl<'a> Exchange<'a> {
                     return Err(GW_ERR_CLIENT_GONE);
                 }
             }
-            match io::wait(self.conn.stream.as_raw_fd(), false, true, WAIT_SLICE) {
+            let fd = self.conn.stream.as_raw_fd();
+            // Waiting on the client is not the app being stuck (`call_clock`).
+            match call_clock::while_waiting(|| io::wait(fd, false, true, WAIT_SLICE)) {
                 Ok(Some(Readiness { broken: true, .. })) => {
                     return Err(self.lost(std::io::ErrorKind::BrokenPipe.into()))
                 }
@@ -679,7 +682,8 @@ impl<'a> Exchange<'a> {
                 return Err(GW_ERR_BODY);
             }
             let owed = !self.conn.wbuf.is_empty();
-            match io::wait(self.conn.stream.as_raw_fd(), true, owed, WAIT_SLICE) {
+            let fd = self.conn.stream.as_raw_fd();
+            match call_clock::while_waiting(|| io::wait(fd, true, owed, WAIT_SLICE)) {
                 Ok(Some(r)) if r.broken => {
                     return Err(self.lost(std::io::ErrorKind::ConnectionReset.into()))
                 }

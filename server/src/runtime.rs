@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::access_log::AccessLog;
+use crate::call_clock::{self, CallClock, CallEnd};
 use crate::connection::ConnConfig;
 use crate::event_loop::{EventLoop, Step};
 use crate::exchange::{Call, CallEnv};
@@ -154,6 +155,10 @@ pub struct Runtime {
     connections: AtomicUsize,
     /// Shutting down: no new connections, no keep-alive, exit when the work is done.
     pub draining: AtomicBool,
+    /// The drain is the gentle one (a worker retiring): idle keep-alive connections are left
+    /// to run out their `--keep-alive` instead of being closed at once, so no client is cut
+    /// while it may be sending its next request.
+    pub gentle: AtomicBool,
     /// The graceful timeout ran out: every call is told to stop.
     pub cancel_all: AtomicBool,
     drain_deadline: OnceLock<Instant>,
@@ -166,6 +171,11 @@ pub struct Runtime {
     idle_spares: AtomicUsize,
     exits: (Sender<bool>, Receiver<bool>),
     stopped: AtomicBool,
+    /// Every call-running thread's clock (see `call_clock`).
+    clocks: Mutex<Vec<Arc<CallClock>>>,
+    /// App slots lent out because their calls were abandoned as stuck: requests beyond
+    /// `--threads` may run while those calls hold their threads.
+    lent_slots: AtomicUsize,
 }
 
 impl Runtime {
@@ -185,6 +195,7 @@ impl Runtime {
             waiting: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
+            gentle: AtomicBool::new(false),
             cancel_all: AtomicBool::new(false),
             drain_deadline: OnceLock::new(),
             starved_loops: AtomicUsize::new(0),
@@ -199,6 +210,8 @@ impl Runtime {
             idle_spares: AtomicUsize::new(0),
             exits: crossbeam_channel::unbounded(),
             stopped: AtomicBool::new(false),
+            clocks: Mutex::new(Vec::new()),
+            lent_slots: AtomicUsize::new(0),
         })
     }
 
@@ -249,9 +262,21 @@ impl Runtime {
         }
     }
 
+    /// A clock for a thread about to run calls, registered for the watchdog.
+    fn register_clock(&self) -> Arc<CallClock> {
+        let clock = Arc::new(CallClock::default());
+        call_clock::set_current(&clock);
+        self.clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::clone(&clock));
+        clock
+    }
+
     /// Runs a loop on this thread: its turns, the app calls it returns, and what happens when a
     /// call outlives the loop's stay here.
     fn drive(self: Arc<Runtime>, mut lp: Box<EventLoop>) {
+        let clock = self.register_clock();
         loop {
             match lp.turn() {
                 Step::Exit(clean) => {
@@ -265,7 +290,13 @@ impl Runtime {
                     if self.sysmon.sleeping.load(Ordering::SeqCst) {
                         self.wake_sysmon();
                     }
+                    clock.begin();
                     call.run(&self.call_env());
+                    if clock.end() == CallEnd::AfterAbandoned {
+                        // Its slot was lent out when it was given up on: take it back.
+                        self.lent_slots.fetch_sub(1, Ordering::AcqRel);
+                        log::warn!("a request given up on as stuck returned after all");
+                    }
                     self.leave_app();
                     let back = shared.parked.swap(std::ptr::null_mut(), Ordering::SeqCst);
                     if back.is_null() {
@@ -409,7 +440,7 @@ impl Runtime {
 
     /// Claims one of the `--threads` app slots.
     pub fn try_enter_app(&self) -> bool {
-        let max = self.settings.threads;
+        let max = self.settings.threads + self.lent_slots.load(Ordering::Relaxed);
         self.in_app
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
@@ -419,12 +450,18 @@ impl Runtime {
 
     /// Whether an app slot is free now.
     pub fn app_slot_free(&self) -> bool {
-        self.in_app.load(Ordering::Acquire) < self.settings.threads
+        self.in_app.load(Ordering::Acquire)
+            < self.settings.threads + self.lent_slots.load(Ordering::Relaxed)
     }
 
     /// Gives an app slot back, and wakes loops with requests waiting for one.
     fn leave_app(&self) {
         self.in_app.fetch_sub(1, Ordering::AcqRel);
+        self.wake_starved();
+    }
+
+    /// Wakes the loops with requests waiting for an app slot.
+    fn wake_starved(&self) {
         if self.starved_loops.load(Ordering::Acquire) > 0 {
             for l in self.loops() {
                 if l.starved.load(Ordering::Acquire) {
@@ -491,13 +528,25 @@ impl Runtime {
 
     /// Checks for a shutdown signal; returns the drain deadline once shutting down.
     pub fn drain_deadline(&self) -> Option<Instant> {
+        if self.shutdown.requested() {
+            // TERM after a HUP turns the gentle drain into the ordinary one.
+            let gentle = self.shutdown.gentle();
+            if self.gentle.load(Ordering::Acquire) != gentle {
+                self.gentle.store(gentle, Ordering::Release);
+            }
+        }
         if self.shutdown.requested() && !self.draining.load(Ordering::Acquire) {
             let deadline = *self
                 .drain_deadline
                 .get_or_init(|| Instant::now() + self.settings.graceful);
             if !self.draining.swap(true, Ordering::AcqRel) {
+                let what = if self.gentle.load(Ordering::Acquire) {
+                    "retiring"
+                } else {
+                    "shutting down"
+                };
                 log::info!(
-                    "shutting down: finishing {} connection(s) within {:?}",
+                    "{what}: finishing {} connection(s) within {:?}",
                     self.connection_count(),
                     self.settings.graceful
                 );
@@ -508,6 +557,54 @@ impl Runtime {
             return Some(deadline);
         }
         self.drain_deadline.get().copied()
+    }
+
+    // ---- the watchdog's view (see `worker`) ----
+
+    /// Gives up on every call that has run app code for longer than `limit_ms` (as of
+    /// `now_ms`, the monotonic clock): each one's app slot is lent to the requests waiting.
+    /// Returns how many were given up on now.
+    pub fn abandon_stuck(&self, now_ms: u64, limit_ms: u64) -> usize {
+        let abandoned = self
+            .clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|c| c.abandon_if_older(now_ms, limit_ms))
+            .count();
+        if abandoned > 0 {
+            self.lent_slots.fetch_add(abandoned, Ordering::AcqRel);
+            self.wake_starved();
+        }
+        abandoned
+    }
+
+    /// Calls given up on that are still running.
+    pub fn abandoned_calls(&self) -> usize {
+        self.clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|c| c.is_abandoned())
+            .count()
+    }
+
+    /// App calls started so far (for `--max-requests`).
+    pub fn calls_started(&self) -> u64 {
+        self.loops()
+            .iter()
+            .map(|l| l.calls.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Whether the loops are draining.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Whether every loop has exited.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
     }
 }
 
@@ -581,7 +678,7 @@ mod tests {
 
     struct Running {
         port: u16,
-        flag: Arc<AtomicBool>,
+        shutdown: Shutdown,
         thread: std::thread::JoinHandle<bool>,
     }
 
@@ -597,18 +694,23 @@ mod tests {
             .unwrap()
             .parse()
             .unwrap();
-        let (shutdown, flag) = Shutdown::manual();
+        let shutdown = Shutdown::manual();
+        let handle = shutdown.clone();
         let thread = std::thread::spawn(move || {
             let app = App::from_table(&TABLE);
-            let rt = Runtime::new(app, crate::settings(&config), None, shutdown);
+            let rt = Runtime::new(app, crate::settings(&config), None, handle);
             crate::run(&rt, listeners, config.loop_count()).unwrap()
         });
-        Running { port, flag, thread }
+        Running {
+            port,
+            shutdown,
+            thread,
+        }
     }
 
     impl Running {
         fn stop(self) -> bool {
-            self.flag.store(true, Ordering::Release);
+            self.shutdown.stop();
             self.thread.join().unwrap()
         }
     }
