@@ -305,7 +305,15 @@ impl EventLoop {
                 l.close(self.poll.registry());
             }
         }
-        if self.conns.is_empty() && self.out_on_call == 0 {
+        // Connections loop 0 handed over just before it stopped accepting are served, not
+        // dropped with the loop (their clients would see a reset).
+        while let Some((stream, peer)) = self.shared.next_accepted() {
+            self.adopt(stream, peer);
+        }
+        if self.conns.is_empty()
+            && self.out_on_call == 0
+            && self.shared.conns.load(std::sync::atomic::Ordering::SeqCst) == 0
+        {
             log::info!("event loop {}: all connections finished", self.shared.id);
             return Some(true);
         }
@@ -480,8 +488,22 @@ impl EventLoop {
             Some(other) => {
                 other
                     .conns
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-                other.hand_connection(stream, peer);
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // A loop that has seen the drain and no connection counted for it exits; one
+                // counted after it looked would be lost with it, so once the drain is on, this
+                // loop (which is still running) keeps the connection. The counting above and
+                // this check pair with the drain's store and the other loop's check (`maintain`).
+                if self.rt.draining.load(std::sync::atomic::Ordering::SeqCst) {
+                    other
+                        .conns
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    self.shared
+                        .conns
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    self.adopt(stream, peer);
+                } else {
+                    other.hand_connection(stream, peer);
+                }
             }
             None => {
                 self.shared

@@ -156,6 +156,7 @@ pub fn settings(config: &Config) -> Settings {
         max_connections: config.max_connections,
         graceful: config.graceful_timeout(),
         forwarded: config.forwarded_allow_ips.clone(),
+        max_requests: 0,
     }
 }
 

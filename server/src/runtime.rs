@@ -139,6 +139,8 @@ pub struct Settings {
     pub graceful: Duration,
     /// `--forwarded-allow-ips`: the peers whose `X-Forwarded-*` headers are believed.
     pub forwarded: ForwardedAllow,
+    /// Requests after which this process retires (`--max-requests` plus its jitter; 0: never).
+    pub max_requests: u64,
 }
 
 /// Everything the server's threads share.
@@ -176,6 +178,13 @@ pub struct Runtime {
     /// App slots lent out because their calls were abandoned as stuck: requests beyond
     /// `--threads` may run while those calls hold their threads.
     lent_slots: AtomicUsize,
+    /// Calls left before `--max-requests` retires the process.
+    requests_left: AtomicU64,
+    /// `--max-requests` was reached (and the gentle drain started).
+    pub max_requests_reached: AtomicBool,
+    /// The worker's watchdog thread, woken when `--max-requests` is reached so the master
+    /// hears of it (and starts the replacement) at once.
+    watchdog: OnceLock<std::thread::Thread>,
 }
 
 impl Runtime {
@@ -186,6 +195,7 @@ impl Runtime {
         access_log: Option<AccessLog>,
         shutdown: Shutdown,
     ) -> Arc<Runtime> {
+        let max_requests = settings.max_requests;
         Arc::new(Runtime {
             app,
             settings,
@@ -212,6 +222,9 @@ impl Runtime {
             stopped: AtomicBool::new(false),
             clocks: Mutex::new(Vec::new()),
             lent_slots: AtomicUsize::new(0),
+            requests_left: AtomicU64::new(max_requests),
+            max_requests_reached: AtomicBool::new(false),
+            watchdog: OnceLock::new(),
         })
     }
 
@@ -262,6 +275,27 @@ impl Runtime {
         }
     }
 
+    /// One more call toward `--max-requests`: the last one starts the gentle drain (checked
+    /// per call, so a busy worker does not overshoot; the shared counter is only paid for when
+    /// the flag is given).
+    fn count_toward_max_requests(&self) {
+        let left = self
+            .requests_left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if left == Ok(1) {
+            self.max_requests_reached.store(true, Ordering::Release);
+            self.shutdown.retire();
+            if let Some(watchdog) = self.watchdog.get() {
+                watchdog.unpark();
+            }
+        }
+    }
+
+    /// Names the thread to wake when `--max-requests` is reached.
+    pub fn set_watchdog(&self, thread: std::thread::Thread) {
+        let _ = self.watchdog.set(thread);
+    }
+
     /// A clock for a thread about to run calls, registered for the watchdog.
     fn register_clock(&self) -> Arc<CallClock> {
         let clock = Arc::new(CallClock::default());
@@ -286,6 +320,9 @@ impl Runtime {
                 Step::Call(mut call) => {
                     let shared = Arc::clone(lp.shared());
                     shared.calls.fetch_add(1, Ordering::Relaxed);
+                    if self.settings.max_requests > 0 {
+                        self.count_toward_max_requests();
+                    }
                     shared.parked.store(Box::into_raw(lp), Ordering::SeqCst);
                     if self.sysmon.sleeping.load(Ordering::SeqCst) {
                         self.wake_sysmon();
@@ -535,11 +572,12 @@ impl Runtime {
                 self.gentle.store(gentle, Ordering::Release);
             }
         }
-        if self.shutdown.requested() && !self.draining.load(Ordering::Acquire) {
+        if self.shutdown.requested() && !self.draining.load(Ordering::SeqCst) {
             let deadline = *self
                 .drain_deadline
                 .get_or_init(|| Instant::now() + self.settings.graceful);
-            if !self.draining.swap(true, Ordering::AcqRel) {
+            // SeqCst: pairs with loop 0 handing a connection to another loop (`place`).
+            if !self.draining.swap(true, Ordering::SeqCst) {
                 let what = if self.gentle.load(Ordering::Acquire) {
                     "retiring"
                 } else {
@@ -587,14 +625,6 @@ impl Runtime {
             .iter()
             .filter(|c| c.is_abandoned())
             .count()
-    }
-
-    /// App calls started so far (for `--max-requests`).
-    pub fn calls_started(&self) -> u64 {
-        self.loops()
-            .iter()
-            .map(|l| l.calls.load(Ordering::Relaxed))
-            .sum()
     }
 
     /// Whether the loops are draining.

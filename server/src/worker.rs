@@ -88,7 +88,12 @@ pub fn run(a: Assignment<'_>) -> i32 {
     }
     let addresses: Vec<String> = listeners.iter().map(Listener::describe).collect();
     let name = app.name.clone();
-    let rt = Runtime::new(app, crate::settings(config), access_log, shutdown.clone());
+    let max_requests = max_requests(config, pid);
+    let settings = crate::runtime::Settings {
+        max_requests,
+        ..crate::settings(config)
+    };
+    let rt = Runtime::new(app, settings, access_log, shutdown.clone());
     let loops = match build_loops(&rt, listeners, config.loop_count()) {
         Ok(loops) => loops,
         Err(e) => return boot_failed(&a.status, format!("cannot create an event loop: {e}")),
@@ -111,13 +116,15 @@ pub fn run(a: Assignment<'_>) -> i32 {
         master: a.master,
         pid,
         timeout_ms: config.timeout.saturating_mul(1000),
-        max_requests: max_requests(config, pid),
+        max_requests,
+        max_requests_told: false,
     };
     let watchdog = std::thread::Builder::new()
         .name("portico-watchdog".into())
         .spawn(move || watch.run());
-    if let Err(e) = &watchdog {
-        log::error!("worker {pid}: cannot start its watchdog ({e}); serving without one");
+    match &watchdog {
+        Ok(handle) => rt.set_watchdog(handle.thread().clone()),
+        Err(e) => log::error!("worker {pid}: cannot start its watchdog ({e}); serving without one"),
     }
     let clean = rt.run(loops).unwrap_or_else(|e| {
         log::error!("worker {pid}: cannot start its threads: {e}");
@@ -194,10 +201,12 @@ struct Watchdog {
     pid: libc::pid_t,
     timeout_ms: u64,
     max_requests: u64,
+    /// The master was told that `--max-requests` retired this worker.
+    max_requests_told: bool,
 }
 
 impl Watchdog {
-    fn run(self) {
+    fn run(mut self) {
         let mut master_gone = false;
         loop {
             let now = process::monotonic_ms();
@@ -221,24 +230,28 @@ impl Watchdog {
             if self.timeout_ms > 0 {
                 self.check_stuck(now);
             }
-            if self.max_requests > 0
-                && !self.shutdown.requested()
-                && self.rt.calls_started() >= self.max_requests
+            if !self.max_requests_told
+                && self
+                    .rt
+                    .max_requests_reached
+                    .load(std::sync::atomic::Ordering::Acquire)
             {
+                // The runtime started the drain at the last request; the master starts the
+                // replacement.
+                self.max_requests_told = true;
                 log::info!(
                     "worker {}: served {} requests (--max-requests): retiring",
                     self.pid,
                     self.max_requests
                 );
-                self.retire(format!(
-                    "served {} requests (--max-requests)",
-                    self.max_requests
-                ));
+                self.status.send(&Message::Retiring {
+                    reason: format!("served {} requests (--max-requests)", self.max_requests),
+                });
             }
             if self.rt.is_stopped() {
                 return;
             }
-            std::thread::sleep(WATCHDOG_TICK);
+            std::thread::park_timeout(WATCHDOG_TICK);
         }
     }
 
