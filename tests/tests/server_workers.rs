@@ -2,7 +2,8 @@
 //! with SIGKILL or dying of SIGABRT is logged with its signal and replaced (serving again within a
 //! second), a handler stuck forever is given up on after `--timeout` while other requests keep
 //! getting 200, TTIN/TTOU resize the pool, `--max-requests` recycles workers without an error,
-//! QUIT stops at once, a killed master takes its workers with it, and `--pid`.
+//! QUIT stops at once, a killed master takes its workers with it, `--pid`, and USR1 reopens the
+//! access log.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -323,4 +324,56 @@ fn the_pid_file_holds_the_masters_pid_refuses_a_second_master_and_goes_at_exit()
     server.signal(libc::SIGTERM);
     assert!(server.wait_exit(Duration::from_secs(20)).is_some());
     assert!(!pid_path.exists(), "removed at exit");
+}
+
+#[test]
+fn usr1_reopens_the_access_log_after_a_rotation() {
+    let dir = TempDir::new("logrotate");
+    let log = dir.path().join("access.log");
+    let rotated = dir.path().join("access.log.1");
+    let server = Server::builder(OPS_A)
+        .args(["--workers", "2", "--access-logfile"])
+        .arg(&log)
+        .start();
+    assert_eq!(
+        get(&server, "/plaintext?before"),
+        Some((200, OPS_A_BODY.into()))
+    );
+    let wait_for = |path: &std::path::Path, needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never held {needle:?}: {text:?}; log:\n{}",
+                path.display(),
+                server.logs()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for(&log, "/plaintext?before");
+    // logrotate: move the file away, then tell the master.
+    std::fs::rename(&log, &rotated).expect("rotate");
+    server.signal(libc::SIGUSR1);
+    let reopened = format!("access log {} reopened", log.display());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.logs().matches(&reopened).count() < 2 {
+        assert!(Instant::now() < deadline, "log:\n{}", server.logs());
+        thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..4 {
+        assert_eq!(
+            get(&server, "/plaintext?after"),
+            Some((200, OPS_A_BODY.into()))
+        );
+    }
+    let fresh = wait_for(&log, "/plaintext?after");
+    assert!(!fresh.contains("?before"), "{fresh}");
+    let old = std::fs::read_to_string(&rotated).expect("the rotated file");
+    assert!(!old.contains("?after"), "{old}");
+    assert_eq!(server.worker_pids().len(), 2, "USR1 stops no worker");
 }
