@@ -44,7 +44,7 @@ pub struct Config {
     /// own event loops and --threads, all on the same listening sockets, under a master that
     /// does no request work and replaces a worker that dies. Signals to the master: TERM/INT
     /// drain and exit, QUIT exits at once, HUP reloads the app without dropping a request,
-    /// TTIN/TTOU add/remove a worker.
+    /// TTIN/TTOU add/remove a worker, USR1 reopens the access log.
     #[arg(short = 'w', long, env = "WEB_CONCURRENCY", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=MAX_WORKERS as i64))]
     pub workers: u32,
@@ -107,14 +107,14 @@ pub struct Config {
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub backlog: u32,
 
-    /// Maximum open client connections. At the limit, idle connections are closed oldest first
-    /// (kept-alive ones between requests, and ones that sent nothing for a short while) to make
-    /// room; only when none is idle do new clients wait in the backlog.
+    /// Maximum open client connections of each worker. At the limit, idle connections are closed
+    /// oldest first (kept-alive ones between requests, and ones that sent nothing for a short
+    /// while) to make room; only when none is idle do new clients wait in the backlog.
     #[arg(long = "max-connections", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = positive_usize)]
     pub max_connections: usize,
 
-    /// Requests allowed to wait while every app thread (--threads) is busy; beyond it: 503
-    /// with Retry-After.
+    /// Requests allowed to wait in each worker while all its app threads (--threads) are busy;
+    /// beyond it: 503 with Retry-After.
     #[arg(long = "max-queue", default_value_t = DEFAULT_MAX_QUEUE, value_parser = positive_usize)]
     pub max_queue: usize,
 
