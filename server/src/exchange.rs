@@ -166,7 +166,7 @@ struct Exchange<'a> {
     /// When `is_cancelled` last looked at the socket (`None`: never).
     last_probe: Option<Instant>,
     /// What a trusted proxy said about the client, the scheme and the Host.
-    forwarded: &'a Forwarded,
+    forwarded: Option<&'a Forwarded>,
     /// When the call began (only when there is an access log to say how long it took).
     started: Option<Instant>,
 }
@@ -184,7 +184,13 @@ impl Call {
             &self.head,
             self.conn.pending(),
         );
-        let mut ex = Exchange::new(&mut self.conn, &self.head, env, head_bytes, &forwarded);
+        let mut ex = Exchange::new(
+            &mut self.conn,
+            &self.head,
+            env,
+            head_bytes,
+            forwarded.as_ref(),
+        );
         ex.request_headers(&self.head, &mut headers);
         let rc = {
             let request = ex.request(&self.head, &headers);
@@ -214,7 +220,7 @@ impl<'a> Exchange<'a> {
         head: &Head,
         env: &'a CallEnv<'a>,
         mut head_bytes: Vec<u8>,
-        forwarded: &'a Forwarded,
+        forwarded: Option<&'a Forwarded>,
     ) -> Exchange<'a> {
         head_bytes.clear();
         let Some(rbuf) = conn.rbuf.as_mut() else {
@@ -299,7 +305,12 @@ impl<'a> Exchange<'a> {
     fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>) {
         out.clear();
         let bytes = self.head_slice(head);
-        let host = self.forwarded.host.as_ref().or(head.authority.as_ref());
+        let host = match self.forwarded {
+            Some(Forwarded {
+                host: Some(host), ..
+            }) => Some(host),
+            _ => head.authority.as_ref(),
+        };
         let mut host_replaced = false;
         for (n, v) in &head.headers {
             let value = match host {
@@ -324,14 +335,30 @@ impl<'a> Exchange<'a> {
 
     /// The client's address as the app and the access log see it.
     fn client_addr(&self) -> &str {
-        match &self.forwarded.client {
-            Some(client) => client.as_str(),
-            None => self.conn.peer.remote.as_str(),
+        match self.forwarded {
+            Some(Forwarded {
+                client: Some(client),
+                ..
+            }) => client.as_str(),
+            _ => self.conn.peer.remote.as_str(),
         }
     }
 
     fn request(&self, head: &Head, headers: &[GwHeader]) -> Request {
         let peer = &self.conn.peer;
+        let (remote_addr, remote_port, url_scheme) = match self.forwarded {
+            None => (peer.remote.as_str(), peer.remote_port, "http"),
+            // A forwarded client's port is not known (X-Forwarded-For carries none we trust).
+            Some(f) => (
+                self.client_addr(),
+                if f.client.is_some() {
+                    0
+                } else {
+                    peer.remote_port
+                },
+                f.scheme.unwrap_or("http"),
+            ),
+        };
         let path = if head.path.is_empty() {
             GwStr::from_str("/")
         } else {
@@ -353,16 +380,11 @@ impl<'a> Exchange<'a> {
                 BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
                 BodyKind::Chunked => -1,
             },
-            remote_addr: GwStr::from_str(self.client_addr()),
-            // A forwarded client's port is not known (X-Forwarded-For carries none we trust).
-            remote_port: if self.forwarded.client.is_some() {
-                0
-            } else {
-                peer.remote_port
-            },
+            remote_addr: GwStr::from_str(remote_addr),
+            remote_port,
             server_addr: GwStr::from_str(peer.server_addr()),
             server_port: peer.server_port(),
-            url_scheme: GwStr::from_str(self.forwarded.scheme.unwrap_or("http")),
+            url_scheme: GwStr::from_str(url_scheme),
             deadline_unix_ms: self.deadline_unix_ms,
             body_ctx: std::ptr::null_mut(),
             read_body: cb_read_body,

@@ -120,8 +120,7 @@ fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     }
 }
 
-/// What a trusted proxy's headers say about a request; empty when there were none or the peer
-/// is not trusted.
+/// What a trusted proxy's headers say about a request.
 #[derive(Debug, Default, Clone)]
 pub struct Forwarded {
     /// The client's address, from `X-Forwarded-For`.
@@ -138,20 +137,38 @@ const XFH: &[u8] = b"x-forwarded-host";
 
 impl Forwarded {
     /// Reads the `X-Forwarded-*` fields of `head` (whose ranges index `bytes`) if `peer` is
-    /// trusted by `allow`.
-    pub fn resolve(allow: &ForwardedAllow, peer: &Peer, head: &Head, bytes: &[u8]) -> Forwarded {
-        let mut found = false;
-        for (name, _) in &head.headers {
-            let n = name.len();
-            if (n == XFF.len() || n == XFP.len() || n == XFH.len())
-                && bytes[name.clone()][..12].eq_ignore_ascii_case(b"x-forwarded-")
-            {
-                found = true;
-                break;
-            }
+    /// trusted by `allow`; `None` when there are none (the common case, paid for with a look at
+    /// each name's length) or the peer is not trusted.
+    #[inline]
+    pub fn resolve(
+        allow: &ForwardedAllow,
+        peer: &Peer,
+        head: &Head,
+        bytes: &[u8],
+    ) -> Option<Forwarded> {
+        let found = head.headers.iter().any(|(name, _)| {
+            matches!(name.len(), 15..=17)
+                && bytes
+                    .get(name.start..name.start + 12)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"x-forwarded-"))
+        });
+        if found {
+            Forwarded::from_trusted(allow, peer, head, bytes)
+        } else {
+            None
         }
-        if !found || !allow.trusts_peer(peer) {
-            return Forwarded::default();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn from_trusted(
+        allow: &ForwardedAllow,
+        peer: &Peer,
+        head: &Head,
+        bytes: &[u8],
+    ) -> Option<Forwarded> {
+        if !allow.trusts_peer(peer) {
+            return None;
         }
         let named = |want: &'static [u8]| {
             head.headers
@@ -160,7 +177,7 @@ impl Forwarded {
                 .map(|(_, v)| v.clone())
         };
         let fors: Vec<Range<usize>> = named(XFF).collect();
-        Forwarded {
+        Some(Forwarded {
             client: client_of(allow, &fors, bytes),
             scheme: named(XFP)
                 .next()
@@ -179,7 +196,7 @@ impl Forwarded {
                 .next()
                 .map(|v| first_item(bytes, v))
                 .filter(|v| is_host(&bytes[v.clone()])),
-        }
+        })
     }
 }
 
@@ -258,7 +275,8 @@ mod tests {
         let raw = format!("GET / HTTP/1.1\r\nHost: inner\r\n{fields}\r\n").into_bytes();
         let head = parse_head(&raw, &LIMITS).unwrap().unwrap();
         let allow = ForwardedAllow::parse(allow).unwrap();
-        (Forwarded::resolve(&allow, peer, &head, &raw), raw)
+        let found = Forwarded::resolve(&allow, peer, &head, &raw);
+        (found.unwrap_or_default(), raw)
     }
 
     #[test]
