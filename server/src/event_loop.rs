@@ -40,6 +40,9 @@ const RECLAIM_SCAN: usize = 64;
 /// The waker's token; listeners count down from just below it, connections are slab keys.
 const WAKER: Token = Token(usize::MAX);
 
+/// The shutdown doorbell's token (loop 0 only): far from both the slab keys and the listeners.
+const DOORBELL: Token = Token(usize::MAX >> 1);
+
 /// The connection limit's log line, at most once a second.
 static FULL_HOUSE: RateLimited = RateLimited::new();
 
@@ -106,6 +109,14 @@ impl EventLoop {
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
                 .register(l.source(), listener_token(i), Interest::READABLE)?;
+        }
+        // The loop that accepts hears a shutdown signal at once, not at its next sweep.
+        if let (false, Some(fd)) = (listeners.is_empty(), rt.doorbell()) {
+            poll.registry().register(
+                &mut mio::unix::SourceFd(&fd),
+                DOORBELL,
+                Interest::READABLE,
+            )?;
         }
         let now = Instant::now();
         Ok(EventLoop {
@@ -193,6 +204,7 @@ impl EventLoop {
         for event in self.events.iter() {
             match event.token() {
                 WAKER => woken = true,
+                DOORBELL => self.rt.drain_doorbell(),
                 Token(t) if t > usize::MAX - 1 - self.listeners.len() => accept = true,
                 Token(key) => {
                     if let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) {
@@ -391,7 +403,9 @@ impl EventLoop {
         }
         let mut i = 0;
         while i < self.listeners.len() {
-            if self.rt.draining.load(std::sync::atomic::Ordering::Acquire) {
+            if self.rt.draining.load(std::sync::atomic::Ordering::Acquire)
+                || self.rt.stop_requested()
+            {
                 return;
             }
             if !self.rt.admit_connection() {

@@ -627,6 +627,21 @@ impl Runtime {
             .count()
     }
 
+    /// The shutdown doorbell's descriptor (see `signals`), for the accepting loop.
+    pub fn doorbell(&self) -> Option<std::os::fd::RawFd> {
+        self.shutdown.doorbell()
+    }
+
+    /// Empties the shutdown doorbell.
+    pub fn drain_doorbell(&self) {
+        self.shutdown.drain_doorbell();
+    }
+
+    /// Whether a drain was asked for (it starts at the loops' next maintenance).
+    pub fn stop_requested(&self) -> bool {
+        self.shutdown.requested()
+    }
+
     /// Whether the loops are draining.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
