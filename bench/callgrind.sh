@@ -4,7 +4,8 @@
 #
 #   bench/callgrind.sh [N]     N keep-alive requests per app (default 2000)
 #
-# For raw-hello /plaintext and hello /plaintext: portico --threads 1 runs under callgrind twice,
+# For raw-hello /plaintext, hello /plaintext and articles /api/success/ (all 8 middleware):
+# portico --threads 1 runs under callgrind twice,
 #   measured: 1 warm-up request, then N requests on one keep-alive connection, then SIGTERM;
 #   baseline: 1 warm-up request, then idle for as long as the measured run's N requests took,
 #             then SIGTERM (this removes start-up, shutdown and timer work done while idle).
@@ -32,7 +33,7 @@ done
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is missing: run bench/setup.sh" >&2; exit 1; }
 
 if [ "$BUILD" -eq 1 ]; then
-    (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello)
+    (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello -p articles)
 fi
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -91,22 +92,34 @@ worker_out() {
     ls -S "$WORK/$1-$2".*.out 2>/dev/null | head -n 1
 }
 
-# profile APP LABEL COUNT IDLE_SECS: one run under callgrind; prints the elapsed seconds of the
-# COUNT requests (0 when COUNT is 0, after idling IDLE_SECS).
+# The cases: app, path, the body every answer must have.
+CASES=(
+    "raw-hello|/plaintext|Hello, World!"
+    "hello|/plaintext|Hello, World!"
+    'articles|/api/success/|{"message": "Success", "data": [1, 2, 3]}'
+)
+
+# profile APP PATH BODY LABEL COUNT IDLE_SECS: one run under callgrind; prints the elapsed
+# seconds of the COUNT requests (0 when COUNT is 0, after idling IDLE_SECS).
 profile() {
-    local app="$1" label="$2" count="$3" idle="$4" port lib settings=() elapsed
+    local app="$1" path="$2" body="$3" label="$4" count="$5" idle="$6" port lib settings=() elapsed
     lib="$ROOT/target/release/lib${app//-/_}.so"
     [ -f "$lib" ] || { echo "callgrind.sh: $lib is missing" >&2; return 1; }
-    [ ! -f "$ROOT/sample-apps/$app/settings.toml" ] || settings=(--settings "$ROOT/sample-apps/$app/settings.toml")
+    if [ -f "$ROOT/sample-apps/$app/settings.toml" ]; then
+        # A copy in the work directory: an app's database goes beside its settings file.
+        mkdir -p "$WORK/$app-$label"
+        cp "$ROOT/sample-apps/$app/settings.toml" "$WORK/$app-$label/settings.toml"
+        settings=(--settings "$WORK/$app-$label/settings.toml")
+    fi
     port="$(free_port)"
     valgrind --tool=callgrind --callgrind-out-file="$WORK/$app-$label.%p.out" \
         "$PORTICO" --bind "127.0.0.1:$port" --threads 1 --log-level warn "${settings[@]}" "$lib" \
         >"$WORK/$app-$label.log" 2>&1 &
     SERVER_PID=$!
     wait_listening "$port" || { echo "callgrind.sh: portico + $app did not start: $(tail -n 3 "$WORK/$app-$label.log")" >&2; return 1; }
-    python3 "$BENCH_DIR/lib/keepalive_client.py" 127.0.0.1 "$port" /plaintext 1 "Hello, World!" >/dev/null
+    python3 "$BENCH_DIR/lib/keepalive_client.py" 127.0.0.1 "$port" "$path" 1 "$body" >/dev/null
     if [ "$count" -gt 0 ]; then
-        elapsed="$(python3 "$BENCH_DIR/lib/keepalive_client.py" 127.0.0.1 "$port" /plaintext "$count" "Hello, World!")"
+        elapsed="$(python3 "$BENCH_DIR/lib/keepalive_client.py" 127.0.0.1 "$port" "$path" "$count" "$body")"
     else
         sleep "$idle"
         elapsed=0
@@ -118,7 +131,7 @@ profile() {
 {
     echo "# Portico instructions per request (callgrind), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "- command: \`bench/callgrind.sh $*\`; $REQUESTS keep-alive GET /plaintext on one connection, \`portico --threads 1\`"
+    echo "- command: \`bench/callgrind.sh $*\`; $REQUESTS keep-alive GETs on one connection, \`portico --threads 1\`"
     echo "- per request = (Ir of the measured run - Ir of a baseline run idle for as long) / $REQUESTS"
     echo "- git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown); $(valgrind --version)"
     echo
@@ -126,21 +139,22 @@ profile() {
     echo "|---|---|---:|---:|---:|"
 } >"$OUT"
 
-for app in raw-hello hello; do
+for case in "${CASES[@]}"; do
+    IFS='|' read -r app path body <<<"$case"
     echo "callgrind.sh: $app: $REQUESTS requests under callgrind" >&2
-    if ! elapsed="$(profile "$app" measured "$REQUESTS" 0)"; then
-        echo "| $app | /plaintext | failed | | |" >>"$OUT"
+    if ! elapsed="$(profile "$app" "$path" "$body" measured "$REQUESTS" 0)"; then
+        echo "| $app | $path | failed | | |" >>"$OUT"
         continue
     fi
     echo "callgrind.sh: $app: baseline, idle ${elapsed} s" >&2
-    profile "$app" baseline 0 "$elapsed" >/dev/null || { echo "| $app | /plaintext | | baseline failed | |" >>"$OUT"; continue; }
+    profile "$app" "$path" "$body" baseline 0 "$elapsed" >/dev/null || { echo "| $app | $path | | baseline failed | |" >>"$OUT"; continue; }
     measured="$(total_ir "$WORK/$app-measured".*.out)"
     baseline="$(total_ir "$WORK/$app-baseline".*.out)"
     per="$(( (measured - baseline) / REQUESTS ))"
-    echo "| $app | /plaintext | $measured | $baseline | $per |" >>"$OUT"
+    echo "| $app | $path | $measured | $baseline | $per |" >>"$OUT"
 done
 
-for app in raw-hello hello; do
+for app in raw-hello hello articles; do
     worker="$(worker_out "$app" measured)"
     [ -n "$worker" ] || continue
     {

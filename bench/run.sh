@@ -22,6 +22,9 @@
 #   s  slow calls beside fast:    portico --threads 4 + raw-hello /plaintext c64 while three
 #                                 clients loop on GET /slow?ms=1000, against the same server
 #                                 without them (the "peer"); the slow clients' errors count too
+#   d  Django's default stack:    portico + notes GET /session/counter/ with a session cookie
+#                                 (all 8 middleware, a database session read and written per
+#                                 request) vs gunicorn (-w 1 sync) + the Django notes twin
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,7 +36,7 @@ RUNS=5
 DURATION=10
 WARMUP=1
 CONNECTIONS=64
-SCENARIOS="a,b,c,p,s"
+SCENARIOS="a,b,c,d,p,s"
 PIPELINE=0
 BUILD=1
 ORIG_ARGS="$*"
@@ -89,12 +92,13 @@ declare -A LIB=(
     [raw-hello]="$ROOT/target/release/libraw_hello.so"
     [hello]="$ROOT/target/release/libhello.so"
     [articles]="$ROOT/target/release/libarticles.so"
+    [notes]="$ROOT/target/release/libnotes.so"
 )
 if [ "$BUILD" -eq 1 ]; then
     note "building portico and the apps (release)"
-    if ! (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello -p articles); then
+    if ! (cd "$ROOT" && cargo build --release -p server -p raw-hello -p hello -p articles -p notes); then
         # One app not compiling (yet) must not stop the scenarios of the others.
-        for pkg in server raw-hello hello articles; do
+        for pkg in server raw-hello hello articles notes; do
             (cd "$ROOT" && cargo build --release -p "$pkg") || note "build of $pkg failed"
         done
     fi
@@ -133,7 +137,11 @@ settings_for() {
     local app="$1" src="$ROOT/sample-apps/$1/settings.toml"
     [ -f "$src" ] || return 0
     mkdir -p "$WORK/$app"
-    [ -f "$WORK/$app/settings.toml" ] || cp "$src" "$WORK/$app/settings.toml"
+    if [ ! -f "$WORK/$app/settings.toml" ]; then
+        # Template directories are relative to the settings file: point them at the source.
+        sed "s|^dirs = \[\"templates\"\]|dirs = [\"$ROOT/sample-apps/$app/templates\"]|" \
+            "$src" >"$WORK/$app/settings.toml"
+    fi
     echo "$WORK/$app/settings.toml"
 }
 
@@ -157,6 +165,13 @@ start_server() {
             ;;
         limit)
             taskset -c "$SERVER_CPU" "$LIMIT_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
+            ;;
+        gunicorn-notes)
+            (cd "$DJANGO_DIR" && PEER_LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=peer.notes_settings \
+                NOTES_DATABASE="$WORK/notes-django.sqlite3" exec taskset -c "$SERVER_CPU" \
+                "$VENV/bin/gunicorn" --workers 1 --worker-class sync \
+                --bind "127.0.0.1:$SERVER_PORT" --log-level warning peer.wsgi:application) \
+                >>"$log" 2>&1 &
             ;;
         gunicorn)
             # exec: the recorded pid is gunicorn's master, which SIGTERM stops with its worker.
@@ -241,6 +256,35 @@ for r in json.load(open(sys.argv[1])): print(json.dumps(r))' "$SEED")
     stop_server
 }
 
+# The notes twin's database: migrated, with the shipped users.
+seed_django_notes() {
+    [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 1; }
+    (cd "$DJANGO_DIR" && DJANGO_SETTINGS_MODULE=peer.notes_settings \
+        NOTES_DATABASE="$WORK/notes-django.sqlite3" "$VENV/bin/python" manage.py migrate --noinput -v 0 \
+        && DJANGO_SETTINGS_MODULE=peer.notes_settings NOTES_DATABASE="$WORK/notes-django.sqlite3" \
+        "$VENV/bin/python" manage.py seed_notes_users >/dev/null)
+}
+
+# A session for the running server: GET /session/counter/ once, the sessionid it set, then a
+# check that the cookie counts on (200, {"count": 2}, Vary: Cookie). Sets WRK_COOKIE.
+WRK_COOKIE=""
+session_cookie() {
+    local path="$1" jar="$WORK/jar" sid body headers
+    rm -f "$jar"
+    curl -s -o /dev/null -c "$jar" --max-time 5 "http://127.0.0.1:$SERVER_PORT$path" || true
+    sid="$(awk '$6 == "sessionid" { print $7 }' "$jar" 2>/dev/null | tail -n 1)"
+    if [ -z "$sid" ]; then
+        note "GET $path set no sessionid"
+        return 1
+    fi
+    WRK_COOKIE="sessionid=$sid"
+    body="$(curl -s -D "$WORK/headers" -H "Cookie: $WRK_COOKIE" --max-time 5 "http://127.0.0.1:$SERVER_PORT$path")" || body=""
+    if [ "$body" != '{"count": 2}' ] || ! grep -qi '^Vary: Cookie' "$WORK/headers"; then
+        note "GET $path with the session answered $(head -c 200 <<<"$body") (want {\"count\": 2}, Vary: Cookie)"
+        return 1
+    fi
+}
+
 seed_django() {
     [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 1; }
     (cd "$DJANGO_DIR" && "$VENV/bin/python" manage.py migrate --noinput -v 0 \
@@ -279,6 +323,10 @@ if want s; then
     PLAN+=("s|portico --threads 4 + raw-hello, 3 clients on /slow?ms=1000|subject|portico|raw-hello|4|/plaintext|$BASE|slow3")
     PLAN+=("s|portico --threads 4 + raw-hello alone|peer|portico|raw-hello|4|/plaintext|$BASE|")
 fi
+if want d; then
+    PLAN+=("d|portico --threads 1 + notes|subject|portico|notes|1|/session/counter/|$BASE|")
+    PLAN+=("d|gunicorn -w 1 sync + Django 5.2 notes twin|peer|gunicorn-notes|-|-|/session/counter/|$BASE|")
+fi
 [ "${#PLAN[@]}" -gt 0 ] || die "no scenario selected from '$SCENARIOS'"
 
 declare -A SKIP=()
@@ -300,6 +348,9 @@ if want c; then
     fi
     seed_django || SKIP[gunicorn -w 1 sync + Django 5.2]="the Django peer is not set up"
 fi
+if want d; then
+    seed_django_notes || SKIP[gunicorn -w 1 sync + Django 5.2 notes twin]="the notes twin is not set up"
+fi
 
 # run_wrk SCENARIO LABEL ROLE PATH LOAD REP EXTRA: one measured wrk run, appended to RECORDS.
 run_wrk() {
@@ -319,13 +370,15 @@ run_wrk() {
         slow_pid=$!
         sleep 0.3
     fi
+    local headers=()
+    [ -z "$WRK_COOKIE" ] || headers=(-H "Cookie: $WRK_COOKIE")
     if [ "$WARMUP" -gt 0 ]; then
         WRK_PIPELINE="$depth" WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" \
-            -d"${WARMUP}s" -s "$script" "$url" >/dev/null 2>&1 || true
+            -d"${WARMUP}s" "${headers[@]}" -s "$script" "$url" >/dev/null 2>&1 || true
     fi
     out="$WORK/wrk-$scenario-$rep-${path//\//_}-$load-$RANDOM.txt"
     WRK_PIPELINE="$depth" WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" \
-        -d"${DURATION}s" --latency -s "$script" "$url" >"$out" 2>&1 || true
+        -d"${DURATION}s" "${headers[@]}" --latency -s "$script" "$url" >"$out" 2>&1 || true
     local slow_errors=0
     if [ -n "$slow_pid" ]; then
         wait "$slow_pid" 2>/dev/null || true
@@ -355,8 +408,12 @@ for rep in $(seq 1 "$RUNS"); do
             continue
         fi
         ok=1
+        WRK_COOKIE=""
         for path in $paths; do
-            check_body "$path" "${EXPECTED[$path]}" || ok=0
+            case "$path" in
+                /session/*) session_cookie "$path" || ok=0 ;;
+                *) check_body "$path" "${EXPECTED[$path]}" || ok=0 ;;
+            esac
         done
         if [ "$ok" -eq 0 ]; then
             SKIP[$label]="answered a wrong status or body (see $WORK/notes.txt)"

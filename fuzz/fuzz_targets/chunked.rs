@@ -1,7 +1,10 @@
 //! Fuzzes the server's chunked body decoder (`server::http1::body::Decoder`): it never panics,
 //! never consumes more than it was given, never decodes past its limit, and gives the same body,
 //! the same consumed count and the same error whether the input arrives in one piece, byte by
-//! byte, or in pieces of any size (so the result does not depend on how TCP split the bytes).
+//! byte, or in pieces of any size (so the result does not depend on how TCP split the bytes);
+//! and the three ways the server drives it agree: appending to a Vec (`decode`), copying into
+//! the app's `read_body` buffer of any size (`decode_into`), and throwing a drained body away
+//! (`discard`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -42,7 +45,74 @@ fuzz_target!(|data: &[u8]| {
             assert!(body.len() as u64 <= limit, "decoded past the limit");
         }
     }
+    let out_size = 1 + usize::from(pick >> 3);
+    assert_eq!(
+        decode_into_buffers(input, limit, out_size),
+        whole,
+        "into a buffer of {out_size}"
+    );
+    assert_eq!(discarded(input, limit), forget_body(&whole), "discarding");
 });
+
+/// Like `decode_in_pieces` with everything at once, but reading as `read_body` does: into an
+/// `out_size`-byte buffer, as many times as it takes.
+fn decode_into_buffers(input: &[u8], limit: Option<u64>, out_size: usize) -> Outcome {
+    let mut decoder = Decoder::chunked(limit);
+    let mut body = Vec::new();
+    let mut out = vec![0u8; out_size];
+    let mut consumed = 0;
+    loop {
+        match decoder.decode_into(&input[consumed..], &mut out) {
+            Ok((used, n)) => {
+                assert!(n <= out_size && used <= input.len() - consumed);
+                body.extend_from_slice(&out[..n]);
+                consumed += used;
+                if decoder.is_done() {
+                    return Outcome::Done { body, consumed };
+                }
+                if used == 0 && n == 0 {
+                    // No progress: everything given was taken and the body is not over.
+                    assert_eq!(consumed, input.len(), "stuck before the end of the input");
+                    return Outcome::Incomplete { body };
+                }
+            }
+            Err(error) => return Outcome::Refused { error, body },
+        }
+    }
+}
+
+/// The outcome of discarding: the same as decoding, without the body.
+fn discarded(input: &[u8], limit: Option<u64>) -> Outcome {
+    let mut decoder = Decoder::chunked(limit);
+    match decoder.discard(input) {
+        Ok(consumed) if decoder.is_done() => Outcome::Done {
+            body: Vec::new(),
+            consumed,
+        },
+        Ok(consumed) => {
+            assert_eq!(consumed, input.len(), "a decoder that is not done takes everything");
+            Outcome::Incomplete { body: Vec::new() }
+        }
+        Err(error) => Outcome::Refused {
+            error,
+            body: Vec::new(),
+        },
+    }
+}
+
+fn forget_body(outcome: &Outcome) -> Outcome {
+    match outcome {
+        Outcome::Done { consumed, .. } => Outcome::Done {
+            body: Vec::new(),
+            consumed: *consumed,
+        },
+        Outcome::Incomplete { .. } => Outcome::Incomplete { body: Vec::new() },
+        Outcome::Refused { error, .. } => Outcome::Refused {
+            error: *error,
+            body: Vec::new(),
+        },
+    }
+}
 
 /// Offers `input` the way a connection does: `step` more bytes arrive at a time, and the
 /// decoder is handed everything it has not consumed yet.

@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     let loaded = loads(data);
     if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
         // serde_json stops at 128 levels, far below the model's RecursionError depth.
-        assert!(loaded.is_ok(), "serde_json accepts, json.loads refuses: {loaded:?}");
+        assert!(
+            loaded.is_ok(),
+            "serde_json accepts, json.loads refuses: {loaded:?}"
+        );
     }
     let value = match loaded {
         Ok(value) => value,

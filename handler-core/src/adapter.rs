@@ -3,6 +3,7 @@
 //! → response through `start_response` / `write`), `destroy`, and log forwarding to the host.
 //! Nothing unwinds across `extern "C"`.
 
+use std::borrow::Cow;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -20,6 +21,9 @@ use crate::settings::{ConfigError, Settings};
 
 /// The app's build function: gets the settings, returns the app.
 pub type BuildFn = fn(&Settings) -> Result<App, ConfigError>;
+
+/// Response fields passed to `start_response` from a stack array (more use a `Vec`).
+const INLINE_HEADERS: usize = 16;
 
 /// How many bytes the body reader asks for per `read_body` call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -239,8 +243,15 @@ unsafe fn gw(s: &GwStr) -> &[u8] {
     unsafe { s.as_bytes() }
 }
 
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// The bytes as text: borrowed when they are UTF-8 (the usual case, checked at memory speed),
+/// else with U+FFFD for each bad sequence (WSGI's latin-1 mojibake has no place here).
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8. (The ASCII scan runs a word at a time; on the short strings
+        // of a request head it is several times cheaper than full UTF-8 validation.)
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    String::from_utf8_lossy(bytes)
 }
 
 /// Why the body could not be read.
@@ -287,29 +298,40 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
     // SAFETY: request fields are valid during `handle`.
     let mut request = unsafe {
         HttpRequest::from_parts(
-            lossy(gw(&req.method)),
+            text(gw(&req.method)).into_owned(),
             gw(&req.path),
-            lossy(gw(&req.query)),
+            text(gw(&req.query)).into_owned(),
             Arc::clone(settings),
         )
     };
-    request.headers = Headers::with_capacity(req.header_count);
     // SAFETY: as above.
-    for h in unsafe { req.header_slice() } {
+    let fields = unsafe { req.header_slice() };
+    let bytes = fields.iter().map(|h| h.name.len + h.value.len).sum();
+    request.headers = Headers::with_capacity_bytes(fields.len(), bytes);
+    for h in fields {
+        // SAFETY: as above.
         let (name, value) = unsafe { (gw(&h.name), gw(&h.value)) };
-        request.headers.append(lossy(name), lossy(value));
+        request.headers.append(text(name), text(value));
     }
     {
         let c = &mut request.connection;
         // SAFETY: as above.
         unsafe {
-            c.remote_addr = lossy(gw(&req.remote_addr));
-            c.server_name = lossy(gw(&req.server_addr));
-            c.scheme = lossy(gw(&req.url_scheme));
+            c.remote_addr = text(gw(&req.remote_addr)).into_owned();
+            c.server_name = text(gw(&req.server_addr)).into_owned();
+            c.scheme = match gw(&req.url_scheme) {
+                b"http" => Cow::Borrowed("http"),
+                b"https" => Cow::Borrowed("https"),
+                other => Cow::Owned(text(other).into_owned()),
+            };
         }
         c.remote_port = req.remote_port;
         c.server_port = req.server_port;
-        c.protocol = format!("HTTP/{}.{}", req.version_major, req.version_minor);
+        c.protocol = match (req.version_major, req.version_minor) {
+            (1, 1) => Cow::Borrowed("HTTP/1.1"),
+            (1, 0) => Cow::Borrowed("HTTP/1.0"),
+            (major, minor) => Cow::Owned(format!("HTTP/{major}.{minor}")),
+        };
     }
     let cancel = CancelHandle {
         ctx: resp.ctx,
@@ -328,7 +350,7 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
     // SAFETY: `read_body` is called during `handle`, on its thread.
     let response = match unsafe { read_body(req, limit) } {
         Ok(body) => {
-            request = request.with_body(body);
+            request.set_body(body);
             handler.get_response(&mut request)
         }
         Err(BodyError::Read) => {
@@ -382,26 +404,44 @@ unsafe fn write_response(
 ) -> i32 {
     let body = response.take_body();
     let status = response.status_code;
-    let mut headers: Vec<GwHeader> = Vec::with_capacity(response.headers.len() + 1);
-    for (name, value) in response.headers.iter() {
-        headers.push(GwHeader {
-            name: GwStr::from_str(name),
-            value: GwStr::from_str(value),
-        });
-    }
     let mut digits = [0u8; 20];
     let bodyless_status = status == 204 || status == 304 || (100..200).contains(&status);
-    if let Body::Bytes(content) = &body {
-        if !bodyless_status && !response.headers.contains("Content-Length") {
-            headers.push(GwHeader {
+    let length = match &body {
+        Body::Bytes(content)
+            if !bodyless_status && !response.headers.contains("Content-Length") =>
+        {
+            Some(GwHeader {
                 name: GwStr::from_str("Content-Length"),
                 value: GwStr::from_bytes(decimal(content.len(), &mut digits)),
-            });
+            })
         }
-    }
+        _ => None,
+    };
+    let fields = response.headers.iter().map(|(name, value)| GwHeader {
+        name: GwStr::from_str(name),
+        value: GwStr::from_str(value),
+    });
+    let all = fields.chain(length);
+    // The header array lives on the stack for the usual few fields (no allocation per
+    // response); a response with more gets a Vec.
+    let mut inline = [GwHeader {
+        name: GwStr::EMPTY,
+        value: GwStr::EMPTY,
+    }; INLINE_HEADERS];
+    let heap: Vec<GwHeader>;
+    let array: &[GwHeader] = if response.headers.len() < INLINE_HEADERS {
+        let mut n = 0;
+        for h in all {
+            inline[n] = h;
+            n += 1;
+        }
+        &inline[..n]
+    } else {
+        heap = all.collect();
+        &heap
+    };
     // SAFETY: the header array and its strings live until the call returns.
-    let rc = unsafe { (resp.start_response)(resp.ctx, status, headers.as_ptr(), headers.len()) };
-    drop(headers);
+    let rc = unsafe { (resp.start_response)(resp.ctx, status, array.as_ptr(), array.len()) };
     if rc != GW_OK {
         log::error!(target: "django.request", "start_response refused the response: code {rc}");
         return GW_ERR_APP;
@@ -515,7 +555,8 @@ mod tests {
         seen.status = status;
         for hdr in unsafe { std::slice::from_raw_parts(h, n) } {
             let (k, v) = unsafe { (hdr.name.as_bytes(), hdr.value.as_bytes()) };
-            seen.headers.push((lossy(k), lossy(v)));
+            seen.headers
+                .push((text(k).into_owned(), text(v).into_owned()));
         }
         GW_OK
     }

@@ -3,6 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::auth::UserStore;
+use crate::contrib::sessions::backends::db::{DbSessionStore, SessionDatabase};
+use crate::contrib::sessions::backends::signed_cookies::SignedCookieSessionStore;
+use crate::contrib::sessions::middleware::{SessionMiddleware, DB_ENGINES, SIGNED_COOKIE_ENGINES};
+use crate::contrib::sessions::SessionStore;
 use crate::exception::{ErrorHandler, ViewError};
 use crate::handler::{ErrorHandlers, Handler};
 use crate::http::{HttpRequest, HttpResponse};
@@ -21,6 +26,8 @@ pub struct App {
     handlers: ErrorHandlers,
     converters: Option<Converters>,
     ready: Vec<ReadyHook>,
+    session_database: Option<Arc<dyn SessionDatabase>>,
+    user_store: Option<Arc<dyn UserStore>>,
 }
 
 impl App {
@@ -33,7 +40,23 @@ impl App {
             handlers: ErrorHandlers::default(),
             converters: None,
             ready: Vec::new(),
+            session_database: None,
+            user_store: None,
         }
+    }
+
+    /// The app's session table (Django's `django_session`), for the database session engine
+    /// (`session_engine = "db"`, Django's default).
+    pub fn session_database<D: SessionDatabase>(mut self, db: D) -> Self {
+        self.session_database = Some(Arc::new(db));
+        self
+    }
+
+    /// The app's users (Django's user model and `ModelBackend`), for `"auth"`
+    /// (`AuthenticationMiddleware`), `login`, `authenticate` and the permission decorators.
+    pub fn user_store<U: UserStore>(mut self, store: U) -> Self {
+        self.user_store = Some(Arc::new(store));
+        self
     }
 
     /// Django's `AppConfig.ready`: `hook` runs once, after the URL conf is checked and every
@@ -107,16 +130,68 @@ impl App {
             Some(c) => UrlResolver::with_converters(self.urlpatterns, &c)?,
             None => UrlResolver::new(self.urlpatterns)?,
         };
-        let chain = self.registry.load(&settings)?;
+        let mut registry = self.registry;
+        let uses = |short: &str| {
+            settings
+                .middleware
+                .iter()
+                .any(|m| crate::middleware::short_name(m) == short)
+        };
+        let session_store = session_store(&settings, self.session_database, uses("sessions"))?;
+        if let Some(store) = &session_store {
+            let store = Arc::clone(store);
+            registry.register("sessions", move |s: &Settings| {
+                SessionMiddleware::new(s, Arc::clone(&store))
+            });
+        }
+        if let Some(users) = &self.user_store {
+            let users = Arc::clone(users);
+            registry.register("auth", move |s: &Settings| {
+                crate::auth::middleware::AuthenticationMiddleware::new(s, Arc::clone(&users))
+            });
+        }
+        let chain = registry.load(&settings)?;
+        if !settings.templates.dirs.is_empty() {
+            settings.template_engine()?;
+        }
         for hook in self.ready {
             hook(&settings)?;
         }
-        Ok(Handler::new(
-            Arc::new(settings),
-            resolver,
-            chain,
-            self.handlers,
-        ))
+        let mut handler = Handler::new(Arc::new(settings), resolver, chain, self.handlers);
+        handler.set_stores(session_store, self.user_store);
+        Ok(handler)
+    }
+}
+
+/// The session engine the settings name, built once: the database engine on the app's table,
+/// or the signed-cookie engine (only when `sessions` is in use, as it needs `secret_key`).
+fn session_store(
+    settings: &Settings,
+    db: Option<Arc<dyn SessionDatabase>>,
+    in_use: bool,
+) -> Result<Option<Arc<dyn SessionStore>>, ConfigError> {
+    let engine = settings.session_engine.as_str();
+    let named = |what: &str| {
+        let file = settings
+            .path()
+            .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
+        ConfigError::new(format!("{file}: session_engine: {what}"))
+    };
+    if DB_ENGINES.contains(&engine) {
+        match db {
+            Some(db) => {
+                let keys = crate::signing::SecretKeys::from_settings(settings)?;
+                Ok(Some(Arc::new(DbSessionStore::new(db, keys))))
+            }
+            None => Ok(None),
+        }
+    } else if SIGNED_COOKIE_ENGINES.contains(&engine) {
+        if !in_use {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(SignedCookieSessionStore::new(settings)?)))
+    } else {
+        Err(named(&format!("{engine:?} is not an engine")))
     }
 }
 
@@ -124,6 +199,29 @@ impl App {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn the_stack_needs_the_apps_stores_and_says_so() {
+        let mut s = Settings::default();
+        s.secret_key = "k".into();
+        s.middleware = vec!["django.contrib.sessions.middleware.SessionMiddleware".into()];
+        let e = App::new(Vec::new()).into_handler(s.clone()).err().unwrap();
+        assert!(e.message().contains("App::session_database"), "{e}");
+        s.session_engine = "signed_cookies".into();
+        assert!(App::new(Vec::new()).into_handler(s.clone()).is_ok());
+        s.middleware.push("auth".into());
+        let e = App::new(Vec::new()).into_handler(s.clone()).err().unwrap();
+        assert!(e.message().contains("App::user_store"), "{e}");
+        s.session_engine = "redis".into();
+        let e = App::new(Vec::new()).into_handler(s.clone()).err().unwrap();
+        assert!(e.message().contains("\"redis\" is not an engine"), "{e}");
+        // Without a key nothing signed can work: the error names the setting.
+        s.session_engine = "signed_cookies".into();
+        s.secret_key = String::new();
+        s.middleware = vec!["sessions".into()];
+        let e = App::new(Vec::new()).into_handler(s).err().unwrap();
+        assert!(e.message().contains("SECRET_KEY"), "{e}");
+    }
 
     #[test]
     fn ready_runs_once_after_the_checks_and_its_error_stops_start_up() {

@@ -48,6 +48,10 @@ pub struct Handler {
     resolver: Arc<UrlResolver<ViewFn>>,
     chain: Vec<Arc<dyn Middleware>>,
     handlers: ErrorHandlers,
+    /// The session engine (for the test client's `force_login`).
+    session_store: Option<Arc<dyn crate::contrib::sessions::SessionStore>>,
+    /// The app's users.
+    user_store: Option<Arc<dyn crate::auth::UserStore>>,
     /// `text/html; charset=<default_charset>` when that is not utf-8 (Django builds the default
     /// Content-Type from DEFAULT_CHARSET); `None` keeps the hot path free of rewriting.
     default_content_type: Option<String>,
@@ -121,8 +125,30 @@ impl Handler {
             resolver: Arc::new(resolver),
             chain,
             handlers,
+            session_store: None,
+            user_store: None,
             default_content_type,
         }
+    }
+
+    /// Records the session engine and the user store the app was built with.
+    pub(crate) fn set_stores(
+        &mut self,
+        sessions: Option<Arc<dyn crate::contrib::sessions::SessionStore>>,
+        users: Option<Arc<dyn crate::auth::UserStore>>,
+    ) {
+        self.session_store = sessions;
+        self.user_store = users;
+    }
+
+    /// The session engine, when the app has one.
+    pub fn session_store(&self) -> Option<&Arc<dyn crate::contrib::sessions::SessionStore>> {
+        self.session_store.as_ref()
+    }
+
+    /// The app's user store, when it has one.
+    pub fn user_store(&self) -> Option<&Arc<dyn crate::auth::UserStore>> {
+        self.user_store.as_ref()
     }
 
     /// The settings.
@@ -152,7 +178,7 @@ impl Handler {
         if let Some(ct) = &self.default_content_type {
             if response.get("Content-Type") == Some(crate::http::response::DEFAULT_CONTENT_TYPE) {
                 response.headers.set("Content-Type", ct.as_str());
-                response.charset = self.settings.default_charset.clone();
+                response.charset = self.settings.default_charset.clone().into();
             }
         }
         if response.status_code >= 400 && !response.logged {

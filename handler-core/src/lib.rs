@@ -7,13 +7,16 @@
 //! middleware out.
 //!
 //! Module map (Django's names): [`settings`] (settings.py), [`middleware`] (MIDDLEWARE and the
-//! built-ins `common`, `conditional_get`, `security`), [`urls`] (path, re_path, include,
-//! reverse), [`views`] (function views, class-based [`View`], [`decorators`](views::decorators),
-//! error pages), [`http`] (HttpRequest, HttpResponse family, QueryDict, cookies, multipart),
-//! [`exception`] ([`ViewError`]), [`handler`] (BaseHandler), [`auth`] (User, [`hashers`](auth::hashers)), [`shortcuts`]
-//! (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI export).
-//! [`signing`] (django.core.signing: Signer, TimestampSigner, dumps / loads) and [`crypto`]
-//! (django.utils.crypto) are keyed by `secret_key`.
+//! built-ins `security`, `gzip`, `common`, `conditional_get`, `csrf`, `clickjacking`), [`urls`]
+//! (path, re_path, include, reverse), [`views`] (function views, class-based [`View`],
+//! [`decorators`](views::decorators), error pages), [`http`] (HttpRequest, HttpResponse family,
+//! QueryDict, cookies, multipart), [`exception`] ([`ViewError`]), [`handler`] (BaseHandler),
+//! [`auth`] (contrib.auth: User, login, [`hashers`](auth::hashers), its middleware and
+//! decorators), [`contrib`] (sessions, messages), [`signing`] (django.core.signing: Signer,
+//! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
+//! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
+//! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
+//! export).
 //!
 //! # A complete app
 //!
@@ -110,10 +113,94 @@
 //!
 //! The wrapper form of a middleware overrides [`Middleware::call`] and calls
 //! [`Next::run`](middleware::Next::run) (Django's `self.get_response(request)`).
+//!
+//! # Django's default stack
+//!
+//! `middleware = [...]` takes the middleware `django-admin startproject` writes, by short name
+//! or by Django's dotted name: `security`, `sessions` ([`contrib::sessions`]: the database
+//! engine on the app's [`SessionDatabase`](contrib::sessions::SessionDatabase), given with
+//! [`App::session_database`], or `signed_cookies`), `common`, `csrf`
+//! ([`middleware::csrf`]), `auth` ([`auth`]: the app's [`UserStore`](auth::UserStore), given
+//! with [`App::user_store`]), `messages` ([`contrib::messages`]), `clickjacking`, plus `gzip`
+//! and `conditional_get`. Values are signed as Django signs them ([`signing`]), passwords
+//! hashed as Django hashes them ([`auth::hashers`]), and [`template::render`] renders
+//! Jinja2-syntax templates with `csrf_input` and `messages`.
+//!
+//! # Testing with the `Client`
+//!
+//! [`test::Client`] (Django's test client) drives the built app in process: every request
+//! goes through the whole middleware chain, cookies are kept between calls, and CSRF checks
+//! are off unless asked for, as in Django.
+//!
+//! ```
+//! use handler_core::auth::{StoreError, StoredUser, UserStore};
+//! use handler_core::prelude::*;
+//! use handler_core::test::Client;
+//! use serde_json::json;
+//!
+//! /// The app's users (Django's user model).
+//! struct Users(Vec<StoredUser>);
+//! impl UserStore for Users {
+//!     fn get_user(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+//!         Ok(self.0.iter().find(|u| u.id == id).cloned())
+//!     }
+//!     fn get_by_natural_key(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
+//!         Ok(self.0.iter().find(|u| u.username == name).cloned())
+//!     }
+//! }
+//!
+//! fn counter(request: &mut HttpRequest) -> ViewResult {
+//!     let session = request.session()?;
+//!     let count = session.get("count")?.and_then(|v| v.as_i64()).unwrap_or(0) + 1;
+//!     session.set("count", count)?;
+//!     JsonResponse::new(&json!({"count": count}))
+//! }
+//!
+//! fn whoami(request: &mut HttpRequest) -> ViewResult {
+//!     JsonResponse::new(&json!({"username": request.user().username}))
+//! }
+//!
+//! let mut settings = Settings::default();
+//! settings.secret_key = "doc-test-key".into();
+//! settings.session_engine = "signed_cookies".into();
+//! settings.middleware = ["sessions", "csrf", "auth"].map(String::from).to_vec();
+//! let alice = StoredUser {
+//!     id: "1".into(),
+//!     username: "alice".into(),
+//!     password: "pbkdf2_sha256$10000$notessaltalice$ZbfiDUP9TIZjov7FbXiBmTf6PK5wqRiO4BJrJFN0yZw=".into(),
+//!     is_active: true,
+//!     is_staff: false,
+//!     is_superuser: false,
+//! };
+//! let app = App::new(vec![
+//!     path("counter/", view(counter)),
+//!     path("whoami/", login_required(view(whoami))),
+//! ])
+//! .user_store(Users(vec![alice.clone()]));
+//! let mut client = Client::from_app(app, settings).unwrap().enforce_csrf_checks(true);
+//!
+//! // The session cookie is kept between requests.
+//! assert_eq!(client.get("/counter/").json().unwrap(), json!({"count": 1}));
+//! let response = client.get("/counter/");
+//! assert_eq!(response.json().unwrap(), json!({"count": 2}));
+//! assert_eq!(response.get("Vary"), Some("Cookie"));
+//!
+//! // login_required redirects; force_login signs in without a password.
+//! let response = client.get("/whoami/");
+//! assert_eq!(response.status_code, 302);
+//! assert_eq!(response.get("Location"), Some("/accounts/login/?next=/whoami/"));
+//! client.force_login(&alice).unwrap();
+//! let response = client.request("GET", "/whoami/").follow().send();
+//! assert_eq!(response.json().unwrap(), json!({"username": "alice"}));
+//!
+//! // With enforce_csrf_checks, a POST without the token is refused as a browser's would be.
+//! assert_eq!(client.post("/counter/", &[]).status_code, 403);
+//! ```
 
 pub mod adapter;
 pub mod app;
 pub mod auth;
+pub mod contrib;
 pub mod crypto;
 pub mod exception;
 pub mod handler;
@@ -123,7 +210,10 @@ pub mod python;
 pub mod settings;
 pub mod shortcuts;
 pub mod signing;
+pub mod template;
+pub mod test;
 pub mod urls;
+pub mod utils;
 pub mod views;
 
 #[cfg(test)]
@@ -152,7 +242,7 @@ pub mod prelude {
     };
     pub use crate::middleware::{Middleware, Next};
     pub use crate::settings::{ConfigError, Settings};
-    pub use crate::shortcuts::{get_object_or_404, redirect, redirect_permanent, reverse};
+    pub use crate::shortcuts::{get_object_or_404, redirect, redirect_permanent, render, reverse};
     pub use crate::urls::{include, path, re_path, PathValue};
     pub use crate::views::decorators::{
         login_required, login_required_at, require_GET, require_POST, require_http_methods,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
@@ -87,6 +88,143 @@ impl Default for RawSettings {
     }
 }
 
+/// The settings of Django's default middleware stack and its contrib apps (sessions, CSRF,
+/// auth redirects, messages, clickjacking, templates), with Django's names (lower-case) and
+/// defaults. Read from the top level of the settings file like the others; a samesite value of
+/// `""` leaves the attribute out (Django's `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct StackSettings {
+    /// `X_FRAME_OPTIONS`: `DENY` or `SAMEORIGIN`.
+    pub x_frame_options: String,
+    /// `CSRF_COOKIE_NAME`.
+    pub csrf_cookie_name: String,
+    /// `CSRF_COOKIE_AGE` in seconds (52 weeks).
+    pub csrf_cookie_age: i64,
+    /// `CSRF_COOKIE_DOMAIN`.
+    pub csrf_cookie_domain: Option<String>,
+    /// `CSRF_COOKIE_PATH`.
+    pub csrf_cookie_path: String,
+    /// `CSRF_COOKIE_SECURE`.
+    pub csrf_cookie_secure: bool,
+    /// `CSRF_COOKIE_HTTPONLY`.
+    pub csrf_cookie_httponly: bool,
+    /// `CSRF_COOKIE_SAMESITE`.
+    pub csrf_cookie_samesite: String,
+    /// `CSRF_HEADER_NAME`, as a `META` key (`HTTP_X_CSRFTOKEN` is the `X-CSRFToken` header).
+    pub csrf_header_name: String,
+    /// `CSRF_TRUSTED_ORIGINS`: `scheme://host[:port]`, a host may start with `*.`.
+    pub csrf_trusted_origins: Vec<String>,
+    /// `CSRF_USE_SESSIONS`: keep the CSRF secret in the session instead of a cookie.
+    pub csrf_use_sessions: bool,
+    /// `SESSION_ENGINE`: `db` (`django.contrib.sessions.backends.db`, the app's database) or
+    /// `signed_cookies` (`django.contrib.sessions.backends.signed_cookies`).
+    pub session_engine: String,
+    /// `SESSION_COOKIE_NAME`.
+    pub session_cookie_name: String,
+    /// `SESSION_COOKIE_AGE` in seconds (2 weeks).
+    pub session_cookie_age: i64,
+    /// `SESSION_COOKIE_DOMAIN`.
+    pub session_cookie_domain: Option<String>,
+    /// `SESSION_COOKIE_SECURE`.
+    pub session_cookie_secure: bool,
+    /// `SESSION_COOKIE_HTTPONLY`.
+    pub session_cookie_httponly: bool,
+    /// `SESSION_COOKIE_PATH`.
+    pub session_cookie_path: String,
+    /// `SESSION_COOKIE_SAMESITE`.
+    pub session_cookie_samesite: String,
+    /// `SESSION_SAVE_EVERY_REQUEST`.
+    pub session_save_every_request: bool,
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
+    pub session_expire_at_browser_close: bool,
+    /// `LOGIN_REDIRECT_URL`: where `login` goes without a safe `next` (a path or route name).
+    pub login_redirect_url: String,
+    /// `LOGOUT_REDIRECT_URL`: where `logout` goes (a path or route name); none renders the
+    /// logged-out page.
+    pub logout_redirect_url: Option<String>,
+    /// `MESSAGE_STORAGE`: `fallback`, `cookie` or `session`, or Django's dotted class names.
+    pub message_storage: String,
+    /// `MESSAGE_LEVEL`: messages below it are dropped (`INFO`, 20).
+    pub message_level: i32,
+    /// `TEMPLATES`: where `render` finds templates.
+    pub templates: TemplateSettings,
+}
+
+/// `TEMPLATES` (one Jinja2-syntax engine): `[templates] dirs = ["templates"]`, relative to the
+/// settings file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateSettings {
+    /// `DIRS`: the directories searched, in order.
+    pub dirs: Vec<String>,
+}
+
+impl Default for StackSettings {
+    fn default() -> Self {
+        StackSettings {
+            x_frame_options: "DENY".to_string(),
+            csrf_cookie_name: "csrftoken".to_string(),
+            csrf_cookie_age: 60 * 60 * 24 * 7 * 52,
+            csrf_cookie_domain: None,
+            csrf_cookie_path: "/".to_string(),
+            csrf_cookie_secure: false,
+            csrf_cookie_httponly: false,
+            csrf_cookie_samesite: "Lax".to_string(),
+            csrf_header_name: "HTTP_X_CSRFTOKEN".to_string(),
+            csrf_trusted_origins: Vec::new(),
+            csrf_use_sessions: false,
+            session_engine: "django.contrib.sessions.backends.db".to_string(),
+            session_cookie_name: "sessionid".to_string(),
+            session_cookie_age: 60 * 60 * 24 * 7 * 2,
+            session_cookie_domain: None,
+            session_cookie_secure: false,
+            session_cookie_httponly: true,
+            session_cookie_path: "/".to_string(),
+            session_cookie_samesite: "Lax".to_string(),
+            session_save_every_request: false,
+            session_expire_at_browser_close: false,
+            login_redirect_url: "/accounts/profile/".to_string(),
+            logout_redirect_url: None,
+            message_storage: "django.contrib.messages.storage.fallback.FallbackStorage".to_string(),
+            message_level: 20,
+            templates: TemplateSettings::default(),
+        }
+    }
+}
+
+impl StackSettings {
+    /// The top-level keys these settings read.
+    const KEYS: [&'static str; 26] = [
+        "x_frame_options",
+        "csrf_cookie_name",
+        "csrf_cookie_age",
+        "csrf_cookie_domain",
+        "csrf_cookie_path",
+        "csrf_cookie_secure",
+        "csrf_cookie_httponly",
+        "csrf_cookie_samesite",
+        "csrf_header_name",
+        "csrf_trusted_origins",
+        "csrf_use_sessions",
+        "session_engine",
+        "session_cookie_name",
+        "session_cookie_age",
+        "session_cookie_domain",
+        "session_cookie_secure",
+        "session_cookie_httponly",
+        "session_cookie_path",
+        "session_cookie_samesite",
+        "session_save_every_request",
+        "session_expire_at_browser_close",
+        "login_redirect_url",
+        "logout_redirect_url",
+        "message_storage",
+        "message_level",
+        "templates",
+    ];
+}
+
 /// The settings (Django's names, lower-case): `debug`, `allowed_hosts`, `append_slash`,
 /// `middleware`, `default_charset`, `login_url`, the upload limits, `secret_key`,
 /// `secret_key_fallbacks` and `[app]`.
@@ -115,10 +253,15 @@ pub struct Settings {
     /// `SECRET_KEY_FALLBACKS`: older keys a signature is still checked against (never signed
     /// with), so a key can be rotated without logging everyone out.
     pub secret_key_fallbacks: Vec<String>,
+    /// The default stack's settings (sessions, CSRF, messages, ...), also reachable directly
+    /// as `settings.csrf_cookie_name` and so on.
+    pub stack: StackSettings,
     /// The `[app]` table, for the app.
     pub app: toml::Table,
     path: Option<PathBuf>,
     source: String,
+    /// The template engine, built from `templates` on first use.
+    template_engine: Arc<OnceLock<Result<crate::template::Engine, ConfigError>>>,
     /// Where the `middleware` array and each of its elements sit in `source` (byte ranges).
     middleware_spans: MiddlewareSpans,
 }
@@ -132,12 +275,22 @@ struct MiddlewareSpans {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings::from_raw(RawSettings::default(), None, String::new())
+        Settings::from_raw(
+            RawSettings::default(),
+            StackSettings::default(),
+            None,
+            String::new(),
+        )
     }
 }
 
 impl Settings {
-    fn from_raw(raw: RawSettings, path: Option<PathBuf>, source: String) -> Self {
+    fn from_raw(
+        raw: RawSettings,
+        stack: StackSettings,
+        path: Option<PathBuf>,
+        source: String,
+    ) -> Self {
         let mut middleware_spans = MiddlewareSpans::default();
         let mut middleware = Vec::new();
         if let Some(array) = raw.middleware {
@@ -160,9 +313,11 @@ impl Settings {
             data_upload_max_number_fields: raw.data_upload_max_number_fields,
             secret_key: raw.secret_key,
             secret_key_fallbacks: raw.secret_key_fallbacks,
+            stack,
             app: raw.app,
             path,
             source,
+            template_engine: Arc::new(OnceLock::new()),
             middleware_spans,
         }
     }
@@ -182,6 +337,11 @@ impl Settings {
     /// Parses settings from `source`; `path` names the file in errors.
     pub fn parse(source: &str, path: Option<&Path>) -> Result<Settings, ConfigError> {
         let raw: RawSettings = toml::from_str(source).map_err(|e| toml_error(&e, source, path))?;
+        // A second pass for the stack's settings: parsed on their own (not flattened into
+        // RawSettings, which would lose the parser's spans), so a wrong type still names its
+        // line.
+        let stack: StackSettings =
+            toml::from_str(source).map_err(|e| toml_error(&e, source, path))?;
         let file = path.map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
         for (key, line) in unknown_keys(source) {
             // Django ignores settings it does not know; a warning still catches a typo.
@@ -189,6 +349,7 @@ impl Settings {
         }
         Ok(Settings::from_raw(
             raw,
+            stack,
             path.map(Path::to_path_buf),
             source.to_string(),
         ))
@@ -197,6 +358,15 @@ impl Settings {
     /// Settings with defaults, for an app run without a settings file.
     pub fn defaults() -> Settings {
         Settings::default()
+    }
+
+    /// The template engine `[templates]` describes, built on first use (Django's
+    /// `engines["jinja2"]`); an error names the file and the directory.
+    pub fn template_engine(&self) -> Result<&crate::template::Engine, ConfigError> {
+        self.template_engine
+            .get_or_init(|| crate::template::Engine::from_settings(self))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The settings file, if there is one.
@@ -283,6 +453,19 @@ impl Settings {
     }
 }
 
+impl std::ops::Deref for Settings {
+    type Target = StackSettings;
+    fn deref(&self) -> &StackSettings {
+        &self.stack
+    }
+}
+
+impl std::ops::DerefMut for Settings {
+    fn deref_mut(&mut self) -> &mut StackSettings {
+        &mut self.stack
+    }
+}
+
 /// The settings handler-core reads; anything else at the top level is unknown.
 const KNOWN_KEYS: [&str; 11] = [
     "debug",
@@ -306,7 +489,10 @@ fn unknown_keys(source: &str) -> Vec<(String, usize)> {
     };
     let mut unknown: Vec<(String, usize)> = doc
         .into_keys()
-        .filter(|k| !KNOWN_KEYS.contains(&k.get_ref().as_str()))
+        .filter(|k| {
+            let k = k.get_ref().as_str();
+            !KNOWN_KEYS.contains(&k) && !StackSettings::KEYS.contains(&k)
+        })
         .map(|k| {
             let line = line_of(source, k.span().start);
             (k.into_inner(), line)
@@ -450,6 +636,25 @@ mod tests {
             e.message().starts_with("<settings>:2: duplicate key"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_stack_settings_have_djangos_defaults_and_name_their_line_when_wrong() {
+        let s = Settings::default();
+        assert_eq!(s.csrf_cookie_name, "csrftoken");
+        assert_eq!(s.csrf_cookie_age, 31_449_600);
+        assert_eq!(s.session_cookie_age, 1_209_600);
+        assert!(s.session_cookie_httponly && !s.csrf_cookie_httponly);
+        assert_eq!(s.x_frame_options, "DENY");
+        let src = "debug = false\ncsrf_trusted_origins = [\"https://a.example\"]\n\
+                   [templates]\ndirs = [\"templates\"]\n";
+        let s = Settings::parse(src, None).unwrap();
+        assert_eq!(s.csrf_trusted_origins, ["https://a.example"]);
+        assert_eq!(s.templates.dirs, ["templates"]);
+        let e =
+            Settings::parse("debug = false\n\nsession_cookie_age = \"2w\"\n", None).unwrap_err();
+        assert!(e.message().starts_with("<settings>:3: "), "{e}");
+        assert!(unknown_keys("session_cookie_age = 1\nx_frame_options = \"DENY\"\n").is_empty());
     }
 
     #[test]

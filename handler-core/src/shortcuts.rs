@@ -1,11 +1,12 @@
-//! Shortcuts (Django's `django.shortcuts` and `resolve_url`): `redirect`, `reverse`,
-//! `get_object_or_404`.
+//! Shortcuts (Django's `django.shortcuts` and `resolve_url`): `render`, `redirect`,
+//! `reverse`, `get_object_or_404`.
 
 use crate::exception::ViewError;
 use crate::http::{HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect};
 use crate::urls::PathValue;
 
 pub use crate::handler::reverse;
+pub use crate::template::render;
 
 /// Django's `resolve_url(to)`: a relative URL (`./…`, `../…`) is kept; anything else is first
 /// reversed as a route name, and when that fails it is kept as a URL if it looks like one

@@ -386,7 +386,25 @@ impl serde_json::ser::Formatter for CompactPythonFormatter {
 /// the input. flate2 runs on the C zlib (its `zlib` feature), the library Python links, so the
 /// bytes are the same.
 fn zlib_compress(data: &[u8]) -> Vec<u8> {
-    let mut z = Compress::new(Compression::new(6), true);
+    thread_local! {
+        /// One deflate stream per thread, reset between uses: a new one allocates and clears
+        /// about 256 KiB, which on every signed session save cost more than the rest of the
+        /// request (page faults as malloc handed the memory back and took it again).
+        static DEFLATE: std::cell::RefCell<Compress> =
+            std::cell::RefCell::new(Compress::new(Compression::new(6), true));
+    }
+    DEFLATE.with(|z| match z.try_borrow_mut() {
+        Ok(mut z) => {
+            z.reset();
+            deflate_all(&mut z, data)
+        }
+        // Re-entered on this thread (not expected): a stream of its own.
+        Err(_) => deflate_all(&mut Compress::new(Compression::new(6), true), data),
+    })
+}
+
+/// Runs `data` through the fresh (or reset) stream `z` to its end.
+fn deflate_all(z: &mut Compress, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
     loop {
         if out.len() == out.capacity() {

@@ -140,6 +140,9 @@ pub enum Inbound {
     Drained,
     /// The socket may hold bytes.
     Ready,
+    /// The client's FIN was signalled with the last readiness event: read until the end of the
+    /// stream is seen, as a short read no longer means there is nothing more (the end is).
+    Closing,
     /// The client closed its sending side (FIN): what it sent is still served.
     Eof,
 }
@@ -308,8 +311,6 @@ pub struct Connection {
     pub(crate) inbound: Inbound,
     /// Responses completed, for the keep-alive and idle-reclaim rules.
     pub(crate) served: u64,
-    /// The poller reported the client's FIN (read-closed): reads go on until they return 0.
-    pub(crate) peer_closed: bool,
 }
 
 impl Connection {
@@ -325,7 +326,6 @@ impl Connection {
             // Edge-triggered: bytes that came with the connection raise no event of their own.
             inbound: Inbound::Ready,
             served: 0,
-            peer_closed: false,
         }
     }
 
@@ -339,18 +339,15 @@ impl Connection {
         self.peer.client()
     }
 
-    /// The socket reported readiness to read.
-    pub fn on_readable(&mut self) {
-        if self.inbound != Inbound::Eof {
-            self.inbound = Inbound::Ready;
-        }
-    }
-
-    /// The socket reported that the client closed its sending side (the bytes before the FIN
-    /// may have come in the same edge).
-    pub fn on_read_closed(&mut self) {
-        self.peer_closed = true;
-        self.on_readable();
+    /// The socket reported readiness to read; `closed` when the event also said the client
+    /// closed its sending side (its data and its FIN may have come in one edge).
+    pub fn on_readable(&mut self, closed: bool) {
+        self.inbound = match self.inbound {
+            Inbound::Eof => Inbound::Eof,
+            Inbound::Closing => Inbound::Closing,
+            _ if closed => Inbound::Closing,
+            _ => Inbound::Ready,
+        };
     }
 
     /// The unconsumed bytes read: a parsed head's ranges index these.
@@ -380,7 +377,7 @@ impl Connection {
             match self.inbound {
                 Inbound::Drained => return Fill::WouldBlock,
                 Inbound::Eof => return Fill::Eof,
-                Inbound::Ready => {}
+                Inbound::Ready | Inbound::Closing => {}
             }
             let buf = self.rbuf.get_or_insert_with(ReadBuf::take);
             if buf.room() == 0 {
@@ -397,10 +394,9 @@ impl Connection {
                     return Fill::Eof;
                 }
                 Ok(n) => {
-                    // A short read emptied the socket: the next edge says when there is more.
-                    // Not after the client's FIN was reported: that edge came with the bytes
-                    // just read, and no other will follow, so the end must be read now.
-                    if n < room && !self.peer_closed {
+                    // A short read emptied the socket: the next edge says when there is more
+                    // (unless the FIN is known to be waiting: then the next read sees it).
+                    if n < room && self.inbound == Inbound::Ready {
                         self.inbound = Inbound::Drained;
                     }
                     return Fill::Data;
@@ -826,7 +822,7 @@ mod tests {
     /// Advances, flushes and settles once, like one loop turn; returns the head if any.
     fn turn(conn: &mut Connection, spare: &mut Vec<(Range<usize>, Range<usize>)>) -> Option<Head> {
         let now = Instant::now();
-        conn.on_readable();
+        conn.on_readable(false);
         let next = conn.advance(&mut env(spare), now);
         conn.flush(now);
         conn.settle(now);
@@ -914,6 +910,28 @@ mod tests {
         assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
     }
 
+    /// A head cut short by FIN, both arriving before the loop reads (one readiness edge):
+    /// the end of the stream is found without another event.
+    #[test]
+    fn a_fin_signalled_with_the_data_is_seen_without_another_event() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let now = Instant::now();
+        conn.on_readable(true);
+        assert!(matches!(
+            conn.advance(&mut env(&mut spare), now),
+            Next::Wait
+        ));
+        conn.flush(now);
+        assert!(conn.settle(now), "answered 400 and closed, in one turn");
+        drop(conn);
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
+    }
+
     #[test]
     fn bytes_and_fin_in_one_edge_still_reach_the_end() {
         let (mut conn, mut client) = pair();
@@ -925,7 +943,7 @@ mod tests {
         client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
         client.shutdown(std::net::Shutdown::Write).unwrap();
         let now = Instant::now();
-        conn.on_read_closed();
+        conn.on_readable(true);
         assert!(matches!(
             conn.advance(&mut env(&mut spare), now),
             Next::Wait

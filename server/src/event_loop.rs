@@ -180,7 +180,7 @@ impl EventLoop {
         }
         self.out_on_call -= 1;
         // Readiness that came while it was away raised no event here.
-        conn.on_readable();
+        conn.on_readable(false);
         match self.conns.get_mut(key) {
             Some(slot) => slot.conn = Some(conn),
             None => return,
@@ -208,10 +208,8 @@ impl EventLoop {
                 Token(t) if t > usize::MAX - 1 - self.listeners.len() => accept = true,
                 Token(key) => {
                     if let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) {
-                        if event.is_read_closed() {
-                            conn.on_read_closed();
-                        } else if event.is_readable() || event.is_error() {
-                            conn.on_readable();
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            conn.on_readable(event.is_read_closed());
                         }
                         self.runnable.push_back(key);
                     }

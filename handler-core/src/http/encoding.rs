@@ -70,6 +70,11 @@ fn unquote_with_charset(s: &str, charset: &str) -> String {
 /// re-percent-encoding each invalid byte (Django's `repercent_broken_unicode`) so the result
 /// is lossless and still routable.
 pub fn path_from_raw(raw: &[u8]) -> String {
+    // The usual path has no escapes and is ASCII: one copy, no decoding pass.
+    if raw.is_ascii() && memchr::memchr(b'%', raw).is_none() {
+        // SAFETY: ASCII is UTF-8.
+        return unsafe { std::str::from_utf8_unchecked(raw) }.to_owned();
+    }
     let decoded = unquote_to_bytes(raw);
     let mut out = String::with_capacity(decoded.len());
     for chunk in decoded.utf8_chunks() {

@@ -1,23 +1,78 @@
 //! Header maps with case-insensitive names (Django's `HttpHeaders` on the request side and the
 //! `ResponseHeaders` of `HttpResponse`).
+//!
+//! Every request builds one and every response carries one, so a map keeps all its names and
+//! values in one text buffer with a list of ranges: two allocations per map, however many
+//! fields, instead of two per field.
+
+use std::ops::Range;
+
+/// One field: where its name and value are in the map's text.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    name: (u32, u32),
+    value: (u32, u32),
+}
 
 /// An ordered list of header fields whose names compare case-insensitively; repeated fields
 /// stay separate entries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Headers {
-    fields: Vec<(String, String)>,
+    /// Names and values back to back; a replaced or removed field leaves its bytes behind until
+    /// the map is dropped (maps are short-lived: one request or response).
+    text: String,
+    fields: Vec<Field>,
+}
+
+fn span(r: (u32, u32)) -> Range<usize> {
+    r.0 as usize..r.1 as usize
 }
 
 impl Headers {
     /// An empty map.
     pub fn new() -> Self {
-        Headers { fields: Vec::new() }
+        Headers::default()
     }
 
     /// An empty map with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         Headers {
+            text: String::with_capacity(n * 24),
             fields: Vec::with_capacity(n),
+        }
+    }
+
+    /// An empty map with room for `n` fields holding `bytes` of names and values in all.
+    pub fn with_capacity_bytes(n: usize, bytes: usize) -> Self {
+        Headers {
+            text: String::with_capacity(bytes),
+            fields: Vec::with_capacity(n),
+        }
+    }
+
+    fn name_of(&self, f: &Field) -> &str {
+        &self.text[span(f.name)]
+    }
+
+    fn value_of(&self, f: &Field) -> &str {
+        &self.text[span(f.value)]
+    }
+
+    fn push_text(&mut self, s: &str) -> (u32, u32) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        // A header block is bounded far below 4 GiB by the server's limits; saturate anyway.
+        let end = self.text.len();
+        (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        )
+    }
+
+    fn field(&mut self, name: &str, value: &str) -> Field {
+        Field {
+            name: self.push_text(name),
+            value: self.push_text(value),
         }
     }
 
@@ -25,16 +80,16 @@ impl Headers {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|f| self.name_of(f).eq_ignore_ascii_case(name))
+            .map(|f| self.value_of(f))
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.fields
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .filter(move |f| self.name_of(f).eq_ignore_ascii_case(name))
+            .map(|f| self.value_of(f))
     }
 
     /// True when `name` is present (Django's `has_header` / `in`).
@@ -44,51 +99,59 @@ impl Headers {
 
     /// Replaces every field called `name` with one holding `value` (Django's
     /// `response[name] = value`). The first field keeps its place.
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        let value = value.into();
+    pub fn set(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let (name, value) = (name.as_ref(), value.as_ref());
         match self
             .fields
             .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(&name))
+            .position(|f| self.name_of(f).eq_ignore_ascii_case(name))
         {
             Some(i) => {
-                self.fields[i] = (name.clone(), value);
+                self.fields[i] = self.field(name, value);
                 let mut j = i + 1;
                 while j < self.fields.len() {
-                    if self.fields[j].0.eq_ignore_ascii_case(&name) {
+                    if self.name_of(&self.fields[j]).eq_ignore_ascii_case(name) {
                         self.fields.remove(j);
                     } else {
                         j += 1;
                     }
                 }
             }
-            None => self.fields.push((name, value)),
+            None => {
+                let f = self.field(name, value);
+                self.fields.push(f);
+            }
         }
     }
 
     /// Sets `name` only when it is absent (Django's `setdefault`).
-    pub fn set_default(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set_default(&mut self, name: &str, value: impl AsRef<str>) {
         if !self.contains(name) {
-            self.fields.push((name.to_string(), value.into()));
+            let f = self.field(name, value.as_ref());
+            self.fields.push(f);
         }
     }
 
     /// Adds a field, keeping any existing ones of the same name.
-    pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.fields.push((name.into(), value.into()));
+    pub fn append(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let f = self.field(name.as_ref(), value.as_ref());
+        self.fields.push(f);
     }
 
     /// Removes every field called `name`; true when one was there.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.fields.len();
-        self.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        let text = &self.text;
+        self.fields
+            .retain(|f| !text[span(f.name)].eq_ignore_ascii_case(name));
         before != self.fields.len()
     }
 
     /// All fields, in order, names as given.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.fields
+            .iter()
+            .map(|f| (self.name_of(f), self.value_of(f)))
     }
 
     /// Number of fields.
@@ -102,14 +165,27 @@ impl Headers {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Headers {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Headers {
-            fields: iter
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+        let mut headers = Headers::new();
+        for (k, v) in iter {
+            headers.append(k, v);
         }
+        headers
     }
 }
 
@@ -131,5 +207,23 @@ mod tests {
         assert!(h.remove("CONTENT-TYPE"));
         assert!(!h.contains("content-type"));
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn replaced_and_removed_fields_leave_the_rest_intact() {
+        let mut h = Headers::with_capacity_bytes(2, 16);
+        h.append("A", "1");
+        h.append("B", "2");
+        h.set("a", "one");
+        h.append(String::from("C"), format!("{}", 3));
+        assert!(h.remove("b"));
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("a", "one"), ("C", "3")],
+            "the first field keeps its place, in its new spelling"
+        );
+        let same: Headers = [("a", "one"), ("C", "3")].into_iter().collect();
+        assert_eq!(h, same, "equal by content, whatever the buffer holds");
+        assert_eq!(format!("{h:?}"), r#"[("a", "one"), ("C", "3")]"#);
     }
 }

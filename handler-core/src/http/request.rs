@@ -2,7 +2,7 @@
 //! form data, body, headers, `META`, cookies, the user and per-request extensions.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
@@ -30,60 +30,69 @@ pub struct ConnectionInfo {
     /// The local port (`SERVER_PORT`).
     pub server_port: u16,
     /// `http` or `https` (`wsgi.url_scheme`).
-    pub scheme: String,
+    pub scheme: Cow<'static, str>,
     /// `HTTP/1.1` or `HTTP/1.0` (`SERVER_PROTOCOL`).
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
 }
 
 /// A probe telling whether the server gave up on the request (the responder's
 /// `is_cancelled`).
 pub type CancelProbe = Box<dyn Fn() -> u32 + Send + Sync>;
 
+/// Loads the user on first use (Django's `SimpleLazyObject(lambda: get_user(request))`).
+pub type UserLoader = Box<dyn FnOnce(&mut HttpRequest) -> User + Send + Sync>;
+
 /// A typed map of per-request values middleware attach for later layers (like
 /// `request.session` or any attribute Django middleware sets on the request).
 #[derive(Default)]
 pub struct Extensions {
-    map: Option<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// A few values at most per request: a list searched by type beats hashing.
+    entries: Vec<(TypeId, Box<dyn Any + Send + Sync>)>,
 }
 
 impl Extensions {
+    fn position<T: Any>(&self) -> Option<usize> {
+        let id = TypeId::of::<T>();
+        self.entries.iter().position(|(t, _)| *t == id)
+    }
+
     /// Stores `value`, returning the previous value of that type.
     pub fn insert<T: Any + Send + Sync>(&mut self, value: T) -> Option<T> {
-        self.map
-            .get_or_insert_with(HashMap::new)
-            .insert(TypeId::of::<T>(), Box::new(value))
-            .and_then(|b| b.downcast::<T>().ok().map(|b| *b))
+        match self.position::<T>() {
+            Some(i) => {
+                let old = std::mem::replace(&mut self.entries[i].1, Box::new(value));
+                old.downcast::<T>().ok().map(|b| *b)
+            }
+            None => {
+                self.entries.push((TypeId::of::<T>(), Box::new(value)));
+                None
+            }
+        }
     }
 
     /// The value of type `T`, if any.
     pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.map
-            .as_ref()?
-            .get(&TypeId::of::<T>())
-            .and_then(|b| b.downcast_ref::<T>())
+        let i = self.position::<T>()?;
+        self.entries[i].1.downcast_ref::<T>()
     }
 
     /// The value of type `T`, mutably.
     pub fn get_mut<T: Any + Send + Sync>(&mut self) -> Option<&mut T> {
-        self.map
-            .as_mut()?
-            .get_mut(&TypeId::of::<T>())
-            .and_then(|b| b.downcast_mut::<T>())
+        let i = self.position::<T>()?;
+        self.entries[i].1.downcast_mut::<T>()
     }
 
     /// Removes and returns the value of type `T`.
     pub fn remove<T: Any + Send + Sync>(&mut self) -> Option<T> {
-        self.map
-            .as_mut()?
-            .remove(&TypeId::of::<T>())
-            .and_then(|b| b.downcast::<T>().ok().map(|b| *b))
+        let i = self.position::<T>()?;
+        let (_, value) = self.entries.swap_remove(i);
+        value.downcast::<T>().ok().map(|b| *b)
     }
 }
 
 impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.map.as_ref().map_or(0, HashMap::len);
-        write!(f, "Extensions({n} values)")
+        write!(f, "Extensions({} values)", self.entries.len())
     }
 }
 
@@ -142,7 +151,9 @@ pub struct HttpRequest {
     pub path_info: String,
     /// The header fields (Django's `headers`: case-insensitive).
     pub headers: Headers,
-    /// The user (Django's `request.user`); anonymous unless a middleware signs one in.
+    /// The user as loaded so far (Django's `request.user`); anonymous unless a middleware signs
+    /// one in. `AuthenticationMiddleware` loads it lazily: read it through
+    /// [`HttpRequest::user`], which loads it on first use.
     pub user: User,
     /// Values attached by middleware.
     pub extensions: Extensions,
@@ -154,6 +165,7 @@ pub struct HttpRequest {
     body: Vec<u8>,
     settings: Arc<Settings>,
     cancel: Option<CancelProbe>,
+    user_loader: Option<UserLoader>,
     pub(crate) resolver404: Option<Resolver404>,
     /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
     pub(crate) body_error: Option<String>,
@@ -211,14 +223,15 @@ impl HttpRequest {
             extensions: Extensions::default(),
             resolver_match: None,
             connection: ConnectionInfo {
-                scheme: "http".to_string(),
-                protocol: "HTTP/1.1".to_string(),
+                scheme: Cow::Borrowed("http"),
+                protocol: Cow::Borrowed("HTTP/1.1"),
                 ..ConnectionInfo::default()
             },
             query_string,
             body: Vec::new(),
             settings,
             cancel: None,
+            user_loader: None,
             resolver404: None,
             body_error: None,
             get: OnceLock::new(),
@@ -227,6 +240,11 @@ impl HttpRequest {
             cookies: OnceLock::new(),
             meta: OnceLock::new(),
         }
+    }
+
+    /// Sets the body in place (the adapter's, which does not move the request).
+    pub(crate) fn set_body(&mut self, body: Vec<u8>) {
+        self.body = body;
     }
 
     /// Sets the body (builder style).
@@ -241,12 +259,39 @@ impl HttpRequest {
         self
     }
 
+    /// The user (Django's lazy `request.user`): the first call runs the loader
+    /// `AuthenticationMiddleware` installed (reading the session), later calls return the
+    /// same user.
+    pub fn user(&mut self) -> &User {
+        if let Some(load) = self.user_loader.take() {
+            self.user = load(self);
+        }
+        &self.user
+    }
+
+    /// Installs `loader`, run by the first [`HttpRequest::user`] call (replacing any user
+    /// loaded so far).
+    pub fn set_user_loader(&mut self, loader: UserLoader) {
+        self.user_loader = Some(loader);
+    }
+
+    /// Sets the user at once, dropping any pending loader (Django's `request.user = user`).
+    pub fn set_user(&mut self, user: User) {
+        self.user_loader = None;
+        self.user = user;
+    }
+
     pub(crate) fn set_cancel_probe(&mut self, probe: CancelProbe) {
         self.cancel = Some(probe);
     }
 
     /// The settings the app runs with.
     pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The settings, shared.
+    pub fn settings_arc(&self) -> &Arc<Settings> {
         &self.settings
     }
 
@@ -434,8 +479,8 @@ impl HttpRequest {
             ("REMOTE_PORT".into(), c.remote_port.to_string()),
             ("SERVER_NAME".into(), c.server_name.clone()),
             ("SERVER_PORT".into(), c.server_port.to_string()),
-            ("SERVER_PROTOCOL".into(), c.protocol.clone()),
-            ("wsgi.url_scheme".into(), c.scheme.clone()),
+            ("SERVER_PROTOCOL".into(), c.protocol.to_string()),
+            ("wsgi.url_scheme".into(), c.scheme.to_string()),
         ];
         for (name, value) in self.headers.iter().filter(|(n, _)| !n.contains('_')) {
             let key = meta_key(name);
@@ -480,7 +525,7 @@ impl HttpRequest {
         } else {
             &self.settings.allowed_hosts
         };
-        let (domain, _port) = split_domain_port(&host);
+        let domain = domain_and_port(&host).map(|(d, _)| d).unwrap_or_default();
         if !domain.is_empty() && validate_host(&domain, allowed) {
             return Ok(host);
         }
@@ -512,6 +557,11 @@ impl HttpRequest {
     /// The scheme, `http` or `https` (Django's `scheme`).
     pub fn scheme(&self) -> &str {
         &self.connection.scheme
+    }
+
+    /// The server port (Django's `get_port`: `META["SERVER_PORT"]`).
+    pub fn get_port(&self) -> String {
+        self.connection.server_port.to_string()
     }
 
     /// True over HTTPS (Django's `is_secure`).
@@ -584,64 +634,93 @@ pub(crate) fn meta_key(name: &str) -> String {
 /// Django's `split_domain_port`: lower-cased domain (trailing dot removed) and port; an empty
 /// domain when the host is malformed.
 pub fn split_domain_port(host: &str) -> (String, String) {
-    let host = host.to_ascii_lowercase();
-    let (domain, port) = if let Some(rest) = host.strip_prefix('[') {
-        match rest.find(']') {
-            Some(end) => {
-                let inner = &rest[..end];
-                let after = &rest[end + 1..];
-                let valid_inner = inner.contains(':')
-                    && inner
-                        .chars()
-                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
-                let port = match after.strip_prefix(':') {
-                    Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p,
-                    None if after.is_empty() => "",
-                    _ => return (String::new(), String::new()),
-                };
-                if !valid_inner {
-                    return (String::new(), String::new());
-                }
-                (format!("[{inner}]"), port.to_string())
-            }
-            None => return (String::new(), String::new()),
-        }
+    match domain_and_port(host) {
+        Some((domain, port)) => (domain.into_owned(), port.to_string()),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// [`split_domain_port`] without copies when the host is already lower case (the usual case:
+/// `get_host` runs on every request through `CommonMiddleware`); `None` for an invalid host.
+fn domain_and_port(host: &str) -> Option<(Cow<'_, str>, &str)> {
+    let lowered: Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
     } else {
-        let (d, p) = match host.rsplit_once(':') {
-            Some((d, p)) => {
-                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                    return (String::new(), String::new());
-                }
-                (d, p)
-            }
-            None => (host.as_str(), ""),
-        };
-        if d.is_empty()
-            || !d
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        {
-            return (String::new(), String::new());
-        }
-        (d.to_string(), p.to_string())
+        Cow::Borrowed(host)
     };
-    let domain = domain
-        .strip_suffix('.')
-        .map_or(domain.clone(), str::to_string);
-    (domain, port)
+    // The port is ASCII digits: its place is the same in the original and the lowered text.
+    let (domain, port_len) = match lowered.as_ref().strip_prefix('[') {
+        Some(rest) => {
+            let end = rest.find(']')?;
+            let inner = &rest[..end];
+            let after = &rest[end + 1..];
+            let valid_inner = inner.contains(':')
+                && inner
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+            let port_len = match after.strip_prefix(':') {
+                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.len(),
+                None if after.is_empty() => 0,
+                _ => return None,
+            };
+            if !valid_inner {
+                return None;
+            }
+            (end + 2, port_len)
+        }
+        None => {
+            let (d, port_len) = match lowered.rsplit_once(':') {
+                Some((d, p)) => {
+                    if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    (d, p.len())
+                }
+                None => (lowered.as_ref(), 0),
+            };
+            if d.is_empty()
+                || !d
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            {
+                return None;
+            }
+            (d.len(), port_len)
+        }
+    };
+    let port = &host[host.len() - port_len..];
+    // Django drops one trailing dot from the domain.
+    let domain_len = if lowered[..domain].ends_with('.') {
+        domain - 1
+    } else {
+        domain
+    };
+    let domain = match lowered {
+        Cow::Borrowed(text) => Cow::Borrowed(&text[..domain_len]),
+        Cow::Owned(mut text) => {
+            text.truncate(domain_len);
+            Cow::Owned(text)
+        }
+    };
+    Some((domain, port))
 }
 
 /// Django's `validate_host`: `*` allows anything, `.example.com` allows the domain and its
 /// subdomains, anything else must match exactly (case-insensitively).
 pub fn validate_host(domain: &str, allowed_hosts: &[String]) -> bool {
+    // Compared without case rather than lower-cased first: the same answer, no copy per
+    // pattern per request.
     allowed_hosts.iter().any(|pattern| {
-        let pattern = pattern.to_ascii_lowercase();
         if pattern == "*" {
             return true;
         }
         match pattern.strip_prefix('.') {
-            Some(bare) => domain == bare || domain.ends_with(&pattern),
-            None => domain == pattern,
+            Some(bare) => {
+                let (d, p) = (domain.as_bytes(), pattern.as_bytes());
+                domain.eq_ignore_ascii_case(bare)
+                    || (d.len() >= p.len() && d[d.len() - p.len()..].eq_ignore_ascii_case(p))
+            }
+            None => domain.eq_ignore_ascii_case(pattern),
         }
     })
 }

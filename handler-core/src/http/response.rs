@@ -36,12 +36,20 @@ pub struct HttpResponse {
     pub reason: Option<String>,
     /// The header fields (case-insensitive names), `Set-Cookie` included.
     pub headers: Headers,
-    /// The charset named in the default `Content-Type`.
-    pub charset: String,
+    /// The charset named in the default `Content-Type` (borrowed while it is the default, so a
+    /// response does not allocate for it).
+    pub charset: std::borrow::Cow<'static, str>,
+    /// Set by `xframe_options_exempt`: `XFrameOptionsMiddleware` leaves this response alone
+    /// (Django's `response.xframe_options_exempt`).
+    pub xframe_options_exempt: bool,
     body: Body,
     /// Set once the cycle has logged this response (Django's `_has_been_logged`).
     pub(crate) logged: bool,
 }
+
+/// Header text a new response reserves: its `Content-Type` and a few more (a `Set-Cookie` or
+/// two grow the buffer once).
+const RESPONSE_HEADER_BYTES: usize = 160;
 
 /// Django's `DEFAULT_CHARSET`.
 pub const DEFAULT_CHARSET: &str = "utf-8";
@@ -52,12 +60,25 @@ pub const DEFAULT_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 impl HttpResponse {
     /// Status 200, `text/html; charset=utf-8`, with `content`.
     pub fn new(content: impl Into<Vec<u8>>) -> Self {
+        HttpResponse::typed(content.into(), DEFAULT_CONTENT_TYPE)
+    }
+
+    /// Status 200 with `content` of `content_type` (what `new` then `content_type` give, in
+    /// one step).
+    pub(crate) fn typed(content: Vec<u8>, content_type: &str) -> Self {
         HttpResponse {
             status_code: status::OK,
             reason: None,
-            headers: Headers::from_iter([("Content-Type", DEFAULT_CONTENT_TYPE)]),
-            charset: DEFAULT_CHARSET.to_string(),
-            body: Body::Bytes(content.into()),
+            headers: {
+                // Room for the few fields a response usually gains on its way out, so setting
+                // them does not grow the buffer.
+                let mut h = Headers::with_capacity_bytes(4, RESPONSE_HEADER_BYTES);
+                h.append("Content-Type", content_type);
+                h
+            },
+            charset: std::borrow::Cow::Borrowed(DEFAULT_CHARSET),
+            xframe_options_exempt: false,
+            body: Body::Bytes(content),
             logged: false,
         }
     }
@@ -74,7 +95,7 @@ impl HttpResponse {
     }
 
     /// Sets a header (replacing any of the same name), builder style.
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
         self.headers.set(name, value);
         self
     }
@@ -103,6 +124,11 @@ impl HttpResponse {
     /// Replaces the content (and turns a streaming response into a plain one).
     pub fn set_content(&mut self, content: impl Into<Vec<u8>>) {
         self.body = Body::Bytes(content.into());
+    }
+
+    /// Replaces the body with `chunks` (Django's `response.streaming_content = ...`).
+    pub fn set_streaming_content(&mut self, chunks: Box<dyn Iterator<Item = Vec<u8>> + Send>) {
+        self.body = Body::Stream(chunks);
     }
 
     /// True for a `StreamingHttpResponse` / `FileResponse` (Django's `streaming`).
@@ -293,7 +319,10 @@ impl JsonResponse {
     /// Status 200 with `data` serialised as Django would.
     #[allow(clippy::new_ret_no_self)]
     pub fn new<T: Serialize + ?Sized>(data: &T) -> Result<HttpResponse, ViewError> {
-        Ok(HttpResponse::new(to_python_json(data)?).content_type("application/json"))
+        Ok(HttpResponse::typed(
+            to_python_json(data)?,
+            "application/json",
+        ))
     }
 
     /// `data` with status `status` (Django's `JsonResponse(data, status=...)`).
@@ -306,7 +335,10 @@ impl JsonResponse {
 
     /// Compact JSON (no spaces), as benchmarks such as TechEmpower's expect.
     pub fn compact<T: Serialize + ?Sized>(data: &T) -> Result<HttpResponse, ViewError> {
-        Ok(HttpResponse::new(serde_json::to_vec(data)?).content_type("application/json"))
+        Ok(HttpResponse::typed(
+            serde_json::to_vec(data)?,
+            "application/json",
+        ))
     }
 }
 

@@ -59,13 +59,16 @@ pub fn set_response_etag(response: &mut HttpResponse) {
     if response.is_streaming() || response.content().is_empty() {
         return;
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Md5::digest(response.content());
-    let mut tag = String::with_capacity(34);
-    tag.push('"');
-    for b in digest {
-        tag.push_str(&format!("{b:02x}"));
+    // `"` + 32 hex digits + `"`, on the stack: this runs for every response.
+    let mut tag = [b'"'; 34];
+    for (i, b) in digest.iter().enumerate() {
+        tag[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        tag[2 + 2 * i] = HEX[usize::from(b & 0xf)];
     }
-    tag.push('"');
+    // Hex digits and quotes are ASCII.
+    let tag = std::str::from_utf8(&tag).unwrap_or_default();
     response.headers.set("ETag", tag);
 }
 

@@ -1,6 +1,8 @@
 //! Middleware (Django's `MIDDLEWARE`): the [`Middleware`] trait with Django's hooks and the
 //! wrapper form, [`Next`] (Django's `get_response` as a value), the registry of factories by
-//! name, and the built-ins `common`, `conditional_get` and `security`.
+//! name, and the built-ins: `security`, `gzip`, `common`, `conditional_get`, `csrf`,
+//! `clickjacking`, and (from `contrib`) `sessions`, `auth`, `messages`. Each is also known by
+//! Django's dotted name ([`DJANGO_NAMES`]), so a Django `MIDDLEWARE` list can be pasted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,9 +13,48 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::settings::{ConfigError, Settings};
 use crate::views::ViewFn;
 
+pub mod clickjacking;
 pub mod common;
 pub mod conditional_get;
+pub mod csrf;
+pub mod gzip;
 pub mod security;
+
+/// Django's dotted path of every built-in middleware and the short name it is registered under.
+pub const DJANGO_NAMES: [(&str, &str); 9] = [
+    ("django.middleware.security.SecurityMiddleware", "security"),
+    ("django.middleware.gzip.GZipMiddleware", "gzip"),
+    ("django.middleware.common.CommonMiddleware", "common"),
+    (
+        "django.middleware.http.ConditionalGetMiddleware",
+        "conditional_get",
+    ),
+    ("django.middleware.csrf.CsrfViewMiddleware", "csrf"),
+    (
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "clickjacking",
+    ),
+    (
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "sessions",
+    ),
+    (
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "auth",
+    ),
+    (
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "messages",
+    ),
+];
+
+/// The short name Django's dotted `name` stands for, or `name` itself.
+pub fn short_name(name: &str) -> &str {
+    DJANGO_NAMES
+        .iter()
+        .find(|(dotted, _)| *dotted == name)
+        .map_or(name, |(_, short)| short)
+}
 
 /// A middleware (Django's new-style middleware class).
 ///
@@ -116,9 +157,14 @@ impl MiddlewareRegistry {
         }
     }
 
-    /// The built-ins: `common`, `conditional_get`, `security`.
+    /// The built-ins: `security`, `gzip`, `common`, `conditional_get`, `csrf`,
+    /// `clickjacking`, `sessions`, `auth`, `messages`.
     pub fn with_builtins() -> Self {
         let mut r = MiddlewareRegistry::empty();
+        r.register("gzip", |_: &Settings| Ok(gzip::GZipMiddleware));
+        r.register("clickjacking", clickjacking::XFrameOptionsMiddleware::new);
+        r.register("csrf", csrf::CsrfViewMiddleware::new);
+        crate::contrib::register_middleware(&mut r);
         r.register("common", |s: &Settings| {
             Ok(common::CommonMiddleware::new(s))
         });
@@ -152,7 +198,11 @@ impl MiddlewareRegistry {
     pub fn load(&self, settings: &Settings) -> Result<Vec<Arc<dyn Middleware>>, ConfigError> {
         let mut chain = Vec::with_capacity(settings.middleware.len());
         for (index, name) in settings.middleware.iter().enumerate() {
-            let factory = self.factories.get(name).ok_or_else(|| {
+            let factory = self.factories.get(name);
+            // A name registered as such wins (an app may register its own under a dotted
+            // name); otherwise Django's dotted name of a built-in.
+            let factory = factory.or_else(|| self.factories.get(short_name(name)));
+            let factory = factory.ok_or_else(|| {
                 settings.error_at_middleware(
                     index,
                     &format!(
@@ -166,5 +216,34 @@ impl MiddlewareRegistry {
             chain.push(mw);
         }
         Ok(chain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn djangos_dotted_names_load_the_built_ins() {
+        let registry = MiddlewareRegistry::with_builtins();
+        let mut dotted = Settings::default();
+        dotted.middleware = DJANGO_NAMES
+            .iter()
+            .filter(|(_, short)| !matches!(*short, "sessions" | "auth" | "messages"))
+            .map(|(d, _)| d.to_string())
+            .collect();
+        assert_eq!(registry.load(&dotted).unwrap().len(), 6);
+        for (_, short) in DJANGO_NAMES.iter() {
+            assert!(registry.names().contains(short), "{short} is registered");
+        }
+        assert_eq!(
+            short_name("django.middleware.csrf.CsrfViewMiddleware"),
+            "csrf"
+        );
+        assert_eq!(short_name("csrf"), "csrf");
+        let mut typo = Settings::default();
+        typo.middleware = vec!["django.middleware.csrf.CsrfMiddleware".into()];
+        let e = registry.load(&typo).err().unwrap();
+        assert!(e.message().contains("unknown middleware"), "{e}");
     }
 }

@@ -222,6 +222,15 @@ impl Pattern {
     }
 
     /// Django's `pattern.match(path)`: `None` when the text or a converter refuses.
+    /// For a `path()` route without converters, the exact text it matches (the whole rest of
+    /// the path for a view, its start for an include); `None` for anything else.
+    pub fn literal(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Route { params, .. } if params.is_empty() => Some(&self.text),
+            _ => None,
+        }
+    }
+
     pub fn matches(&self, path: &str) -> Option<LevelMatch> {
         match &self.kind {
             Kind::Route { regex, params } => {

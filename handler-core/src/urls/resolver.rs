@@ -2,8 +2,9 @@
 //! `Resolver404`, `reverse`, `NoReverseMatch`): building and validating the tree once,
 //! resolving a path in declaration order behind a `RegexSet` prefilter, and reversing names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use regex::RegexSet;
@@ -152,12 +153,12 @@ pub struct ResolverMatch<V> {
     /// Named arguments.
     pub kwargs: Kwargs,
     /// The route name, if the pattern has one.
-    pub url_name: Option<String>,
+    pub url_name: Option<Arc<str>>,
     /// The namespaces of the includes on the way, outermost first.
-    pub namespaces: Vec<String>,
+    pub namespaces: Arc<[String]>,
     /// The pattern texts joined, like Django's `ResolverMatch.route` (a nested pattern's
     /// leading `^` is dropped).
-    pub route: String,
+    pub route: Arc<str>,
 }
 
 impl<V> ResolverMatch<V> {
@@ -215,14 +216,16 @@ impl fmt::Display for NoReverseMatch {
 
 impl std::error::Error for NoReverseMatch {}
 
+/// A view's place in the URL conf. What a match hands out is shared (`Arc`), so resolving
+/// allocates nothing for it.
 #[derive(Debug)]
 struct Leaf<V> {
     /// Pattern indexes from the outermost include down to this view's own pattern.
     chain: Vec<usize>,
     view: V,
-    name: Option<String>,
-    namespaces: Vec<String>,
-    route: String,
+    name: Option<Arc<str>>,
+    namespaces: Arc<[String]>,
+    route: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -249,6 +252,10 @@ pub struct UrlResolver<V> {
     prefiltered: Vec<usize>,
     /// Leaves whose regex cannot be flattened: always checked.
     always: Vec<usize>,
+    /// Paths made only of literal `path()` routes, each with the view Django's walk picks for
+    /// exactly that path (computed at build time, by the walk itself): such a request is
+    /// resolved by one lookup, in Django's order, with no regex run.
+    literal: HashMap<Box<str>, usize>,
     namespaces: HashSet<Vec<String>>,
 }
 
@@ -319,9 +326,9 @@ impl<V> Builder<'_, V> {
                     self.leaves.push(Leaf {
                         chain: sub_chain,
                         view,
-                        name: entry.name,
-                        namespaces: namespaces.to_vec(),
-                        route: sub_route,
+                        name: entry.name.map(Arc::from),
+                        namespaces: Arc::from(namespaces),
+                        route: Arc::from(sub_route),
                     });
                 }
                 EntryKind::Include(children) => {
@@ -402,22 +409,50 @@ impl<V: Clone> UrlResolver<V> {
                 None
             }
         };
-        Ok(UrlResolver {
+        let mut resolver = UrlResolver {
             patterns: b.patterns,
             leaves: b.leaves,
             tree,
             prefilter,
             prefiltered,
             always,
+            literal: HashMap::new(),
             namespaces: b.namespaces,
-        })
+        };
+        resolver.literal = resolver.literal_paths();
+        Ok(resolver)
     }
 
-    /// Django's `resolve(path)`. Accepts `request.path` as is: one leading `/` is stripped
-    /// (Django's root resolver matches `^/`), so `"/articles/5/"` and `"articles/5/"` are the
-    /// same.
-    pub fn resolve(&self, path: &str) -> Result<ResolverMatch<V>, Resolver404> {
-        let rest = path.strip_prefix('/').unwrap_or(path);
+    /// The literal-path table: for each view whose every level is a `path()` route without
+    /// converters, the exact path it matches, kept when the full walk picks that view for it
+    /// (an earlier pattern that also matches the path wins instead, and the path is left to
+    /// the walk).
+    fn literal_paths(&self) -> HashMap<Box<str>, usize> {
+        let mut table = HashMap::new();
+        for (idx, leaf) in self.leaves.iter().enumerate() {
+            let mut path = String::new();
+            let literal = leaf
+                .chain
+                .iter()
+                .all(|&p| match self.patterns[p].literal() {
+                    Some(text) => {
+                        path.push_str(text);
+                        true
+                    }
+                    None => false,
+                });
+            if !literal || table.contains_key(path.as_str()) {
+                continue;
+            }
+            if self.walk(&path).map(|(winner, _, _)| winner) == Some(idx) {
+                table.insert(path.into_boxed_str(), idx);
+            }
+        }
+        table
+    }
+
+    /// Django's walk: the first view, in declaration order, whose levels all match `rest`.
+    fn walk(&self, rest: &str) -> Option<(usize, Vec<PathValue>, Kwargs)> {
         let mut candidates: Vec<usize> = match &self.prefilter {
             Some(set) => set
                 .matches(rest)
@@ -430,18 +465,33 @@ impl<V: Clone> UrlResolver<V> {
             candidates.extend_from_slice(&self.always);
             candidates.sort_unstable();
         }
-        for idx in candidates {
-            if let Some((args, kwargs)) = self.match_leaf(idx, rest) {
-                let leaf = &self.leaves[idx];
-                return Ok(ResolverMatch {
-                    func: leaf.view.clone(),
-                    args,
-                    kwargs,
-                    url_name: leaf.name.clone(),
-                    namespaces: leaf.namespaces.clone(),
-                    route: leaf.route.clone(),
-                });
-            }
+        candidates
+            .into_iter()
+            .find_map(|idx| self.match_leaf(idx, rest).map(|(a, k)| (idx, a, k)))
+    }
+
+    fn resolver_match(&self, idx: usize, args: Vec<PathValue>, kwargs: Kwargs) -> ResolverMatch<V> {
+        let leaf = &self.leaves[idx];
+        ResolverMatch {
+            func: leaf.view.clone(),
+            args,
+            kwargs,
+            url_name: leaf.name.clone(),
+            namespaces: Arc::clone(&leaf.namespaces),
+            route: Arc::clone(&leaf.route),
+        }
+    }
+
+    /// Django's `resolve(path)`. Accepts `request.path` as is: one leading `/` is stripped
+    /// (Django's root resolver matches `^/`), so `"/articles/5/"` and `"articles/5/"` are the
+    /// same.
+    pub fn resolve(&self, path: &str) -> Result<ResolverMatch<V>, Resolver404> {
+        let rest = path.strip_prefix('/').unwrap_or(path);
+        if let Some(&idx) = self.literal.get(rest) {
+            return Ok(self.resolver_match(idx, Vec::new(), Kwargs::default()));
+        }
+        if let Some((idx, args, kwargs)) = self.walk(rest) {
+            return Ok(self.resolver_match(idx, args, kwargs));
         }
         let mut tried = Vec::new();
         self.collect_tried(&self.tree, rest, "", &mut tried);
@@ -543,7 +593,7 @@ impl<V: Clone> UrlResolver<V> {
             .rev()
             .filter(|&i| {
                 let l = &self.leaves[i];
-                l.namespaces == ns && l.name.as_deref() == Some(view)
+                *l.namespaces == *ns && l.name.as_deref() == Some(view)
             })
             .collect();
         for &idx in &possibilities {
@@ -711,7 +761,7 @@ mod tests {
         assert_eq!(m.func, "detail");
         assert_eq!(m.kwargs.int("id"), Some(5));
         assert_eq!(m.url_name.as_deref(), Some("article-detail"));
-        assert_eq!(m.route, "articles/<int:id>/");
+        assert_eq!(&*m.route, "articles/<int:id>/");
         assert_eq!(view(&r, "articles/5/"), Some("detail"));
         assert_eq!(view(&r, "/files/a/b/c.txt"), Some("files"));
         assert_eq!(
@@ -721,6 +771,37 @@ mod tests {
         assert_eq!(
             view(&r, "/items/123E4567-E89B-12D3-A456-426614174000/"),
             None
+        );
+    }
+
+    #[test]
+    fn literal_paths_are_looked_up_but_django_order_still_wins() {
+        let r = UrlResolver::new(vec![
+            path("c/", "literal"),
+            path("<str:slug>/", "by-slug"),
+            path("plain/", "shadowed"),
+            re_path(r"^a/(?P<rest>.*)$", "regex"),
+            path("a/b/", "also-shadowed"),
+            include("api/", vec![path("x/", "nested"), path("x/", "second")]),
+        ])
+        .unwrap();
+        // An earlier pattern that matches the literal path wins, as in Django's walk.
+        assert_eq!(view(&r, "/plain/"), Some("by-slug"));
+        let Ok(m) = r.resolve("/a/b/") else {
+            panic!("resolves")
+        };
+        assert_eq!((m.func, m.kwargs.str("rest")), ("regex", Some("b/")));
+        // Paths only literal routes match come from the table, and resolve the same.
+        assert_eq!(view(&r, "/api/x/"), Some("nested"));
+        assert_eq!(view(&r, "/c/x"), None);
+        assert!(r.literal.contains_key("api/x/") && r.literal.contains_key("c/"));
+        assert!(!r.literal.contains_key("plain/") && !r.literal.contains_key("a/b/"));
+        let Ok(m) = r.resolve("/c/") else {
+            panic!("resolves")
+        };
+        assert_eq!(
+            (m.func, m.route.as_ref(), m.args.len()),
+            ("literal", "c/", 0)
         );
     }
 
@@ -747,7 +828,7 @@ mod tests {
         };
         assert_eq!(m.kwargs.str("year"), Some("2024"));
         assert!(m.args.is_empty());
-        assert_eq!(m.route, "^archive/(?P<year>[0-9]{4})/$");
+        assert_eq!(&*m.route, "^archive/(?P<year>[0-9]{4})/$");
         let Ok(m) = r.resolve("/pos/7/abc/") else {
             panic!("should resolve")
         };
@@ -763,9 +844,9 @@ mod tests {
             panic!("should resolve")
         };
         assert_eq!(m.func, "api-detail");
-        assert_eq!(m.namespaces, vec!["api".to_string(), "v1".to_string()]);
+        assert_eq!(*m.namespaces, ["api".to_string(), "v1".to_string()]);
         assert_eq!(m.view_name(), "api:v1:detail");
-        assert_eq!(m.route, "api/v1/articles/<int:id>/");
+        assert_eq!(&*m.route, "api/v1/articles/<int:id>/");
         assert_eq!(
             r.reverse("api:v1:detail", &[], &[("id", 9.into())]),
             Ok("/api/v1/articles/9/".into())
@@ -988,7 +1069,7 @@ mod tests {
         };
         assert_eq!(m.kwargs.str("lang"), Some("en"));
         assert_eq!(m.kwargs.str("n"), Some("3"));
-        assert_eq!(m.route, "^blog/(?P<lang>[a-z]{2})/post/(?P<n>[0-9]+)/$");
+        assert_eq!(&*m.route, "^blog/(?P<lang>[a-z]{2})/post/(?P<n>[0-9]+)/$");
         // Python `search`: an unanchored leaf matches anywhere in the rest.
         assert_eq!(view(&r, "/x/search/more"), Some("search"));
         assert_eq!(

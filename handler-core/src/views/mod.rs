@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::exception::ViewError;
 use crate::http::{HttpRequest, HttpResponse};
 
+pub mod csrf;
 pub mod debug;
 pub mod decorators;
 pub mod defaults;
@@ -22,6 +23,15 @@ type ViewCallable = dyn Fn(&mut HttpRequest) -> ViewResult + Send + Sync;
 pub struct ViewFn {
     name: &'static str,
     func: Arc<ViewCallable>,
+    attrs: ViewAttrs,
+}
+
+/// The attributes Django's decorators set on a view function and middleware read
+/// (`view.csrf_exempt`), carried over by every decorator as `functools.wraps` carries `__dict__`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewAttrs {
+    /// Set by `csrf_exempt`: `CsrfViewMiddleware` does not check this view.
+    pub csrf_exempt: bool,
 }
 
 impl ViewFn {
@@ -33,7 +43,37 @@ impl ViewFn {
         ViewFn {
             name,
             func: Arc::new(func),
+            attrs: ViewAttrs::default(),
         }
+    }
+
+    /// A decorator's view around `inner` (Django's `@wraps(inner)`): `inner`'s name and
+    /// attributes, `func`'s behaviour.
+    pub fn wraps<F>(inner: &ViewFn, func: F) -> Self
+    where
+        F: Fn(&mut HttpRequest) -> ViewResult + Send + Sync + 'static,
+    {
+        ViewFn {
+            name: inner.name,
+            func: Arc::new(func),
+            attrs: inner.attrs,
+        }
+    }
+
+    /// The view's attributes.
+    pub fn attrs(&self) -> ViewAttrs {
+        self.attrs
+    }
+
+    /// The same view with `attrs` (what a decorator such as `csrf_exempt` does).
+    pub fn with_attrs(mut self, attrs: ViewAttrs) -> Self {
+        self.attrs = attrs;
+        self
+    }
+
+    /// Django's `getattr(view, "csrf_exempt", False)`.
+    pub fn csrf_exempt(&self) -> bool {
+        self.attrs.csrf_exempt
     }
 
     /// The view's name (its Rust path, like Django's `module.function`).

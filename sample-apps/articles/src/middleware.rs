@@ -40,9 +40,22 @@ pub const API_LOG_TARGET: &str = "api_logging";
 /// request, not so many that a large upload floods the log.
 pub const MAX_LOGGED_BODY: usize = 2048;
 
-/// `X-Duration-ms`'s value: milliseconds with microsecond precision.
+/// `X-Duration-ms`'s value: milliseconds with microsecond precision (`%.3f` of the
+/// milliseconds, as the seeds write it), built from integers: this runs on every response.
 pub fn format_duration_ms(elapsed: Duration) -> String {
-    format!("{:.3}", elapsed.as_secs_f64() * 1000.0)
+    // Rounded to the nearest microsecond, as %.3f rounds the milliseconds.
+    let micros = (elapsed.as_nanos() + 500) / 1000;
+    let (ms, frac) = (micros / 1000, micros % 1000);
+    let mut out = String::with_capacity(12);
+    let mut digits = itoa::Buffer::new();
+    out.push_str(digits.format(ms));
+    out.push('.');
+    let frac = digits.format(frac);
+    for _ in frac.len()..3 {
+        out.push('0');
+    }
+    out.push_str(frac);
+    out
 }
 
 /// The token of an `Authorization: Token <t>` header (the scheme compared case-insensitively,
@@ -193,25 +206,29 @@ impl Middleware for ApiLogging {
             return Ok(get_response.run(request));
         }
         let start = Instant::now();
-        let request_body = loggable_body(request.headers.get("Content-Type"), request.body());
         let response = get_response.run(request);
-        let response_body = if response.is_streaming() {
-            "<streaming>".to_string()
-        } else {
-            loggable_body(response.get("Content-Type"), response.content())
-        };
-        log::info!(
-            target: API_LOG_TARGET,
-            "{}",
-            api_log_line(
-                &request.method,
-                &request.path,
-                response.status_code,
-                start.elapsed(),
-                &request_body,
-                &response_body,
-            )
-        );
+        // As the seeds' `api_logger.isEnabledFor(logging.INFO)`: with the logger above INFO
+        // (a production --log-level), the bodies are not even formatted.
+        if log::log_enabled!(target: API_LOG_TARGET, log::Level::Info) {
+            let request_body = loggable_body(request.headers.get("Content-Type"), request.body());
+            let response_body = if response.is_streaming() {
+                "<streaming>".to_string()
+            } else {
+                loggable_body(response.get("Content-Type"), response.content())
+            };
+            log::info!(
+                target: API_LOG_TARGET,
+                "{}",
+                api_log_line(
+                    &request.method,
+                    &request.path,
+                    response.status_code,
+                    start.elapsed(),
+                    &request_body,
+                    &response_body,
+                )
+            );
+        }
         Ok(response)
     }
 }
@@ -297,6 +314,24 @@ impl Middleware for ErrorHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_written_as_percent_3f_milliseconds() {
+        for (nanos, text) in [
+            (0, "0.000"),
+            (1_234_567, "1.235"),
+            (999_499, "0.999"),
+            (999_500, "1.000"),
+            (12_000_000_000, "12000.000"),
+            (5_000, "0.005"),
+        ] {
+            assert_eq!(
+                format_duration_ms(Duration::from_nanos(nanos)),
+                text,
+                "{nanos} ns"
+            );
+        }
+    }
 
     #[test]
     fn durations_are_milliseconds() {

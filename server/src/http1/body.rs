@@ -112,7 +112,7 @@ impl Decoder {
     /// Decodes from `input`, appending body bytes to `out`. Returns how many input bytes were
     /// consumed; bytes after the end of the body are left for the next request.
     pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, BodyError> {
-        self.run(input, usize::MAX, |data| out.extend_from_slice(data))
+        self.run(input, usize::MAX, false, |data| out.extend_from_slice(data))
             .map(|(consumed, _)| consumed)
     }
 
@@ -124,7 +124,7 @@ impl Decoder {
         out: &mut [u8],
     ) -> Result<(usize, usize), BodyError> {
         let mut filled = 0;
-        self.run(input, out.len(), |data| {
+        self.run(input, out.len(), true, |data| {
             out[filled..filled + data.len()].copy_from_slice(data);
             filled += data.len();
         })
@@ -133,7 +133,7 @@ impl Decoder {
     /// Decodes from `input` and drops the body bytes (a body the app did not read, drained so
     /// the next request on the connection can be read). Returns the input bytes consumed.
     pub fn discard(&mut self, input: &[u8]) -> Result<usize, BodyError> {
-        self.run(input, usize::MAX, |_| {})
+        self.run(input, usize::MAX, false, |_| {})
             .map(|(consumed, _)| consumed)
     }
 
@@ -155,6 +155,7 @@ impl Decoder {
         &mut self,
         input: &[u8],
         room: usize,
+        defer: bool,
         mut emit: impl FnMut(&[u8]),
     ) -> Result<(usize, usize), BodyError> {
         if !self.chunked {
@@ -165,18 +166,36 @@ impl Decoder {
         }
         let mut emitted = 0;
         let mut i = 0;
+        // With `defer`, an error found after body bytes were written in this call is reported
+        // on the next one (the failing byte is not consumed, and the decoder fails on it
+        // again), so a caller whose buffer is lost on an error still gets the bytes that came
+        // before it.
+        macro_rules! fail {
+            ($e:expr) => {
+                return if defer && emitted > 0 {
+                    Ok((i, emitted))
+                } else {
+                    Err($e)
+                }
+            };
+        }
         while i < input.len() && self.state != State::Done {
+            // A full output stops decoding at once: the bytes already written must reach the
+            // caller before any error further on in the input is reported.
+            if emitted == room {
+                break;
+            }
             let b = input[i];
             match self.state {
                 State::Size => match hex(b) {
                     Some(d) => {
                         self.digits += 1;
                         if self.digits > 16 {
-                            return Err(BodyError::Malformed);
+                            fail!(BodyError::Malformed);
                         }
                         self.size = self.size << 4 | u64::from(d);
                     }
-                    None if self.digits == 0 => return Err(BodyError::Malformed),
+                    None if self.digits == 0 => fail!(BodyError::Malformed),
                     None => {
                         self.state = State::SizeLws;
                         self.line = self.digits;
@@ -187,35 +206,46 @@ impl Decoder {
                 // ext-val ] ). A CR must end the line: a bare CR inside it could be read as a line
                 // end by a proxy in front and desync the framing.
                 State::SizeLws => {
-                    self.count_line()?;
+                    if let Err(e) = self.count_line() {
+                        fail!(e);
+                    }
                     match b {
                         b' ' | b'\t' => {}
                         b';' => self.state = State::Extension,
                         b'\r' => self.state = State::SizeLf,
-                        b'\n' => self.start_chunk()?,
-                        _ => return Err(BodyError::Malformed),
+                        b'\n' => {
+                            if let Err(e) = self.start_chunk() {
+                                fail!(e);
+                            }
+                        }
+                        _ => fail!(BodyError::Malformed),
                     }
                 }
                 State::Extension => {
-                    self.count_line()?;
+                    if let Err(e) = self.count_line() {
+                        fail!(e);
+                    }
                     match b {
                         b'\r' => self.state = State::SizeLf,
-                        b'\n' => self.start_chunk()?,
+                        b'\n' => {
+                            if let Err(e) = self.start_chunk() {
+                                fail!(e);
+                            }
+                        }
                         _ if field_byte(b) => {}
-                        _ => return Err(BodyError::Malformed),
+                        _ => fail!(BodyError::Malformed),
                     }
                 }
                 State::SizeLf => {
                     if b != b'\n' {
-                        return Err(BodyError::Malformed);
+                        fail!(BodyError::Malformed);
                     }
-                    self.start_chunk()?;
+                    if let Err(e) = self.start_chunk() {
+                        fail!(e);
+                    }
                 }
                 State::Data(left) => {
                     let space = room - emitted;
-                    if space == 0 {
-                        break;
-                    }
                     let n = ((input.len() - i) as u64).min(left).min(space as u64) as usize;
                     emit(&input[i..i + n]);
                     emitted += n;
@@ -231,12 +261,12 @@ impl Decoder {
                     self.state = match b {
                         b'\r' => State::DataLf,
                         b'\n' => self.next_size(),
-                        _ => return Err(BodyError::Malformed),
+                        _ => fail!(BodyError::Malformed),
                     }
                 }
                 State::DataLf => {
                     if b != b'\n' {
-                        return Err(BodyError::Malformed);
+                        fail!(BodyError::Malformed);
                     }
                     self.state = self.next_size();
                 }
@@ -246,32 +276,36 @@ impl Decoder {
                         b'\n' => State::Done,
                         _ if field_byte(b) => {
                             self.line = 0;
-                            self.count_trailer()?;
+                            if let Err(e) = self.count_trailer() {
+                                fail!(e);
+                            }
                             State::Trailer
                         }
-                        _ => return Err(BodyError::Malformed),
+                        _ => fail!(BodyError::Malformed),
                     }
                 }
                 // Trailer fields are read and dropped, but they must still look like field
                 // lines: no control bytes, CR only before LF.
                 State::Trailer => {
-                    self.count_trailer()?;
+                    if let Err(e) = self.count_trailer() {
+                        fail!(e);
+                    }
                     match b {
                         b'\r' => self.state = State::TrailerLf,
                         b'\n' => self.state = State::TrailerStart,
                         _ if field_byte(b) => {}
-                        _ => return Err(BodyError::Malformed),
+                        _ => fail!(BodyError::Malformed),
                     }
                 }
                 State::TrailerLf => {
                     if b != b'\n' {
-                        return Err(BodyError::Malformed);
+                        fail!(BodyError::Malformed);
                     }
                     self.state = State::TrailerStart;
                 }
                 State::EndLf => {
                     if b != b'\n' {
-                        return Err(BodyError::Malformed);
+                        fail!(BodyError::Malformed);
                     }
                     self.state = State::Done;
                 }
@@ -449,6 +483,35 @@ mod tests {
         assert_eq!(d.remaining_length(), Some(1));
         d.advance_length(1);
         assert!(d.is_done());
+    }
+
+    /// Found by the chunked fuzz target: with a one-byte buffer, the last data byte before a
+    /// malformed trailer was decoded, then lost when the error was returned in the same call.
+    #[test]
+    fn data_decoded_into_a_buffer_is_delivered_before_a_later_error() {
+        let input = b"5\r\nhello\r\n0\r\nT: a\rb\r\n\r\n";
+        let mut d = Decoder::chunked(None);
+        let (mut body, mut pos) = (Vec::new(), 0);
+        let mut out = [0u8; 1];
+        let error = loop {
+            match d.decode_into(&input[pos..], &mut out) {
+                Ok((used, n)) => {
+                    pos += used;
+                    body.extend_from_slice(&out[..n]);
+                }
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(
+            (body.as_slice(), error),
+            (&b"hello"[..], BodyError::Malformed)
+        );
+        // And an error right after a chunk's data, with room to spare in the buffer.
+        let mut d = Decoder::chunked(None);
+        let mut out = [0u8; 3];
+        assert_eq!(d.decode_into(b"1\nab", &mut out), Ok((3, 1)));
+        assert_eq!(&out[..1], b"a");
+        assert_eq!(d.decode_into(b"b", &mut out), Err(BodyError::Malformed));
     }
 
     #[test]

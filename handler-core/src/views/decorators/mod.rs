@@ -1,5 +1,12 @@
-//! View decorators (Django's `views/decorators/http.py` and `contrib/auth/decorators.py`):
-//! they take a view and return a view.
+//! View decorators (Django's `views/decorators/http.py` and `contrib/auth/decorators.py`, with
+//! [`csrf`] and [`clickjacking`] beside them): they take a view and return a view, keeping its
+//! name and attributes.
+
+pub mod clickjacking;
+pub mod csrf;
+
+pub use clickjacking::{xframe_options_deny, xframe_options_exempt, xframe_options_sameorigin};
+pub use csrf::{csrf_exempt, csrf_protect, ensure_csrf_cookie, requires_csrf_token};
 
 use super::{ViewFn, ViewResult};
 use crate::http::encoding::{quote, unicode_escape};
@@ -10,15 +17,17 @@ use crate::shortcuts::resolve_url;
 /// `methods` (HEAD is not implied by GET, exactly as in Django), logged once through
 /// `log_response` as `Method Not Allowed (<method>): <path>`.
 pub fn require_http_methods(methods: &'static [&'static str], view: ViewFn) -> ViewFn {
-    let name = view.name();
-    ViewFn::new(name, move |request: &mut HttpRequest| -> ViewResult {
-        if !methods.contains(&request.method.as_str()) {
-            let mut response = HttpResponseNotAllowed::new(methods);
-            log_method_not_allowed(request, &mut response);
-            return Ok(response);
-        }
-        view.call(request)
-    })
+    ViewFn::wraps(
+        &view.clone(),
+        move |request: &mut HttpRequest| -> ViewResult {
+            if !methods.contains(&request.method.as_str()) {
+                let mut response = HttpResponseNotAllowed::new(methods);
+                log_method_not_allowed(request, &mut response);
+                return Ok(response);
+            }
+            view.call(request)
+        },
+    )
 }
 
 /// `log_response("Method Not Allowed (%s): %s", request.method, request.path)`: the response
@@ -34,6 +43,28 @@ pub(crate) fn log_method_not_allowed(request: &HttpRequest, response: &mut HttpR
             unicode_escape(&request.path)
         ),
     );
+}
+
+/// Django's `never_cache`: `Expires` now, and `Cache-Control: max-age=0, no-cache, no-store,
+/// must-revalidate, private` (`add_never_cache_headers`).
+pub fn never_cache(view: ViewFn) -> ViewFn {
+    ViewFn::wraps(
+        &view.clone(),
+        move |request: &mut HttpRequest| -> ViewResult {
+            let mut response = view.call(request)?;
+            if !response.has_header("Expires") {
+                response.headers.set(
+                    "Expires",
+                    httpdate::fmt_http_date(std::time::SystemTime::now()),
+                );
+            }
+            response.headers.set(
+                "Cache-Control",
+                "max-age=0, no-cache, no-store, must-revalidate, private",
+            );
+            Ok(response)
+        },
+    )
 }
 
 /// Django's `require_GET`.
@@ -68,21 +99,23 @@ pub fn login_required_at(login_url: &'static str, view: ViewFn) -> ViewFn {
 }
 
 fn login_required_impl(login_url: Option<&'static str>, view: ViewFn) -> ViewFn {
-    let name = view.name();
-    ViewFn::new(name, move |request: &mut HttpRequest| -> ViewResult {
-        if request.user.is_authenticated() {
-            return view.call(request);
-        }
-        let target = login_url.unwrap_or(request.settings().login_url.as_str());
-        let resolved = resolve_url(target)?;
-        // Django resolves the URL again inside redirect_to_login; it is resolved already.
-        login_redirect(&next_for(request, &resolved), &resolved)
-    })
+    ViewFn::wraps(
+        &view.clone(),
+        move |request: &mut HttpRequest| -> ViewResult {
+            if request.user().is_authenticated() {
+                return view.call(request);
+            }
+            let target = login_url.unwrap_or(request.settings().login_url.as_str());
+            let resolved = resolve_url(target)?;
+            // Django resolves the URL again inside redirect_to_login; it is resolved already.
+            login_redirect(&next_for(request, &resolved), &resolved)
+        },
+    )
 }
 
 /// Django's `user_passes_test`: `next` is the path alone when the login URL is on the same
 /// scheme and host, the absolute URI otherwise.
-fn next_for(request: &HttpRequest, login_url: &str) -> String {
+pub(crate) fn next_for(request: &HttpRequest, login_url: &str) -> String {
     let Some((scheme, rest)) = login_url.split_once("://") else {
         return request.get_full_path();
     };
@@ -111,7 +144,7 @@ pub fn redirect_to_login(next: &str, login_url: &str) -> ViewResult {
 }
 
 /// The redirect to an already resolved `login_url` with `next` in its query string.
-fn login_redirect(next: &str, login_url: &str) -> ViewResult {
+pub(crate) fn login_redirect(next: &str, login_url: &str) -> ViewResult {
     let sep = if login_url.contains('?') { '&' } else { '?' };
     let url = format!("{login_url}{sep}next={}", quote(next, "/"));
     HttpResponseRedirect::new(&url)

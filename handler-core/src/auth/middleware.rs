@@ -1,0 +1,54 @@
+//! The `auth` middleware (Django's `AuthenticationMiddleware`): `request.user`, loaded from
+//! the session on first use ([`HttpRequest::user`]).
+
+use std::sync::Arc;
+
+use super::{get_user, AuthContext, User, UserStore};
+use crate::exception::ViewError;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::middleware::Middleware;
+use crate::settings::{ConfigError, Settings};
+use crate::signing::SecretKeys;
+
+/// Django's `AuthenticationMiddleware` over the app's [`UserStore`].
+pub struct AuthenticationMiddleware {
+    context: AuthContext,
+}
+
+impl AuthenticationMiddleware {
+    /// The middleware on `store`; the session auth hash needs `secret_key`.
+    pub fn new(settings: &Settings, store: Arc<dyn UserStore>) -> Result<Self, ConfigError> {
+        Ok(AuthenticationMiddleware {
+            context: AuthContext {
+                store,
+                keys: SecretKeys::from_settings(settings)?,
+            },
+        })
+    }
+}
+
+impl Middleware for AuthenticationMiddleware {
+    fn process_request(
+        &self,
+        request: &mut HttpRequest,
+    ) -> Result<Option<HttpResponse>, ViewError> {
+        if !request.has_session() {
+            return Err(ViewError::msg(
+                "ImproperlyConfigured: The Django authentication middleware requires session \
+                 middleware to be installed. Edit your middleware setting to insert \
+                 \"sessions\" (django.contrib.sessions.middleware.SessionMiddleware) before \
+                 \"auth\".",
+            ));
+        }
+        request.extensions.insert(self.context.clone());
+        request.set_user_loader(Box::new(|r: &mut HttpRequest| {
+            get_user(r).unwrap_or_else(|e| {
+                // Django would raise on the attribute access; a loader cannot, so the failure
+                // is logged and the request goes on as anonymous.
+                log::error!(target: "django.request", "loading request.user failed: {e}");
+                User::anonymous()
+            })
+        }));
+        Ok(None)
+    }
+}
