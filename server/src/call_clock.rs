@@ -1,8 +1,9 @@
 //! Owns the clocks that tell a stuck handler from a busy one: each thread that runs app calls
-//! has a [`CallClock`] saying since when its current call has been running app code (paused
-//! while the call waits on its client's socket: a slow client is `--timeout`'s business in
-//! `exchange`, not a stuck handler), and a coarse process clock the calls read instead of the
-//! system clock, ticked by the worker's watchdog.
+//! has a [`CallClock`] saying since when its current call has been running app code without
+//! making progress (paused while the call waits on its client's socket: a slow client is
+//! `--timeout`'s business in `exchange`, not a stuck handler; restarted whenever the call sends
+//! part of its response, so a view that streams for minutes is not stuck), and a coarse process
+//! clock the calls read instead of the system clock, ticked by the worker's watchdog.
 //!
 //! The watchdog (see `worker`) finds a call that has run app code for longer than `--timeout`
 //! and marks it abandoned; the runtime then lends its app slot to the other requests, and the
@@ -114,6 +115,19 @@ pub fn set_current(clock: &Arc<CallClock>) {
     CURRENT.with(|c| *c.borrow_mut() = Some(Arc::clone(clock)));
 }
 
+/// The current call made progress (sent part of its response): its time restarts.
+pub fn progressed() {
+    CURRENT.with(|c| {
+        if let Some(clock) = c.borrow().as_ref() {
+            let _ = clock
+                .0
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                    (v >= BASE && v != ABANDONED).then(|| coarse_now() + BASE)
+                });
+        }
+    });
+}
+
 /// Runs `wait` (a wait on the client's socket) with this thread's call clock paused.
 pub fn while_waiting<R>(wait: impl FnOnce() -> R) -> R {
     let clock = CURRENT.with(|c| c.borrow().clone());
@@ -160,7 +174,13 @@ mod tests {
             assert!(!c.abandon_if_older(90_000, 1_000), "waiting is not stuck");
         });
         assert!(!c.abandon_if_older(90_500, 1_000), "its time restarted");
-        assert!(c.abandon_if_older(91_500, 1_000));
+        tick(91_200);
+        progressed();
+        assert!(
+            !c.abandon_if_older(92_000, 1_000),
+            "sending restarts it too"
+        );
+        assert!(c.abandon_if_older(92_300, 1_000));
         // An abandoned call stays abandoned through a wait.
         while_waiting(|| ());
         assert!(c.is_abandoned());

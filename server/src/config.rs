@@ -66,9 +66,9 @@ pub struct Config {
     pub keep_alive: u64,
 
     /// Seconds a client has to send a whole request head; each request's deadline; and, as
-    /// gunicorn's worker timeout, how long a handler may run app code without returning before
-    /// its worker is replaced (its other requests finish first), and how long a worker may
-    /// take to start (0: none of these).
+    /// gunicorn's worker timeout, how long a handler may run app code without returning or
+    /// sending part of its response before its worker is replaced (its other requests finish
+    /// first), and how long a worker may take to start (0: none of these).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 

@@ -534,6 +534,8 @@ impl<'a> Exchange<'a> {
 
     /// Sends what the socket takes now, and waits while more than [`WRITE_BOUND`] is unsent.
     fn send_now(&mut self) -> i32 {
+        // Part of the response is leaving: the handler is not stuck (`call_clock`).
+        call_clock::progressed();
         loop {
             let conn = &mut *self.conn;
             match conn.wbuf.write_to(&mut conn.stream) {

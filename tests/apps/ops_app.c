@@ -6,6 +6,7 @@
  *   GET /plaintext   200 text/plain OPS_BODY
  *   GET /pid         200 text/plain the worker's process id
  *   GET /slow?ms=N   200 after N ms (at most 60000), "slept " OPS_BODY; ignores cancellation
+ *   GET /drip?ms=N   streams 8 chunks "drip\n", N ms apart (at most 60000), each flushed
  *   GET /stuck       never returns (a handler stuck forever, deaf to is_cancelled)
  *   GET /abort       abort(): the worker dies of SIGABRT
  *   GET /whoami      200 "remote_addr scheme host" as the app was told them
@@ -115,6 +116,19 @@ static int32_t ops_handle(void *app, const gw_request *req, const gw_responder *
     if (str_eq(req->path, "/slow")) {
         sleep_ms(query_number(req->query, "ms"));
         return text(res, SLEPT, sizeof(SLEPT) - 1);
+    }
+    if (str_eq(req->path, "/drip")) {
+        static const gw_header CHUNKED[1] = { { LIT("Content-Type"), LIT("text/plain") } };
+        long ms = query_number(req->query, "ms");
+        int32_t rc = res->start_response(res->ctx, 200, CHUNKED, 1);
+        for (i = 0; rc == GW_OK && i < 8; i++) {
+            sleep_ms(ms);
+            rc = res->write(res->ctx, (const uint8_t *)"drip\n", 5);
+            if (rc == GW_OK) {
+                rc = res->write(res->ctx, (const uint8_t *)"", 0);
+            }
+        }
+        return rc;
     }
     if (str_eq(req->path, "/stuck")) {
         for (;;) {

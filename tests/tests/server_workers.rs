@@ -377,3 +377,20 @@ fn usr1_reopens_the_access_log_after_a_rotation() {
     assert!(!old.contains("?after"), "{old}");
     assert_eq!(server.worker_pids().len(), 2, "USR1 stops no worker");
 }
+
+#[test]
+fn a_handler_that_streams_past_the_timeout_is_not_stuck() {
+    let server = Server::builder(OPS_A)
+        .args(["--workers", "1", "--timeout", "1"])
+        .start();
+    let worker = pid_answering(&server).expect("a worker answers");
+    // Eight chunks 400 ms apart: 3.2 s of app time, but never 1 s without sending.
+    let r = curl(&["--max-time", "20", &server.url("/drip?ms=400")]);
+    assert_eq!((r.status, r.text()), (200, "drip\n".repeat(8)), "{r:?}");
+    assert!(
+        !server.logs().contains("WORKER TIMEOUT"),
+        "log:\n{}",
+        server.logs()
+    );
+    assert_eq!(pid_answering(&server), Some(worker), "the same worker");
+}
