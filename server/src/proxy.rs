@@ -18,6 +18,10 @@ use std::ops::Range;
 use crate::http1::parse::Head;
 use crate::peer::{AddrText, Local, Peer};
 
+/// The longest `X-Forwarded-Host` taken: a DNS name has at most 253 characters, and a port
+/// fits in what is left.
+const MAX_HOST: usize = 260;
+
 /// gunicorn's default `forwarded_allow_ips`.
 pub const DEFAULT_ALLOW: &str = "127.0.0.1";
 
@@ -248,7 +252,7 @@ fn first_item(bytes: &[u8], value: Range<usize>) -> Range<usize> {
 /// A plausible Host value: a name or address with an optional port, nothing else.
 fn is_host(value: &[u8]) -> bool {
     !value.is_empty()
-        && value.len() <= 255
+        && value.len() <= MAX_HOST
         && value.iter().all(|&b| {
             b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
         })

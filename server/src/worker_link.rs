@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// holds any start-up error worth reading.
 pub const MAX_LINE: usize = 512;
 
+/// The most unread bytes kept of a worker's status pipe: a worker that writes more without a
+/// newline is broken, and the master's memory stays bounded whatever it does.
+const MAX_PENDING: usize = 16 * MAX_LINE;
+
 /// What a worker tells its master.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -134,8 +138,7 @@ impl StatusReader {
                 }
                 n if n > 0 => {
                     self.partial.extend_from_slice(&buf[..n as usize]);
-                    // A worker that floods its pipe is broken; keep memory bounded.
-                    if self.partial.len() > 16 * MAX_LINE {
+                    if self.partial.len() > MAX_PENDING {
                         self.partial.clear();
                     }
                 }
