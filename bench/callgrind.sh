@@ -9,7 +9,8 @@
 #   measured: 1 warm-up request, then N requests on one keep-alive connection, then SIGTERM;
 #   baseline: 1 warm-up request, then idle for as long as the measured run's N requests took,
 #             then SIGTERM (this removes start-up, shutdown and timer work done while idle).
-# (measured - baseline) / N is the cost of one request, server and app together. The top
+# (measured - baseline) / N is the cost of one request, server and app together (the master's
+# and the worker's instructions: callgrind follows the fork and writes a file for each). The top
 # functions of the measured run (callgrind_annotate, self cost) go into the report,
 # bench/out/callgrind-<timestamp>.md, which is also printed. Run it with --no-build to skip cargo.
 set -euo pipefail
@@ -75,9 +76,20 @@ wait_listening() {
     return 1
 }
 
-# Total instructions (Ir) of a callgrind output file: its `summary:` (or `totals:`) line.
+# Total instructions (Ir) of callgrind output files (a run writes one per process: portico's
+# master and its worker), from their `summary:` (or `totals:`) lines.
 total_ir() {
-    awk '/^(summary|totals):/ { print $2; exit }' "$1"
+    local sum=0 f ir
+    for f in "$@"; do
+        ir="$(awk '/^(summary|totals):/ { print $2; exit }' "$f")"
+        sum=$((sum + ${ir:-0}))
+    done
+    echo "$sum"
+}
+
+# The largest output file of a run: the worker's, which served the requests.
+worker_out() {
+    ls -S "$WORK/$1-$2".*.out 2>/dev/null | head -n 1
 }
 
 # The cases: app, path, the body every answer must have.
@@ -100,7 +112,7 @@ profile() {
         settings=(--settings "$WORK/$app-$label/settings.toml")
     fi
     port="$(free_port)"
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/$app-$label.out" \
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/$app-$label.%p.out" \
         "$PORTICO" --bind "127.0.0.1:$port" --threads 1 --log-level warn "${settings[@]}" "$lib" \
         >"$WORK/$app-$label.log" 2>&1 &
     SERVER_PID=$!
@@ -136,21 +148,22 @@ for case in "${CASES[@]}"; do
     fi
     echo "callgrind.sh: $app: baseline, idle ${elapsed} s" >&2
     profile "$app" "$path" "$body" baseline 0 "$elapsed" >/dev/null || { echo "| $app | $path | | baseline failed | |" >>"$OUT"; continue; }
-    measured="$(total_ir "$WORK/$app-measured.out")"
-    baseline="$(total_ir "$WORK/$app-baseline.out")"
+    measured="$(total_ir "$WORK/$app-measured".*.out)"
+    baseline="$(total_ir "$WORK/$app-baseline".*.out)"
     per="$(( (measured - baseline) / REQUESTS ))"
     echo "| $app | $path | $measured | $baseline | $per |" >>"$OUT"
 done
 
 for app in raw-hello hello articles; do
-    [ -f "$WORK/$app-measured.out" ] || continue
+    worker="$(worker_out "$app" measured)"
+    [ -n "$worker" ] || continue
     {
         echo
-        echo "## Top functions, portico + $app, measured run (self cost, start-up included)"
+        echo "## Top functions, portico + $app, measured run's worker (self cost, start-up included)"
         echo
         echo '```'
         # Through a file: with pipefail, head closing the pipe early would fail the script.
-        callgrind_annotate "$WORK/$app-measured.out" >"$WORK/$app-annotate.txt" 2>&1 || true
+        callgrind_annotate "$worker" >"$WORK/$app-annotate.txt" 2>&1 || true
         # The function table only (callgrind_annotate's preamble repeats the command line).
         awk '/PROGRAM TOTALS/ { print; next } /file:function/ { on = 1 } on && n < 40 { print; n++ }' \
             "$WORK/$app-annotate.txt"
@@ -159,7 +172,7 @@ for app in raw-hello hello articles; do
         echo "Inclusive cost (a function with all it calls), top 25:"
         echo
         echo '```'
-        callgrind_annotate --inclusive=yes "$WORK/$app-measured.out" >"$WORK/$app-inclusive.txt" 2>&1 || true
+        callgrind_annotate --inclusive=yes "$worker" >"$WORK/$app-inclusive.txt" 2>&1 || true
         awk '/file:function/ { on = 1 } on && n < 27 { print; n++ }' "$WORK/$app-inclusive.txt"
         echo '```'
     } >>"$OUT"

@@ -1,9 +1,12 @@
 //! Builds the C libraries the end-to-end tests load: `c-hello` (the sample app in C, against
 //! `gateway.h`) and, for the server's start-up error tests, `no_entry` (a valid shared library
 //! without the entry symbol), `abi_next` (an app table of the next major ABI version) and
-//! `create_fails` (an app whose `create` returns an error). Their paths reach the tests as
-//! `C_HELLO_LIB`, `NO_ENTRY_LIB`, `ABI_NEXT_LIB` and `CREATE_FAILS_LIB`; the ABI versions of
-//! `gateway.h` and of `abi_next` as `GATEWAY_ABI` and `ABI_NEXT_VERSION` (`MAJOR.MINOR`).
+//! `create_fails` (an app whose `create` returns an error); and for the operations tests
+//! `tests/apps/ops_app.c` twice, with two bodies (`ops_a`, `ops_b`), so a reload can be seen to
+//! swap one for the other. Their paths reach the tests as `C_HELLO_LIB`, `NO_ENTRY_LIB`,
+//! `ABI_NEXT_LIB`, `CREATE_FAILS_LIB`, `OPS_A_LIB` and `OPS_B_LIB` (bodies `OPS_A_BODY`,
+//! `OPS_B_BODY`); the ABI versions of `gateway.h` and of `abi_next` as `GATEWAY_ABI` and
+//! `ABI_NEXT_VERSION` (`MAJOR.MINOR`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,6 +37,9 @@ static const gw_app_table TABLE = {
 const gw_app_table *portico_app_entry(void);
 const gw_app_table *portico_app_entry(void) { return &TABLE; }
 "#;
+
+/// The two bodies of the ops app's `/plaintext`.
+const OPS_BODIES: [(&str, &str); 2] = [("A", "generation A"), ("B", "generation B")];
 
 /// The error text `create_fails` reports; the test looks for it in the server's message.
 const CREATE_ERROR: &str = "settings.toml: [app] secret_key is required";
@@ -136,9 +142,11 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let include = root.join("gateway-api/include");
     let c_hello_src = root.join("sample-apps/c-hello/c_hello.c");
+    let ops_src = manifest.join("apps/ops_app.c");
 
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", c_hello_src.display());
+    println!("cargo:rerun-if-changed={}", ops_src.display());
     println!(
         "cargo:rerun-if-changed={}",
         include.join("gateway.h").display()
@@ -188,4 +196,17 @@ fn main() {
         create_fails.display()
     );
     println!("cargo:rustc-env=CREATE_ERROR={CREATE_ERROR}");
+
+    for (tag, body) in OPS_BODIES {
+        let lib = out.join(format!("libops_{}.so", tag.to_ascii_lowercase()));
+        compile(
+            &compiler,
+            &include,
+            &ops_src,
+            &lib,
+            &[format!("-DOPS_BODY=\"{body}\"")],
+        );
+        println!("cargo:rustc-env=OPS_{tag}_LIB={}", lib.display());
+        println!("cargo:rustc-env=OPS_{tag}_BODY={body}");
+    }
 }

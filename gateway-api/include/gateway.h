@@ -94,11 +94,12 @@ typedef struct gw_request {
     const gw_header *headers;
     size_t header_count;
     int64_t content_length; /* -1: chunked (unknown); 0: no body */
-    gw_str remote_addr;     /* client IP as text; empty for a unix socket */
+    gw_str remote_addr;     /* client IP as text (a trusted proxy's X-Forwarded-For); empty for a
+                             * unix socket without one */
     uint16_t remote_port;
     gw_str server_addr;     /* local IP as text, or the unix socket path */
     uint16_t server_port;
-    gw_str url_scheme;      /* "http" */
+    gw_str url_scheme;      /* "http", or "https" from a trusted proxy's X-Forwarded-Proto */
     uint64_t deadline_unix_ms; /* when the server gives up; 0 = never */
     void *body_ctx;
     /* Reads up to cap decoded body bytes: > 0 bytes read, 0 end of body, < 0 a GW_ERR_* code.

@@ -249,9 +249,10 @@ pub struct Request {
     /// The body's length when the client declared it with `Content-Length`; -1 when the body is
     /// chunked (length unknown until read); 0 when there is no body.
     pub content_length: i64,
-    /// The client's IP address as text (`127.0.0.1`, `::1`); empty for a unix-socket peer.
+    /// The client's IP address as text (`127.0.0.1`, `::1`), as a trusted proxy's
+    /// `X-Forwarded-For` gives it when there is one; empty for a unix-socket peer without one.
     pub remote_addr: GwStr,
-    /// The client's port; 0 for a unix-socket peer.
+    /// The client's port; 0 for a unix-socket peer or a forwarded client.
     pub remote_port: u16,
     /// The local address the connection came in on (IP as text, or the unix socket's path).
     pub server_addr: GwStr,

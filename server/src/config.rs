@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::access_log::Style;
+use crate::log_format::{LineFormat, DEFAULT_FORMAT};
+use crate::proxy::{ForwardedAllow, DEFAULT_ALLOW};
+
 /// Default maximum number of open client connections. Each idle connection costs a socket and
 /// two small buffers (a few KiB), so 10 000 stays well under a typical `ulimit -n` of 65 536
 /// while being far above what one process serves with good latency.
@@ -19,6 +23,10 @@ pub const DEFAULT_MAX_QUEUE: usize = 1024;
 /// Bodies stream through a small window, so the limit protects the app, not the server's memory.
 pub const DEFAULT_LIMIT_REQUEST_BODY: u64 = 64 * 1024 * 1024;
 
+/// The most worker processes: far beyond any machine's useful count (gunicorn suggests 2-4 per
+/// core), low enough that a typo cannot fork-bomb the host.
+pub const MAX_WORKERS: u32 = 1024;
+
 /// `portico [OPTIONS] APP_LIBRARY`: serve a gateway-api application library over HTTP/1.1.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "portico", version, about)]
@@ -32,11 +40,20 @@ pub struct Config {
     #[arg(short = 'b', long = "bind", value_name = "ADDRESS", value_parser = parse_bind)]
     pub bind: Vec<Bind>,
 
-    /// How many requests may run app code at once, as gunicorn's --threads [default: 2 x
-    /// available cores]. Requests run on the event loop that read them (one loop per core, at
-    /// most this many); a call still running after about a millisecond hands its loop to a
-    /// spare thread, so a slow view never stalls the other connections. Requests beyond this
-    /// many wait (--max-queue).
+    /// Worker processes, as gunicorn's --workers: each loads the app itself and serves with its
+    /// own event loops and --threads, all on the same listening sockets, under a master that
+    /// does no request work and replaces a worker that dies. Signals to the master: TERM/INT
+    /// drain and exit, QUIT exits at once, HUP reloads the app without dropping a request,
+    /// TTIN/TTOU add/remove a worker, USR1 reopens the access log.
+    #[arg(short = 'w', long, env = "WEB_CONCURRENCY", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_WORKERS as i64))]
+    pub workers: u32,
+
+    /// How many requests may run app code at once in each worker, as gunicorn's --threads
+    /// [default: 2 x available cores]. Requests run on the event loop that read them (one loop
+    /// per core, at most this many); a call still running after about a millisecond hands its
+    /// loop to a spare thread, so a slow view never stalls the other connections. Requests
+    /// beyond this many wait (--max-queue).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
 
@@ -48,26 +65,56 @@ pub struct Config {
     #[arg(long = "keep-alive", value_name = "SECS", default_value_t = 2)]
     pub keep_alive: u64,
 
-    /// Seconds a client has to send a whole request head; also each request's deadline (0: none).
+    /// Seconds a client has to send a whole request head; each request's deadline; and, as
+    /// gunicorn's worker timeout, how long a handler may run app code without returning or
+    /// sending part of its response before its worker is replaced (its other requests finish
+    /// first), and how long a worker may take to start (0: none of these).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, and in a worker being
+    /// replaced (HUP, --max-requests, TTOU, a stuck handler).
     #[arg(long = "graceful-timeout", value_name = "SECS", default_value_t = 30)]
     pub graceful_timeout: u64,
+
+    /// Requests a worker serves before it is replaced (a defence against leaks in apps);
+    /// 0: never.
+    #[arg(long = "max-requests", value_name = "N", default_value_t = 0)]
+    pub max_requests: u64,
+
+    /// Up to this many more requests, chosen at random per worker, so workers are not all
+    /// replaced at once.
+    #[arg(long = "max-requests-jitter", value_name = "N", default_value_t = 0)]
+    pub max_requests_jitter: u64,
+
+    /// Reload (as on HUP) when the app library or the --settings file changes: for
+    /// development.
+    #[arg(long)]
+    pub reload: bool,
+
+    /// Write the master's process id to this file (removed at exit).
+    #[arg(short = 'p', long = "pid", value_name = "PATH")]
+    pub pid: Option<PathBuf>,
+
+    /// Trusted proxies, whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host set the
+    /// client address, scheme and Host the app sees: comma-separated addresses or networks, or
+    /// `*` for any. Unix-socket peers are always trusted.
+    #[arg(long = "forwarded-allow-ips", value_name = "LIST", env = "FORWARDED_ALLOW_IPS",
+          default_value = DEFAULT_ALLOW, value_parser = ForwardedAllow::parse)]
+    pub forwarded_allow_ips: ForwardedAllow,
 
     /// Listen backlog: connections the kernel queues before accept.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub backlog: u32,
 
-    /// Maximum open client connections. At the limit, idle connections are closed oldest first
-    /// (kept-alive ones between requests, and ones that sent nothing for a short while) to make
-    /// room; only when none is idle do new clients wait in the backlog.
+    /// Maximum open client connections of each worker. At the limit, idle connections are closed
+    /// oldest first (kept-alive ones between requests, and ones that sent nothing for a short
+    /// while) to make room; only when none is idle do new clients wait in the backlog.
     #[arg(long = "max-connections", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = positive_usize)]
     pub max_connections: usize,
 
-    /// Requests allowed to wait while every app thread (--threads) is busy; beyond it: 503
-    /// with Retry-After.
+    /// Requests allowed to wait in each worker while all its app threads (--threads) are busy;
+    /// beyond it: 503 with Retry-After.
     #[arg(long = "max-queue", default_value_t = DEFAULT_MAX_QUEUE, value_parser = positive_usize)]
     pub max_queue: usize,
 
@@ -90,6 +137,17 @@ pub struct Config {
     /// Access log file, `-` for stdout [default: none].
     #[arg(long = "access-logfile", value_name = "PATH|-")]
     pub access_logfile: Option<String>,
+
+    /// Access log line format, with gunicorn's atoms: h l u t r m U q H s B b f a T M D L p
+    /// and %({header}i)s.
+    #[arg(long = "access-logformat", value_name = "FORMAT", default_value = DEFAULT_FORMAT,
+          value_parser = LineFormat::parse)]
+    pub access_logformat: LineFormat,
+
+    /// Write the access log as one JSON object per line (for log shippers) instead of
+    /// --access-logformat.
+    #[arg(long = "access-log-json")]
+    pub access_log_json: bool,
 
     /// Log level, gunicorn's names (debug, info, warning, error, critical) or trace, warn, off;
     /// RUST_LOG wins when set.
@@ -257,6 +315,15 @@ impl Config {
     pub fn body_limit(&self) -> Option<u64> {
         (self.limit_request_body != 0).then_some(self.limit_request_body)
     }
+
+    /// How access-log lines are written.
+    pub fn access_log_style(&self) -> Style {
+        if self.access_log_json {
+            Style::Json
+        } else {
+            Style::Text(self.access_logformat.clone())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +344,13 @@ mod tests {
         assert_eq!(c.limit_request_field_size, 8190);
         assert_eq!(c.backlog, 2048);
         assert!(c.thread_count() >= 2);
+        assert_eq!(c.graceful_timeout, 30);
+        assert_eq!((c.max_requests, c.max_requests_jitter), (0, 0));
+        assert_eq!(c.forwarded_allow_ips, ForwardedAllow::default());
+        assert_eq!(c.access_log_style(), Style::default());
+        if std::env::var_os("WEB_CONCURRENCY").is_none() {
+            assert_eq!(c.workers, 1, "gunicorn's default: one worker");
+        }
     }
 
     #[test]
@@ -355,6 +429,49 @@ mod tests {
         assert!(Config::try_parse_from(["portico", "--threads", "0", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico", "--log-level", "loud", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico", "--max-queue", "0", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--workers", "0", "a.so"]).is_err());
+        assert!(Config::try_parse_from(["portico", "--workers", "1025", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico"]).is_err());
+    }
+
+    #[test]
+    fn operations_flags_name_the_bad_value() {
+        let err = |args: &[&str]| {
+            let mut all = vec!["portico"];
+            all.extend_from_slice(args);
+            all.push("a.so");
+            Config::try_parse_from(all).unwrap_err().to_string()
+        };
+        let e = err(&["--forwarded-allow-ips", "10.0.0.1,nope"]);
+        assert!(
+            e.contains("--forwarded-allow-ips") && e.contains("`nope`"),
+            "{e}"
+        );
+        let e = err(&["--access-logformat", "%(h)s %(x)s"]);
+        assert!(
+            e.contains("--access-logformat") && e.contains("%(x)s"),
+            "{e}"
+        );
+        let c = Config::try_parse_from([
+            "portico",
+            "-w",
+            "3",
+            "--max-requests",
+            "100",
+            "--max-requests-jitter",
+            "10",
+            "--reload",
+            "--pid",
+            "/run/p.pid",
+            "--forwarded-allow-ips",
+            "*",
+            "--access-log-json",
+            "a.so",
+        ])
+        .unwrap();
+        assert_eq!(c.workers, 3);
+        assert!(c.reload && c.pid.is_some() && c.access_log_json);
+        assert_eq!(c.access_log_style(), Style::Json);
+        assert!(c.forwarded_allow_ips.trusts("8.8.8.8".parse().unwrap()));
     }
 }

@@ -15,11 +15,12 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::access_log::{AccessLog, Entry};
+use crate::access_log::AccessLog;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::simple_response;
 use crate::http1::parse::{error_status, parse_head_reusing, BodyKind, Head, Limits};
 use crate::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
+use crate::log_format::{Headers, Record};
 use crate::peer::Peer;
 use crate::ratelimit::RateLimited;
 
@@ -40,6 +41,11 @@ pub const LINGER_IDLE: Duration = Duration::from_secs(2);
 
 /// ... and at most this long in all, however slowly the client keeps sending.
 pub const LINGER_TOTAL: Duration = Duration::from_secs(30);
+
+/// In a retiring worker's gentle drain, how long a connection that has not sent its first
+/// request yet is waited for (at most `--timeout`): a client sends its first request right after
+/// connecting, and one that sends nothing is not worth keeping a retiring worker for.
+pub const DRAIN_FRESH_GRACE: Duration = Duration::from_secs(2);
 
 /// The 503 answer's warning, at most once a second with a count.
 static QUEUE_FULL: RateLimited = RateLimited::new();
@@ -212,25 +218,16 @@ pub enum Refusal {
 pub struct LogLine<'a> {
     /// The request line, without CRLF (empty: none arrived).
     pub request_line: &'a [u8],
-    /// The Referer value.
-    pub referer: &'a [u8],
-    /// The User-Agent value.
-    pub user_agent: &'a [u8],
+    /// The header fields (none for a head refused before it was whole).
+    pub headers: Headers<'a>,
 }
 
 impl<'a> LogLine<'a> {
     /// For a parsed head whose ranges index `bytes`.
-    pub fn of_head(head: &Head, bytes: &'a [u8]) -> LogLine<'a> {
-        let value = |name: &[u8]| {
-            head.headers
-                .iter()
-                .find(|(n, _)| bytes[n.clone()].eq_ignore_ascii_case(name))
-                .map_or(&b""[..], |(_, v)| &bytes[v.clone()])
-        };
+    pub fn of_head(head: &'a Head, bytes: &'a [u8]) -> LogLine<'a> {
         LogLine {
             request_line: request_line(bytes),
-            referer: value(b"referer"),
-            user_agent: value(b"user-agent"),
+            headers: Headers::new(&head.headers, bytes),
         }
     }
 
@@ -240,20 +237,35 @@ impl<'a> LogLine<'a> {
         let line = request_line(bytes);
         LogLine {
             request_line: &line[..line.len().min(limit)],
-            referer: b"",
-            user_agent: b"",
+            headers: Headers::NONE,
         }
     }
 
-    /// Writes the line for a response with `status` and `bytes` of body.
+    /// Writes the line for a response the server made itself, with `status` and `bytes` of
+    /// body.
     pub fn write(&self, log: &AccessLog, client: &str, status: u16, bytes: u64) {
-        log.log(&Entry {
-            host: client,
+        self.write_timed(log, client, status, bytes, Duration::ZERO, 0);
+    }
+
+    /// Writes the line for a request the app answered: `elapsed` since the call began, and
+    /// the request id the app saw.
+    pub fn write_timed(
+        &self,
+        log: &AccessLog,
+        client: &str,
+        status: u16,
+        bytes: u64,
+        elapsed: Duration,
+        request_id: u64,
+    ) {
+        log.log(&Record {
+            client,
             request_line: self.request_line,
             status,
             bytes,
-            referer: self.referer,
-            user_agent: self.user_agent,
+            headers: self.headers,
+            elapsed,
+            request_id,
         });
     }
 }
@@ -276,6 +288,11 @@ pub struct Env<'a> {
     pub config: &'a ConnConfig,
     /// The server is shutting down: no request is read after the current one.
     pub draining: bool,
+    /// Idle connections are closed at once (TERM's drain). In a retiring worker's gentle drain
+    /// they are not: a kept-alive one gets its `--keep-alive` (the client may be sending on it
+    /// right now, and closing under it would be an error it sees), a fresh one
+    /// [`DRAIN_FRESH_GRACE`]; each one's next request is answered with `Connection: close`.
+    pub close_idle: bool,
     /// The access log, when enabled.
     pub access_log: Option<&'a AccessLog>,
     /// The header list the next parsed head takes (and finished heads give back).
@@ -727,10 +744,16 @@ impl Connection {
                 // The first request gets --timeout to arrive, later ones --keep-alive.
                 let limit = if self.served > 0 {
                     Some(config.keep_alive)
+                } else if env.draining {
+                    Some(
+                        config
+                            .timeout
+                            .map_or(DRAIN_FRESH_GRACE, |t| t.min(DRAIN_FRESH_GRACE)),
+                    )
                 } else {
                     config.timeout
                 };
-                env.draining || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
+                env.close_idle || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
             }
             Reading::Head { since } if config.timed_out(since, now) => {
                 let message = "request head not received in time";
@@ -790,6 +813,7 @@ mod tests {
         Env {
             config: &CONFIG,
             draining: false,
+            close_idle: false,
             access_log: None,
             spare,
         }
@@ -906,6 +930,36 @@ mod tests {
         let mut answer = Vec::new();
         client.read_to_end(&mut answer).unwrap();
         assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
+    }
+
+    #[test]
+    fn bytes_and_fin_in_one_edge_still_reach_the_end() {
+        let (mut conn, mut client) = pair();
+        let mut spare = Vec::new();
+        // Registered before the client sent anything: the first read finds nothing.
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert_eq!(conn.inbound, Inbound::Drained);
+        // Then half a head and the FIN arrive together: one edge, reported as read-closed.
+        client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let now = Instant::now();
+        conn.on_readable(true);
+        assert!(matches!(
+            conn.advance(&mut env(&mut spare), now),
+            Next::Wait
+        ));
+        conn.flush(now);
+        assert!(
+            conn.settle(now),
+            "the end was read and the cut head answered"
+        );
+        drop(conn);
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400 Bad Request"),
+            "{answer:?}"
+        );
     }
 
     #[test]

@@ -29,6 +29,19 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The pid file cannot be written, or names a running process.
+    PidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A worker could not start the app at start-up: its message (which names the library
+    /// and the problem).
+    Boot {
+        /// The worker's error.
+        message: String,
+    },
     /// Another I/O failure (poller, waker, log file, threads).
     Io {
         /// What the server was doing.
@@ -62,6 +75,10 @@ impl fmt::Display for ServerError {
             ServerError::Bind { address, source } => {
                 write!(f, "cannot listen on {address}: {source}")
             }
+            ServerError::PidFile { path, problem } => {
+                write!(f, "pid file {}: {problem}", path.display())
+            }
+            ServerError::Boot { message } => f.write_str(message),
             ServerError::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

@@ -40,6 +40,9 @@ const RECLAIM_SCAN: usize = 64;
 /// The waker's token; listeners count down from just below it, connections are slab keys.
 const WAKER: Token = Token(usize::MAX);
 
+/// The shutdown doorbell's token (loop 0 only): far from both the slab keys and the listeners.
+const DOORBELL: Token = Token(usize::MAX >> 1);
+
 /// The connection limit's log line, at most once a second.
 static FULL_HOUSE: RateLimited = RateLimited::new();
 
@@ -109,6 +112,14 @@ impl EventLoop {
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
                 .register(l.source(), listener_token(i), Interest::READABLE)?;
+        }
+        // The loop that accepts hears a shutdown signal at once, not at its next sweep.
+        if let (false, Some(fd)) = (listeners.is_empty(), rt.doorbell()) {
+            poll.registry().register(
+                &mut mio::unix::SourceFd(&fd),
+                DOORBELL,
+                Interest::READABLE,
+            )?;
         }
         let now = Instant::now();
         Ok(EventLoop {
@@ -199,6 +210,7 @@ impl EventLoop {
         for event in self.events.iter() {
             match event.token() {
                 WAKER => woken = true,
+                DOORBELL => self.rt.drain_doorbell(),
                 Token(t) if t > usize::MAX - 1 - self.listeners.len() => accept = true,
                 Token(key) => {
                     let Some(slot) = self.conns.get_mut(key) else {
@@ -255,6 +267,7 @@ impl EventLoop {
     fn drive(&mut self, key: usize) -> Option<Call> {
         let now = self.now;
         let draining = self.rt.draining.load(std::sync::atomic::Ordering::Acquire);
+        let close_idle = draining && !self.rt.gentle.load(std::sync::atomic::Ordering::Acquire);
         self.unlink_idle(key);
         let slot = self.conns.get_mut(key)?;
         let conn = slot.conn.as_mut()?;
@@ -262,6 +275,7 @@ impl EventLoop {
             let mut env = Env {
                 config: &self.rt.settings.conn,
                 draining,
+                close_idle,
                 access_log: self.rt.access_log.as_ref(),
                 spare: &mut self.spare,
             };
@@ -319,7 +333,15 @@ impl EventLoop {
                 l.close(self.poll.registry());
             }
         }
-        if self.conns.is_empty() && self.out_on_call == 0 {
+        // Connections loop 0 handed over just before it stopped accepting are served, not
+        // dropped with the loop (their clients would see a reset).
+        while let Some((stream, peer)) = self.shared.next_accepted() {
+            self.adopt(stream, peer);
+        }
+        if self.conns.is_empty()
+            && self.out_on_call == 0
+            && self.shared.conns.load(std::sync::atomic::Ordering::SeqCst) == 0
+        {
             log::info!("event loop {}: all connections finished", self.shared.id);
             return Some(true);
         }
@@ -336,10 +358,12 @@ impl EventLoop {
         None
     }
 
-    /// Applies every connection's timeouts (and closes idle ones when draining).
+    /// Applies every connection's timeouts (and closes idle ones in TERM's drain; a retiring
+    /// worker's gentle drain lets them run out their keep-alive).
     fn sweep(&mut self) {
         let now = self.now;
         let draining = self.rt.draining.load(std::sync::atomic::Ordering::Acquire);
+        let close_idle = draining && !self.rt.gentle.load(std::sync::atomic::Ordering::Acquire);
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) else {
@@ -348,6 +372,7 @@ impl EventLoop {
             let mut env = Env {
                 config: &self.rt.settings.conn,
                 draining,
+                close_idle,
                 access_log: self.rt.access_log.as_ref(),
                 spare: &mut self.spare,
             };
@@ -394,7 +419,9 @@ impl EventLoop {
         }
         let mut i = 0;
         while i < self.listeners.len() {
-            if self.rt.draining.load(std::sync::atomic::Ordering::Acquire) {
+            if self.rt.draining.load(std::sync::atomic::Ordering::Acquire)
+                || self.rt.stop_requested()
+            {
                 return;
             }
             if !self.rt.admit_connection() {
@@ -491,8 +518,22 @@ impl EventLoop {
             Some(other) => {
                 other
                     .conns
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-                other.hand_connection(stream, peer);
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // A loop that has seen the drain and no connection counted for it exits; one
+                // counted after it looked would be lost with it, so once the drain is on, this
+                // loop (which is still running) keeps the connection. The counting above and
+                // this check pair with the drain's store and the other loop's check (`maintain`).
+                if self.rt.draining.load(std::sync::atomic::Ordering::SeqCst) {
+                    other
+                        .conns
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    self.shared
+                        .conns
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    self.adopt(stream, peer);
+                } else {
+                    other.hand_connection(stream, peer);
+                }
             }
             None => {
                 self.shared

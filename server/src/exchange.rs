@@ -23,6 +23,7 @@ use gateway_api::{
 };
 
 use crate::access_log::AccessLog;
+use crate::call_clock;
 use crate::clock::now_unix_ms;
 use crate::connection::{ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND};
 use crate::http1::body::{BodyError, Decoder};
@@ -32,6 +33,7 @@ use crate::http1::encode::{
 use crate::http1::parse::{BodyKind, Head};
 use crate::io::{self, Readiness};
 use crate::loader::App;
+use crate::proxy::{Forwarded, ForwardedAllow};
 
 /// Unsent bytes at which a `write` pushes what it has to the socket without waiting for the
 /// app to return: small writes are coalesced up to here, and a large response starts moving
@@ -75,6 +77,8 @@ pub struct CallEnv<'a> {
     pub cancel_all: &'a AtomicBool,
     /// The access log, when enabled.
     pub access_log: Option<&'a AccessLog>,
+    /// The peers whose `X-Forwarded-*` headers are believed.
+    pub forwarded: &'a ForwardedAllow,
 }
 
 /// A request handed from its event loop to the thread that runs it, with its connection.
@@ -161,6 +165,10 @@ struct Exchange<'a> {
     gone: bool,
     /// When `is_cancelled` last looked at the socket (`None`: never).
     last_probe: Option<Instant>,
+    /// What a trusted proxy said about the client, the scheme and the Host.
+    forwarded: Option<&'a Forwarded>,
+    /// When the call began (only when there is an access log to say how long it took).
+    started: Option<Instant>,
 }
 
 impl Call {
@@ -169,7 +177,20 @@ impl Call {
     pub fn run(&mut self, env: &CallEnv<'_>) {
         let mut headers = HEADERS.with(|h| std::mem::take(&mut *h.borrow_mut()));
         let head_bytes = HEAD.with(|h| std::mem::take(&mut *h.borrow_mut()));
-        let mut ex = Exchange::new(&mut self.conn, &self.head, env, head_bytes);
+        // Outside the exchange: the app gets views of it (the client address) for the call.
+        let forwarded = Forwarded::resolve(
+            env.forwarded,
+            &self.conn.peer,
+            &self.head,
+            self.conn.pending(),
+        );
+        let mut ex = Exchange::new(
+            &mut self.conn,
+            &self.head,
+            env,
+            head_bytes,
+            forwarded.as_ref(),
+        );
         ex.request_headers(&self.head, &mut headers);
         let rc = {
             let request = ex.request(&self.head, &headers);
@@ -199,6 +220,7 @@ impl<'a> Exchange<'a> {
         head: &Head,
         env: &'a CallEnv<'a>,
         mut head_bytes: Vec<u8>,
+        forwarded: Option<&'a Forwarded>,
     ) -> Exchange<'a> {
         head_bytes.clear();
         let Some(rbuf) = conn.rbuf.as_mut() else {
@@ -249,6 +271,8 @@ impl<'a> Exchange<'a> {
             wire_body: 0,
             gone: false,
             last_probe: None,
+            forwarded,
+            started: env.access_log.map(|_| Instant::now()),
             conn,
             env,
         }
@@ -277,16 +301,22 @@ impl<'a> Exchange<'a> {
     /// The headers the app sees, in the order received. For an absolute-form target the
     /// target's authority is the Host (RFC 9112 section 3.2.2: "the Host header field ...
     /// ignored and replaced by the host information of the request-target"), added when the
-    /// client sent none.
+    /// client sent none; a trusted proxy's `X-Forwarded-Host` replaces both (see `proxy`).
     fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>) {
         out.clear();
         let bytes = self.head_slice(head);
+        let host = match self.forwarded {
+            Some(Forwarded {
+                host: Some(host), ..
+            }) => Some(host),
+            _ => head.authority.as_ref(),
+        };
         let mut host_replaced = false;
         for (n, v) in &head.headers {
-            let value = match &head.authority {
-                Some(authority) if bytes[n.clone()].eq_ignore_ascii_case(b"host") => {
+            let value = match host {
+                Some(host) if bytes[n.clone()].eq_ignore_ascii_case(b"host") => {
                     host_replaced = true;
-                    authority.clone()
+                    host.clone()
                 }
                 _ => v.clone(),
             };
@@ -295,16 +325,40 @@ impl<'a> Exchange<'a> {
                 value: self.view(value),
             });
         }
-        if let (Some(authority), false) = (&head.authority, host_replaced) {
+        if let (Some(host), false) = (host, host_replaced) {
             out.push(GwHeader {
                 name: GwStr::from_str("Host"),
-                value: self.view(authority.clone()),
+                value: self.view(host.clone()),
             });
+        }
+    }
+
+    /// The client's address as the app and the access log see it.
+    fn client_addr(&self) -> &str {
+        match self.forwarded {
+            Some(Forwarded {
+                client: Some(client),
+                ..
+            }) => client.as_str(),
+            _ => self.conn.peer.remote.as_str(),
         }
     }
 
     fn request(&self, head: &Head, headers: &[GwHeader]) -> Request {
         let peer = &self.conn.peer;
+        let (remote_addr, remote_port, url_scheme) = match self.forwarded {
+            None => (peer.remote.as_str(), peer.remote_port, "http"),
+            // A forwarded client's port is not known (X-Forwarded-For carries none we trust).
+            Some(f) => (
+                self.client_addr(),
+                if f.client.is_some() {
+                    0
+                } else {
+                    peer.remote_port
+                },
+                f.scheme.unwrap_or("http"),
+            ),
+        };
         let path = if head.path.is_empty() {
             GwStr::from_str("/")
         } else {
@@ -326,11 +380,11 @@ impl<'a> Exchange<'a> {
                 BodyKind::Length(n) => i64::try_from(n).unwrap_or(i64::MAX),
                 BodyKind::Chunked => -1,
             },
-            remote_addr: GwStr::from_str(peer.remote.as_str()),
-            remote_port: peer.remote_port,
+            remote_addr: GwStr::from_str(remote_addr),
+            remote_port,
             server_addr: GwStr::from_str(peer.server_addr()),
             server_port: peer.server_port(),
-            url_scheme: GwStr::from_str("http"),
+            url_scheme: GwStr::from_str(url_scheme),
             deadline_unix_ms: self.deadline_unix_ms,
             body_ctx: std::ptr::null_mut(),
             read_body: cb_read_body,
@@ -480,6 +534,8 @@ impl<'a> Exchange<'a> {
 
     /// Sends what the socket takes now, and waits while more than [`WRITE_BOUND`] is unsent.
     fn send_now(&mut self) -> i32 {
+        // Part of the response is leaving: the handler is not stuck (`call_clock`).
+        call_clock::progressed();
         loop {
             let conn = &mut *self.conn;
             match conn.wbuf.write_to(&mut conn.stream) {
@@ -524,7 +580,9 @@ impl<'a> Exchange<'a> {
                     return Err(GW_ERR_CLIENT_GONE);
                 }
             }
-            match io::wait(self.conn.stream.as_raw_fd(), false, true, WAIT_SLICE) {
+            let fd = self.conn.stream.as_raw_fd();
+            // Waiting on the client is not the app being stuck (`call_clock`).
+            match call_clock::while_waiting(|| io::wait(fd, false, true, WAIT_SLICE)) {
                 Ok(Some(Readiness { broken: true, .. })) => {
                     return Err(self.lost(std::io::ErrorKind::BrokenPipe.into()))
                 }
@@ -648,7 +706,8 @@ impl<'a> Exchange<'a> {
                 return Err(GW_ERR_BODY);
             }
             let owed = !self.conn.wbuf.is_empty();
-            match io::wait(self.conn.stream.as_raw_fd(), true, owed, WAIT_SLICE) {
+            let fd = self.conn.stream.as_raw_fd();
+            match call_clock::while_waiting(|| io::wait(fd, true, owed, WAIT_SLICE)) {
                 Ok(Some(r)) if r.broken => {
                     return Err(self.lost(std::io::ErrorKind::ConnectionReset.into()))
                 }
@@ -729,7 +788,19 @@ impl<'a> Exchange<'a> {
         if let Some(log) = self.env.access_log {
             let bytes = self.head_slice(head);
             let line = LogLine::of_head(head, bytes);
-            line.write(log, self.conn.client(), status, self.wire_body);
+            let client = match self.client_addr() {
+                "" => "-",
+                addr => addr,
+            };
+            let elapsed = self.started.map_or(Duration::ZERO, |t| t.elapsed());
+            line.write_timed(
+                log,
+                client,
+                status,
+                self.wire_body,
+                elapsed,
+                self.request_id,
+            );
         }
         let consumed = self.body_pos;
         if let Some(rbuf) = self.conn.rbuf.as_mut() {

@@ -44,15 +44,39 @@
 //! a `mio::Waker`, as gunicorn's gthread worker does: two thread switches per request, and about
 //! 0.55x axum per core.
 //!
+//! # Processes
+//!
+//! `portico` is a master and `--workers` worker processes (one by default, as gunicorn's), each
+//! running the model above on its own. The master binds the sockets, copies the app library
+//! into a snapshot, forks the workers (before it has any thread) and then only supervises:
+//!
+//! ```text
+//!  master (single-threaded; never loads the app, never serves)
+//!    ├─ signals: TERM/INT drain · QUIT now · HUP reload · TTIN/TTOU ± worker · USR1 reopen
+//!    ├─ each worker's status pipe (ready, retiring, boot error) and heartbeat page
+//!    └─ fork ─▶ worker: load the generation's snapshot, create, serve on the shared sockets,
+//!               watchdog thread (heartbeat, --timeout for stuck handlers, --max-requests)
+//! ```
+//!
+//! A reload starts a full new generation beside the old one and retires the old workers only
+//! once every new one has created its app; a retiring worker drains gently (each connection's
+//! next response closes it, idle keep-alive connections run out their `--keep-alive`), so no
+//! request is refused or cut. See [`arbiter`] and [`worker`].
+//!
 //! # Layout
 //! [`config`] (the flags), [`listener`] (binding, accepting), [`runtime`] (threads, the
 //! monitor, app slots), [`event_loop`] (one loop; no HTTP), [`connection`] (a connection's
 //! reading and writing states), [`exchange`] (one request through the app: the ABI
 //! trampolines), [`http1`] (parse, body, encode, date), [`io`] (socket, buffers, blocking
-//! waits), [`loader`] (the app library), [`peer`], [`access_log`], [`ratelimit`], [`clock`],
-//! [`signals`], [`error`].
+//! waits), [`loader`] (the app library), [`peer`], [`proxy`] (`X-Forwarded-*` from trusted
+//! peers), [`access_log`] and [`log_format`], [`ratelimit`], [`clock`], [`signals`],
+//! [`error`]; the processes: [`arbiter`] (the master), [`worker`], [`worker_link`] (status
+//! pipe, heartbeat), [`process`] (fork, signals, wait), [`snapshot`] (the library copies),
+//! [`call_clock`] (stuck handlers), [`pidfile`], [`systemd`].
 
 pub mod access_log;
+pub mod arbiter;
+pub mod call_clock;
 pub mod clock;
 pub mod config;
 pub mod connection;
@@ -63,10 +87,18 @@ pub mod http1;
 pub mod io;
 pub mod listener;
 pub mod loader;
+pub mod log_format;
 pub mod peer;
+pub mod pidfile;
+pub mod process;
+pub mod proxy;
 pub mod ratelimit;
 pub mod runtime;
 pub mod signals;
+pub mod snapshot;
+pub mod systemd;
+pub mod worker;
+pub mod worker_link;
 
 use std::sync::Arc;
 
@@ -79,9 +111,22 @@ use crate::listener::Listener;
 use crate::loader::App;
 use crate::runtime::{Runtime, Settings};
 
-/// Installs the logger: `RUST_LOG` when set and non-empty, else `--log-level`.
+/// Installs the logger: `RUST_LOG` when set and non-empty, else `--log-level`. Each line
+/// carries the process id (the master's or a worker's), as gunicorn's do.
 pub fn init_logging(config: &Config) {
+    use std::io::Write as _;
     let mut builder = env_logger::Builder::new();
+    builder.format(|buf, record| {
+        writeln!(
+            buf,
+            "[{} {} {:<5} {}] {}",
+            buf.timestamp(),
+            std::process::id(),
+            record.level(),
+            record.target(),
+            record.args()
+        )
+    });
     match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => {
             builder.parse_filters(&spec);
@@ -110,14 +155,17 @@ pub fn settings(config: &Config) -> Settings {
         max_queue: config.max_queue,
         max_connections: config.max_connections,
         graceful: config.graceful_timeout(),
+        forwarded: config.forwarded_allow_ips.clone(),
+        max_requests: 0,
     }
 }
 
-/// Loads the app and serves it until a shutdown signal has been handled (or, with
-/// `--check-config`, reports on the app and returns).
+/// Serves the app until a shutdown signal has been handled: a master process and its workers
+/// (see [`arbiter`]). With `--check-config`, loads the app in this process, reports on it and
+/// returns.
 pub fn serve(config: &Config) -> Result<(), ServerError> {
-    let app = App::open(&config.app, config.settings.as_deref())?;
     if config.check_config {
+        let app = App::open(&config.app, config.settings.as_deref())?;
         println!(
             "portico: app {} loaded from {} and created: configuration OK",
             app.name,
@@ -126,43 +174,7 @@ pub fn serve(config: &Config) -> Result<(), ServerError> {
         app.destroy();
         return Ok(());
     }
-    let shutdown = signals::Shutdown::install()?;
-    let listeners = Listener::bind_all(config)?;
-    let access_log = match &config.access_logfile {
-        Some(target) => Some(access_log::AccessLog::open(target)?),
-        None => None,
-    };
-    for l in &listeners {
-        log::info!(
-            "portico {} serving app {} on {} ({} threads, {} event loops)",
-            env!("CARGO_PKG_VERSION"),
-            app.name,
-            l.describe(),
-            config.thread_count(),
-            config.loop_count()
-        );
-    }
-    log::debug!(
-        "limits: request line {} bytes, {} header fields of at most {} bytes, body {}; \
-         timeout {}s, keep-alive {}s, graceful timeout {}s; queue {}, connections {}",
-        config.limit_request_line,
-        config.limit_request_fields,
-        config.limit_request_field_size,
-        config
-            .body_limit()
-            .map_or_else(|| "unlimited".to_string(), |n| format!("{n} bytes")),
-        config.timeout,
-        config.keep_alive,
-        config.graceful_timeout,
-        config.max_queue,
-        config.max_connections
-    );
-    let rt = Runtime::new(app, settings(config), access_log, shutdown);
-    let clean = run(&rt, listeners, config.loop_count())?;
-    if clean {
-        rt.app.destroy();
-    }
-    Ok(())
+    arbiter::run(config)
 }
 
 /// Builds `loops` event loops (the first with the listeners) and runs them to the end.

@@ -1,6 +1,9 @@
 //! Owns the listening sockets: binding every `--bind` address (TCP with `SO_REUSEADDR`, IPv6
-//! only on v6 addresses; unix sockets replacing a stale socket file), and accepting clients with
-//! what the app will be told about both ends.
+//! only on v6 addresses; unix sockets replacing a stale socket file) or adopting the ones systemd
+//! passed (socket activation), and accepting clients with what the app will be told about both
+//! ends. The master opens them and every worker inherits them: the kernel hands each new
+//! connection to one worker, and a worker that stops accepting leaves the socket open for the
+//! others (only the master removes a unix socket's file, at exit).
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;
@@ -16,8 +19,9 @@ use crate::peer::Peer;
 pub enum Listener {
     /// TCP.
     Tcp(mio::net::TcpListener),
-    /// Unix domain, with its path (removed at shutdown) as the app sees it.
-    Unix(mio::net::UnixListener, PathBuf, Arc<str>),
+    /// Unix domain, with its path as the app sees it, and whether closing it removes the
+    /// socket file (the process that bound it, at its exit; not a worker, not systemd's).
+    Unix(mio::net::UnixListener, PathBuf, Arc<str>, bool),
 }
 
 impl Listener {
@@ -70,6 +74,7 @@ impl Listener {
                     mio::net::UnixListener::from_std(std_listener),
                     path.clone(),
                     shown,
+                    true,
                 ))
             }
         }
@@ -81,7 +86,7 @@ impl Listener {
             Listener::Tcp(l) => l
                 .local_addr()
                 .map_or_else(|_| "tcp".into(), |a| format!("http://{a}")),
-            Listener::Unix(_, p, _) => format!("unix:{}", p.display()),
+            Listener::Unix(_, p, _, _) => format!("unix:{}", p.display()),
         }
     }
 
@@ -94,7 +99,7 @@ impl Listener {
                 let local = s.local_addr().ok();
                 Ok((Stream::Tcp(s), Peer::tcp(remote, local)))
             }
-            Listener::Unix(l, _, shown) => {
+            Listener::Unix(l, _, shown, _) => {
                 let (s, _) = l.accept()?;
                 Ok((Stream::Unix(s), Peer::unix(Arc::clone(shown))))
             }
@@ -105,15 +110,58 @@ impl Listener {
     pub fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
             Listener::Tcp(l) => l,
-            Listener::Unix(l, _, _) => l,
+            Listener::Unix(l, _, _, _) => l,
         }
     }
 
-    /// Stops listening; a unix socket's file is removed.
+    /// Stops listening; a unix socket's file is removed if this process owns it.
     pub fn close(mut self, registry: &mio::Registry) {
         let _ = registry.deregister(self.source());
-        if let Listener::Unix(_, path, _) = &self {
+        self.unlink();
+    }
+
+    /// Makes this a worker's copy of the master's socket: closing it leaves the file alone.
+    pub fn share(&mut self) {
+        if let Listener::Unix(_, _, _, owned) = self {
+            *owned = false;
+        }
+    }
+
+    /// Removes a unix socket's file, if this process owns it.
+    pub fn unlink(&self) {
+        if let Listener::Unix(_, path, _, true) = self {
             let _ = std::fs::remove_file(path);
         }
+    }
+
+    /// Adopts a listening socket this process inherited (systemd socket activation): TCP or
+    /// unix, whichever it is; its file, if any, is systemd's.
+    pub fn inherited(fd: std::os::fd::RawFd) -> Result<Listener, ServerError> {
+        use std::os::fd::FromRawFd;
+        let err = |source: io::Error| ServerError::Bind {
+            address: format!("inherited socket {fd}"),
+            source,
+        };
+        // SAFETY: socket activation hands this process descriptors 3.. for it to own.
+        let socket = unsafe { socket2::Socket::from_raw_fd(fd) };
+        let local = socket.local_addr().map_err(err)?;
+        socket.set_nonblocking(true).map_err(err)?;
+        if let Some(addr) = local.as_socket() {
+            let _ = addr;
+            let std_listener: std::net::TcpListener = socket.into();
+            return Ok(Listener::Tcp(mio::net::TcpListener::from_std(std_listener)));
+        }
+        let path = local
+            .as_pathname()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(format!("inherited-socket-{fd}")));
+        let std_listener: std::os::unix::net::UnixListener = socket.into();
+        let shown: Arc<str> = Arc::from(path.display().to_string());
+        Ok(Listener::Unix(
+            mio::net::UnixListener::from_std(std_listener),
+            path,
+            shown,
+            false,
+        ))
     }
 }

@@ -65,12 +65,23 @@ pub fn check_table(table: &AppTable) -> Result<(), String> {
 
 /// Opens the library and checks its table. The library is leaked on purpose.
 pub fn load(path: &Path) -> Result<&'static AppTable, ServerError> {
-    if !path.exists() {
+    load_as(path, path)
+}
+
+/// Opens the library at `open` (a snapshot of it, see `snapshot`) and checks its table; every
+/// message names `path`, the library the operator gave.
+pub fn load_as(open: &Path, path: &Path) -> Result<&'static AppTable, ServerError> {
+    if !open.exists() {
         return Err(load_error(path, "no such file"));
     }
     // SAFETY: loading a library runs its initialisers; that is the point of an app library.
-    let lib = unsafe { libloading::Library::new(path) }
-        .map_err(|e| load_error(path, format!("not a loadable library ({e})")))?;
+    let lib = unsafe { libloading::Library::new(open) }.map_err(|e| {
+        // The loader's message names the file it opened: name the operator's instead.
+        let text = e
+            .to_string()
+            .replace(&*open.to_string_lossy(), &path.to_string_lossy());
+        load_error(path, format!("not a loadable library ({text})"))
+    })?;
     // SAFETY: the symbol's type is fixed by the ABI.
     let entry: EntryFn = unsafe { lib.get::<EntryFn>(ENTRY_SYMBOL_NUL) }
         .map(|s| *s)
@@ -128,7 +139,13 @@ fn host_table() -> &'static HostTable {
 impl App {
     /// Loads the library at `path` and calls its create with `settings`.
     pub fn open(path: &Path, settings: Option<&Path>) -> Result<App, ServerError> {
-        let table = load(path)?;
+        App::open_as(path, path, settings)
+    }
+
+    /// Loads the library from `open` (a snapshot of the one at `path`, which every message
+    /// names) and calls its create with `settings`.
+    pub fn open_as(open: &Path, path: &Path, settings: Option<&Path>) -> Result<App, ServerError> {
+        let table = load_as(open, path)?;
         // SAFETY: the table's name is static by contract.
         let name = String::from_utf8_lossy(unsafe { table.name.as_bytes() }).into_owned();
         let settings_bytes: Vec<u8> = settings

@@ -18,12 +18,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::access_log::AccessLog;
+use crate::call_clock::{self, CallClock, CallEnd};
 use crate::connection::ConnConfig;
 use crate::event_loop::{EventLoop, Step};
 use crate::exchange::{Call, CallEnv};
 use crate::io::Stream;
 use crate::loader::App;
 use crate::peer::Peer;
+use crate::proxy::ForwardedAllow;
 use crate::signals::Shutdown;
 
 /// The monitor's period. A call still running after one full period (so between one and two)
@@ -135,6 +137,10 @@ pub struct Settings {
     pub max_connections: usize,
     /// `--graceful-timeout`.
     pub graceful: Duration,
+    /// `--forwarded-allow-ips`: the peers whose `X-Forwarded-*` headers are believed.
+    pub forwarded: ForwardedAllow,
+    /// Requests after which this process retires (`--max-requests` plus its jitter; 0: never).
+    pub max_requests: u64,
 }
 
 /// Everything the server's threads share.
@@ -151,6 +157,10 @@ pub struct Runtime {
     connections: AtomicUsize,
     /// Shutting down: no new connections, no keep-alive, exit when the work is done.
     pub draining: AtomicBool,
+    /// The drain is the gentle one (a worker retiring): idle keep-alive connections are left
+    /// to run out their `--keep-alive` instead of being closed at once, so no client is cut
+    /// while it may be sending its next request.
+    pub gentle: AtomicBool,
     /// The graceful timeout ran out: every call is told to stop.
     pub cancel_all: AtomicBool,
     drain_deadline: OnceLock<Instant>,
@@ -163,6 +173,18 @@ pub struct Runtime {
     idle_spares: AtomicUsize,
     exits: (Sender<bool>, Receiver<bool>),
     stopped: AtomicBool,
+    /// Every call-running thread's clock (see `call_clock`).
+    clocks: Mutex<Vec<Arc<CallClock>>>,
+    /// App slots lent out because their calls were abandoned as stuck: requests beyond
+    /// `--threads` may run while those calls hold their threads.
+    lent_slots: AtomicUsize,
+    /// Calls left before `--max-requests` retires the process.
+    requests_left: AtomicU64,
+    /// `--max-requests` was reached (and the gentle drain started).
+    pub max_requests_reached: AtomicBool,
+    /// The worker's watchdog thread, woken when `--max-requests` is reached so the master
+    /// hears of it (and starts the replacement) at once.
+    watchdog: OnceLock<std::thread::Thread>,
 }
 
 impl Runtime {
@@ -173,6 +195,7 @@ impl Runtime {
         access_log: Option<AccessLog>,
         shutdown: Shutdown,
     ) -> Arc<Runtime> {
+        let max_requests = settings.max_requests;
         Arc::new(Runtime {
             app,
             settings,
@@ -182,6 +205,7 @@ impl Runtime {
             waiting: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
+            gentle: AtomicBool::new(false),
             cancel_all: AtomicBool::new(false),
             drain_deadline: OnceLock::new(),
             starved_loops: AtomicUsize::new(0),
@@ -196,6 +220,11 @@ impl Runtime {
             idle_spares: AtomicUsize::new(0),
             exits: crossbeam_channel::unbounded(),
             stopped: AtomicBool::new(false),
+            clocks: Mutex::new(Vec::new()),
+            lent_slots: AtomicUsize::new(0),
+            requests_left: AtomicU64::new(max_requests),
+            max_requests_reached: AtomicBool::new(false),
+            watchdog: OnceLock::new(),
         })
     }
 
@@ -242,12 +271,46 @@ impl Runtime {
             draining: &self.draining,
             cancel_all: &self.cancel_all,
             access_log: self.access_log.as_ref(),
+            forwarded: &self.settings.forwarded,
         }
+    }
+
+    /// One more call toward `--max-requests`: the last one starts the gentle drain (checked
+    /// per call, so a busy worker does not overshoot; the shared counter is only paid for when
+    /// the flag is given).
+    fn count_toward_max_requests(&self) {
+        let left = self
+            .requests_left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if left == Ok(1) {
+            self.max_requests_reached.store(true, Ordering::Release);
+            self.shutdown.retire();
+            if let Some(watchdog) = self.watchdog.get() {
+                watchdog.unpark();
+            }
+        }
+    }
+
+    /// Names the thread to wake when `--max-requests` is reached.
+    pub fn set_watchdog(&self, thread: std::thread::Thread) {
+        let _ = self.watchdog.set(thread);
+    }
+
+    /// A clock for a thread about to run calls, registered for the watchdog.
+    fn register_clock(&self) -> Arc<CallClock> {
+        let clock = Arc::new(CallClock::default());
+        call_clock::set_current(&clock);
+        self.clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::clone(&clock));
+        clock
     }
 
     /// Runs a loop on this thread: its turns, the app calls it returns, and what happens when a
     /// call outlives the loop's stay here.
     fn drive(self: Arc<Runtime>, mut lp: Box<EventLoop>) {
+        let clock = self.register_clock();
         loop {
             match lp.turn() {
                 Step::Exit(clean) => {
@@ -257,11 +320,20 @@ impl Runtime {
                 Step::Call(mut call) => {
                     let shared = Arc::clone(lp.shared());
                     shared.calls.fetch_add(1, Ordering::Relaxed);
+                    if self.settings.max_requests > 0 {
+                        self.count_toward_max_requests();
+                    }
                     shared.parked.store(Box::into_raw(lp), Ordering::SeqCst);
                     if self.sysmon.sleeping.load(Ordering::SeqCst) {
                         self.wake_sysmon();
                     }
+                    clock.begin();
                     call.run(&self.call_env());
+                    if clock.end() == CallEnd::AfterAbandoned {
+                        // Its slot was lent out when it was given up on: take it back.
+                        self.lent_slots.fetch_sub(1, Ordering::AcqRel);
+                        log::warn!("a request given up on as stuck returned after all");
+                    }
                     self.leave_app();
                     let back = shared.parked.swap(std::ptr::null_mut(), Ordering::SeqCst);
                     if back.is_null() {
@@ -405,7 +477,7 @@ impl Runtime {
 
     /// Claims one of the `--threads` app slots.
     pub fn try_enter_app(&self) -> bool {
-        let max = self.settings.threads;
+        let max = self.settings.threads + self.lent_slots.load(Ordering::Relaxed);
         self.in_app
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
@@ -415,12 +487,18 @@ impl Runtime {
 
     /// Whether an app slot is free now.
     pub fn app_slot_free(&self) -> bool {
-        self.in_app.load(Ordering::Acquire) < self.settings.threads
+        self.in_app.load(Ordering::Acquire)
+            < self.settings.threads + self.lent_slots.load(Ordering::Relaxed)
     }
 
     /// Gives an app slot back, and wakes loops with requests waiting for one.
     fn leave_app(&self) {
         self.in_app.fetch_sub(1, Ordering::AcqRel);
+        self.wake_starved();
+    }
+
+    /// Wakes the loops with requests waiting for an app slot.
+    fn wake_starved(&self) {
         if self.starved_loops.load(Ordering::Acquire) > 0 {
             for l in self.loops() {
                 if l.starved.load(Ordering::Acquire) {
@@ -487,13 +565,26 @@ impl Runtime {
 
     /// Checks for a shutdown signal; returns the drain deadline once shutting down.
     pub fn drain_deadline(&self) -> Option<Instant> {
-        if self.shutdown.requested() && !self.draining.load(Ordering::Acquire) {
+        if self.shutdown.requested() {
+            // TERM after a HUP turns the gentle drain into the ordinary one.
+            let gentle = self.shutdown.gentle();
+            if self.gentle.load(Ordering::Acquire) != gentle {
+                self.gentle.store(gentle, Ordering::Release);
+            }
+        }
+        if self.shutdown.requested() && !self.draining.load(Ordering::SeqCst) {
             let deadline = *self
                 .drain_deadline
                 .get_or_init(|| Instant::now() + self.settings.graceful);
-            if !self.draining.swap(true, Ordering::AcqRel) {
+            // SeqCst: pairs with loop 0 handing a connection to another loop (`place`).
+            if !self.draining.swap(true, Ordering::SeqCst) {
+                let what = if self.gentle.load(Ordering::Acquire) {
+                    "retiring"
+                } else {
+                    "shutting down"
+                };
                 log::info!(
-                    "shutting down: finishing {} connection(s) within {:?}",
+                    "{what}: finishing {} connection(s) within {:?}",
                     self.connection_count(),
                     self.settings.graceful
                 );
@@ -504,6 +595,61 @@ impl Runtime {
             return Some(deadline);
         }
         self.drain_deadline.get().copied()
+    }
+
+    // ---- the watchdog's view (see `worker`) ----
+
+    /// Gives up on every call that has run app code for longer than `limit_ms` (as of
+    /// `now_ms`, the monotonic clock): each one's app slot is lent to the requests waiting.
+    /// Returns how many were given up on now.
+    pub fn abandon_stuck(&self, now_ms: u64, limit_ms: u64) -> usize {
+        let abandoned = self
+            .clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|c| c.abandon_if_older(now_ms, limit_ms))
+            .count();
+        if abandoned > 0 {
+            self.lent_slots.fetch_add(abandoned, Ordering::AcqRel);
+            self.wake_starved();
+        }
+        abandoned
+    }
+
+    /// Calls given up on that are still running.
+    pub fn abandoned_calls(&self) -> usize {
+        self.clocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|c| c.is_abandoned())
+            .count()
+    }
+
+    /// The shutdown doorbell's descriptor (see `signals`), for the accepting loop.
+    pub fn doorbell(&self) -> Option<std::os::fd::RawFd> {
+        self.shutdown.doorbell()
+    }
+
+    /// Empties the shutdown doorbell.
+    pub fn drain_doorbell(&self) {
+        self.shutdown.drain_doorbell();
+    }
+
+    /// Whether a drain was asked for (it starts at the loops' next maintenance).
+    pub fn stop_requested(&self) -> bool {
+        self.shutdown.requested()
+    }
+
+    /// Whether the loops are draining.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Whether every loop has exited.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
     }
 }
 
@@ -577,7 +723,7 @@ mod tests {
 
     struct Running {
         port: u16,
-        flag: Arc<AtomicBool>,
+        shutdown: Shutdown,
         thread: std::thread::JoinHandle<bool>,
     }
 
@@ -593,18 +739,23 @@ mod tests {
             .unwrap()
             .parse()
             .unwrap();
-        let (shutdown, flag) = Shutdown::manual();
+        let shutdown = Shutdown::manual();
+        let handle = shutdown.clone();
         let thread = std::thread::spawn(move || {
             let app = App::from_table(&TABLE);
-            let rt = Runtime::new(app, crate::settings(&config), None, shutdown);
+            let rt = Runtime::new(app, crate::settings(&config), None, handle);
             crate::run(&rt, listeners, config.loop_count()).unwrap()
         });
-        Running { port, flag, thread }
+        Running {
+            port,
+            shutdown,
+            thread,
+        }
     }
 
     impl Running {
         fn stop(self) -> bool {
-            self.flag.store(true, Ordering::Release);
+            self.shutdown.stop();
             self.thread.join().unwrap()
         }
     }

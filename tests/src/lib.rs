@@ -5,6 +5,8 @@
 //! `cargo test`); a missing one fails the test with that instruction rather than a confusing error.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod load;
+
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
@@ -383,20 +385,32 @@ impl Server {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
-    /// The server's process id.
+    /// The server's process id (the master's).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// The server's resident memory in KiB (`VmRSS` from `/proc`).
+    /// The master's worker processes now.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        children_of(self.child.id())
+    }
+
+    /// Waits up to `limit` until the master has `count` workers; returns their pids.
+    pub fn wait_for_workers(&self, count: usize, limit: Duration) -> Vec<u32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let pids = self.worker_pids();
+            if pids.len() == count || Instant::now() > deadline {
+                return pids;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's resident memory in KiB: the master's and its workers' (`VmRSS` from
+    /// `/proc`).
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read the server's /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc status")
+        tree_rss_kib(self.child.id()).expect("read the server's /proc status")
     }
 
     /// Sends a signal (`libc::SIGTERM`, …) to the server.
@@ -460,10 +474,65 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
+            // The workers too: a worker outlives a killed master only until it notices, and a
+            // test should not leave processes behind even that long.
+            let workers = self.worker_pids();
             let _ = self.child.kill();
+            for pid in workers {
+                signal_pid(pid, libc::SIGKILL);
+            }
         }
         let _ = self.child.wait();
     }
+}
+
+/// Sends `sig` to `pid`, ignoring a process that is already gone.
+pub fn signal_pid(pid: u32, sig: i32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) with a positive pid and a valid signal number.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// The processes whose parent is `pid` (from `/proc/*/stat`), zombies excluded.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out: Vec<u32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+                return false;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                return false;
+            };
+            let mut fields = after.split_whitespace();
+            let state = fields.next();
+            let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
+            ppid == Some(pid) && state != Some("Z")
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The resident memory of `pid` and all its descendants, in KiB.
+pub fn tree_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let own: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())?;
+    Some(
+        own + children_of(pid)
+            .into_iter()
+            .filter_map(tree_rss_kib)
+            .sum::<u64>(),
+    )
 }
 
 /// A response as curl saw it.

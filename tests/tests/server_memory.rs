@@ -1,6 +1,7 @@
 //! Memory stays bounded per connection whatever a client does: pipelining big answers and never
 //! reading them, uploading a gigabyte while reading the echo slowly, or sending a body the app
-//! never reads. Each test watches the server's resident memory from `/proc` while it happens.
+//! never reads. Each test watches the server's resident memory from `/proc` while it happens
+//! (the master's and its worker's together).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -57,12 +58,9 @@ impl Drop for Watch {
     }
 }
 
+/// The server's RSS: its master's and its workers'.
 fn rss_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    tests::tree_rss_kib(pid)
 }
 
 /// A server that has served a few requests already (its pools and caches are warm).

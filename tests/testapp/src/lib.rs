@@ -198,6 +198,8 @@ fn meta(request: &mut HttpRequest) -> ViewResult {
         "path": request.path,
         "query": request.GET()?.get("q"),
         "remote_addr": request.meta("REMOTE_ADDR"),
+        "scheme": request.meta("wsgi.url_scheme"),
+        "host": request.meta("HTTP_HOST"),
         "user_agent": request.meta("HTTP_USER_AGENT"),
         "cookie": request.cookie("flavour"),
         "form": request.POST()?.get("title"),
