@@ -48,6 +48,11 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 /// own drain deadline is the graceful timeout, this is for it to notice and exit.
 const RETIRE_SLACK: Duration = Duration::from_secs(5);
 
+/// How long a worker that asked to be replaced keeps serving while its replacement is not up
+/// (a replacement that cannot start is logged and retried meanwhile): past it, it finishes
+/// anyway, since what it asked for (memory back, a stuck thread gone) matters too.
+const LEAVE_WAIT: Duration = Duration::from_secs(30);
+
 /// How long QUIT's workers get to exit before they are killed.
 const QUICK_STOP: Duration = Duration::from_secs(2);
 
@@ -151,6 +156,10 @@ enum State {
     Booting { deadline: Option<Instant> },
     /// Said it is ready.
     Serving,
+    /// Asked to be replaced (`--max-requests` reached, or a handler stuck past `--timeout`) and
+    /// still serving: it is told to finish once its replacement serves, so with one worker
+    /// there is no moment when nobody accepts (gunicorn leaves that gap).
+    Leaving { since: Instant },
     /// Told to finish (or decided to); killed if still there at `deadline`.
     Retiring { deadline: Instant },
 }
@@ -395,7 +404,6 @@ impl Arbiter<'_> {
 
     fn on_message(&mut self, i: usize, message: Message) {
         let now = Instant::now();
-        let graceful = self.graceful();
         let Some(w) = self.workers.get_mut(i) else {
             return;
         };
@@ -420,13 +428,12 @@ impl Arbiter<'_> {
                 }
             }
             Message::Retiring { reason } => {
-                if !matches!(w.state, State::Retiring { .. }) {
-                    w.state = State::Retiring {
-                        deadline: now + graceful,
-                    };
+                if matches!(w.state, State::Serving | State::Booting { .. }) {
+                    w.state = State::Leaving { since: now };
                 }
                 log::info!(
-                    "worker {pid} (generation {generation}) retiring: {reason}; starting a replacement"
+                    "worker {pid} (generation {generation}) retiring: {reason}; starting a replacement \
+                     (it serves until the replacement is ready)"
                 );
             }
             Message::BootError { message } => {
@@ -448,7 +455,7 @@ impl Arbiter<'_> {
         let w = self.workers.remove(i);
         let generation = w.generation;
         match w.state {
-            State::Retiring { .. } => {
+            State::Retiring { .. } | State::Leaving { .. } => {
                 if ending.is_clean() {
                     log::info!("worker {pid} (generation {generation}) finished and exited");
                 } else {
@@ -511,7 +518,7 @@ impl Arbiter<'_> {
                     w.boot_error = Some(why.clone());
                     Some(why)
                 }
-                State::Serving | State::Retiring { .. }
+                State::Serving | State::Leaving { .. } | State::Retiring { .. }
                     if timeout_ms > 0 && mono.saturating_sub(w.heartbeat.last()) > timeout_ms =>
                 {
                     Some(format!(
@@ -552,10 +559,12 @@ impl Arbiter<'_> {
     /// retires the oldest beyond it.
     fn reconcile(&mut self) {
         let current = self.current.id;
+        self.release_leavers();
         let active: Vec<usize> = (0..self.workers.len())
             .filter(|&i| {
                 let w = &self.workers[i];
-                w.generation == current && !matches!(w.state, State::Retiring { .. })
+                w.generation == current
+                    && !matches!(w.state, State::Retiring { .. } | State::Leaving { .. })
             })
             .collect();
         if active.len() < self.target {
@@ -580,6 +589,34 @@ impl Arbiter<'_> {
         }
     }
 
+    /// Tells the workers that asked to be replaced to finish, once enough of the current
+    /// generation serve without them (or once they have waited too long for a replacement
+    /// that does not come up).
+    fn release_leavers(&mut self) {
+        let current = self.current.id;
+        let serving = self
+            .workers
+            .iter()
+            .filter(|w| w.generation == current && matches!(w.state, State::Serving))
+            .count();
+        let now = Instant::now();
+        let ready = serving >= self.target;
+        let leaving: Vec<usize> = (0..self.workers.len())
+            .filter(|&i| match self.workers[i].state {
+                State::Leaving { since } => ready || now.duration_since(since) > LEAVE_WAIT,
+                _ => false,
+            })
+            .collect();
+        for i in leaving {
+            let why = if ready {
+                "its replacement is serving"
+            } else {
+                "no replacement came up in time"
+            };
+            self.retire(i, why);
+        }
+    }
+
     fn graceful(&self) -> Duration {
         Duration::from_secs(self.config.graceful_timeout) + RETIRE_SLACK
     }
@@ -599,7 +636,7 @@ impl Arbiter<'_> {
         let sig = match w.state {
             // Not serving yet: nothing to be gentle with.
             State::Booting { .. } => libc::SIGTERM,
-            _ => libc::SIGHUP,
+            State::Serving | State::Leaving { .. } | State::Retiring { .. } => libc::SIGHUP,
         };
         w.state = State::Retiring { deadline };
         let _ = process::send_signal(w.pid, sig);

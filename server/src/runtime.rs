@@ -275,16 +275,15 @@ impl Runtime {
         }
     }
 
-    /// One more call toward `--max-requests`: the last one starts the gentle drain (checked
-    /// per call, so a busy worker does not overshoot; the shared counter is only paid for when
-    /// the flag is given).
+    /// One more call toward `--max-requests`: the last one tells the watchdog, which asks the
+    /// master for a replacement (this worker serves until it is up; the shared counter is only
+    /// paid for when the flag is given).
     fn count_toward_max_requests(&self) {
         let left = self
             .requests_left
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
         if left == Ok(1) {
             self.max_requests_reached.store(true, Ordering::Release);
-            self.shutdown.retire();
             if let Some(watchdog) = self.watchdog.get() {
                 watchdog.unpark();
             }
@@ -565,36 +564,34 @@ impl Runtime {
 
     /// Checks for a shutdown signal; returns the drain deadline once shutting down.
     pub fn drain_deadline(&self) -> Option<Instant> {
-        if self.shutdown.requested() {
-            // TERM after a HUP turns the gentle drain into the ordinary one.
-            let gentle = self.shutdown.gentle();
-            if self.gentle.load(Ordering::Acquire) != gentle {
-                self.gentle.store(gentle, Ordering::Release);
+        // The flags are read once: a signal landing between two reads must not start the drain
+        // with a stale `gentle` (which would close a retiring worker's idle connections).
+        if !self.shutdown.requested() {
+            return self.drain_deadline.get().copied();
+        }
+        // Flags are only ever set, so this is at least as recent as the read above. TERM after
+        // a HUP turns the gentle drain into the ordinary one. Stored before `draining` below,
+        // so a loop that sees the drain sees which one it is.
+        let gentle = self.shutdown.gentle();
+        if self.gentle.load(Ordering::Acquire) != gentle {
+            self.gentle.store(gentle, Ordering::Release);
+        }
+        let deadline = *self
+            .drain_deadline
+            .get_or_init(|| Instant::now() + self.settings.graceful);
+        // SeqCst: pairs with loop 0 handing a connection to another loop (`place`).
+        if !self.draining.swap(true, Ordering::SeqCst) {
+            let what = if gentle { "retiring" } else { "shutting down" };
+            log::info!(
+                "{what}: finishing {} connection(s) within {:?}",
+                self.connection_count(),
+                self.settings.graceful
+            );
+            for l in self.loops() {
+                l.wake();
             }
         }
-        if self.shutdown.requested() && !self.draining.load(Ordering::SeqCst) {
-            let deadline = *self
-                .drain_deadline
-                .get_or_init(|| Instant::now() + self.settings.graceful);
-            // SeqCst: pairs with loop 0 handing a connection to another loop (`place`).
-            if !self.draining.swap(true, Ordering::SeqCst) {
-                let what = if self.gentle.load(Ordering::Acquire) {
-                    "retiring"
-                } else {
-                    "shutting down"
-                };
-                log::info!(
-                    "{what}: finishing {} connection(s) within {:?}",
-                    self.connection_count(),
-                    self.settings.graceful
-                );
-                for l in self.loops() {
-                    l.wake();
-                }
-            }
-            return Some(deadline);
-        }
-        self.drain_deadline.get().copied()
+        Some(deadline)
     }
 
     // ---- the watchdog's view (see `worker`) ----

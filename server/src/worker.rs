@@ -6,9 +6,11 @@
 //! - stamps the heartbeat the master watches (a frozen worker is killed and replaced);
 //! - gives up on a handler that has run app code past `--timeout`: the worker tells the master
 //!   (which starts a replacement at once), lends the stuck call's app slot to the requests
-//!   waiting, retires gently, and exits as soon as everything but the stuck calls is finished
-//!   (the stuck clients' connections close with the process: a clean close);
-//! - retires the worker once it has served `--max-requests` (plus its jitter);
+//!   waiting, and, once the master says the replacement serves (SIGHUP), retires gently and
+//!   exits as soon as everything but the stuck calls is finished (the stuck clients'
+//!   connections close with the process: a clean close);
+//! - asks for a replacement the same way once the worker has served `--max-requests` (plus its
+//!   jitter), serving on until the replacement is up;
 //! - exits at once on QUIT, and drains when the master is gone;
 //! - reopens the access log on USR1 (log rotation).
 //!
@@ -118,6 +120,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         timeout_ms: config.timeout.saturating_mul(1000),
         max_requests,
         max_requests_told: false,
+        replacement_asked: false,
     };
     let watchdog = std::thread::Builder::new()
         .name("portico-watchdog".into())
@@ -203,6 +206,8 @@ struct Watchdog {
     max_requests: u64,
     /// The master was told that `--max-requests` retired this worker.
     max_requests_told: bool,
+    /// The master was asked for a replacement (for either reason): once is enough.
+    replacement_asked: bool,
 }
 
 impl Watchdog {
@@ -236,17 +241,17 @@ impl Watchdog {
                     .max_requests_reached
                     .load(std::sync::atomic::Ordering::Acquire)
             {
-                // The runtime started the drain at the last request; the master starts the
-                // replacement.
+                // The master starts the replacement, and has this worker finish once it serves.
                 self.max_requests_told = true;
                 log::info!(
                     "worker {}: served {} requests (--max-requests): retiring",
                     self.pid,
                     self.max_requests
                 );
-                self.status.send(&Message::Retiring {
-                    reason: format!("served {} requests (--max-requests)", self.max_requests),
-                });
+                self.retire(format!(
+                    "served {} requests (--max-requests)",
+                    self.max_requests
+                ));
             }
             if self.rt.is_stopped() {
                 return;
@@ -255,7 +260,7 @@ impl Watchdog {
         }
     }
 
-    fn check_stuck(&self, now: u64) {
+    fn check_stuck(&mut self, now: u64) {
         let newly = self.rt.abandon_stuck(now, self.timeout_ms);
         if newly > 0 {
             log::error!(
@@ -264,12 +269,10 @@ impl Watchdog {
                 self.pid,
                 self.timeout_ms / 1000
             );
-            if !self.shutdown.retiring() {
-                self.retire(format!(
-                    "a handler ran past --timeout ({}s)",
-                    self.timeout_ms / 1000
-                ));
-            }
+            self.retire(format!(
+                "a handler ran past --timeout ({}s)",
+                self.timeout_ms / 1000
+            ));
         }
         let stuck = self.rt.abandoned_calls();
         if stuck > 0 && self.rt.is_draining() && self.rt.connection_count() <= stuck {
@@ -283,10 +286,12 @@ impl Watchdog {
         }
     }
 
-    /// Tells the master (which starts a replacement now) and starts the gentle drain.
-    fn retire(&self, reason: String) {
-        self.status.send(&Message::Retiring { reason });
-        self.shutdown.retire();
+    /// Tells the master, which starts a replacement now and has this worker finish (the
+    /// gentle drain, by SIGHUP) once the replacement serves: until then this one goes on.
+    fn retire(&mut self, reason: String) {
+        if !std::mem::replace(&mut self.replacement_asked, true) {
+            self.status.send(&Message::Retiring { reason });
+        }
     }
 
     fn flush(&self) {

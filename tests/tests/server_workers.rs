@@ -155,7 +155,12 @@ fn a_stuck_handler_is_given_up_on_after_the_timeout_and_others_keep_getting_200(
         logs.contains(&format!("worker {stuck_worker} (generation 1) retiring: a handler ran past --timeout (2s); starting a replacement")),
         "log:\n{logs}"
     );
-    assert!(!server.worker_pids().contains(&stuck_worker));
+    // The stuck worker's process is gone (the master reaps it on its next turn).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.worker_pids().contains(&stuck_worker) {
+        assert!(Instant::now() < deadline, "log:\n{}", server.logs());
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -234,16 +239,22 @@ fn max_requests_recycles_workers_without_a_failed_request() {
     let pids: Vec<&String> = report.bodies.keys().collect();
     assert!(pids.len() >= 3, "workers were recycled: {report:?}");
     assert_eq!(report.socket_errors(), 0, "{:?}", report.errors);
-    // Each worker retires at its limit; the drain then answers at most one more request on
-    // each connection it holds (and on those it accepted before it saw the drain).
-    for (n, _, _) in report.bodies.values() {
-        assert!(
-            *n <= 50 + 8,
-            "about --max-requests + jitter each: {report:?}"
-        );
-    }
-    assert_eq!(report.non_2xx, 0, "{report:?}");
+    // Each worker asks for its replacement at its own limit, 40 plus up to 10 of jitter, and
+    // serves until the replacement does (so with one worker nobody ever stops accepting).
     assert!(server.wait_for_log("(--max-requests): retiring", Duration::from_secs(5)));
+    let limits: Vec<u64> = server
+        .logs()
+        .lines()
+        .filter_map(|l| {
+            l.split_once(": served ")?
+                .1
+                .split_once(" requests (--max-requests)")
+        })
+        .filter_map(|(n, _)| n.parse().ok())
+        .collect();
+    assert!(limits.len() >= 2, "{}", server.logs());
+    assert!(limits.iter().all(|n| (40..=50).contains(n)), "{limits:?}");
+    assert_eq!(report.non_2xx, 0, "{report:?}");
 }
 
 #[test]
