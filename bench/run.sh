@@ -364,6 +364,28 @@ if want d; then
     seed_django_notes || SKIP[gunicorn -w 1 sync + Django 5.2 notes twin]="the notes twin is not set up"
 fi
 
+# The CPU time (user + system, in clock ticks) used so far by the running server: its process
+# and every descendant (portico's and gunicorn's workers), all threads included. wrk saturates
+# its own core near 200k req/s, so req/s alone cannot tell two fast servers apart: the server's
+# CPU per request is the per-core cost.
+CLK_TCK="$(getconf CLK_TCK)"
+server_cpu_ticks() {
+    local pids=("$SERVER_PID") i=0 total=0 stat rest
+    while [ "$i" -lt "${#pids[@]}" ]; do
+        for child in $(pgrep -P "${pids[$i]}" 2>/dev/null); do pids+=("$child"); done
+        i=$((i + 1))
+    done
+    for pid in "${pids[@]}"; do
+        stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+        # Fields after the command name (which may hold spaces): utime and stime are the 12th
+        # and 13th of them (the 14th and 15th of the line).
+        rest="${stat##*) }"
+        read -r -a fields <<<"$rest"
+        total=$((total + fields[11] + fields[12]))
+    done
+    echo "$total"
+}
+
 # run_wrk SCENARIO LABEL ROLE PATH LOAD REP EXTRA: one measured wrk run, appended to RECORDS.
 run_wrk() {
     local scenario="$1" label="$2" role="$3" path="$4" load="$5" rep="$6" extra="$7" script out line
@@ -389,8 +411,12 @@ run_wrk() {
             -d"${WARMUP}s" "${headers[@]}" -s "$script" "$url" >/dev/null 2>&1 || true
     fi
     out="$WORK/wrk-$scenario-$rep-${path//\//_}-$load-$RANDOM.txt"
+    local ticks_before ticks_after
+    ticks_before="$(server_cpu_ticks)"
     WRK_PIPELINE="$depth" WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" \
         -d"${DURATION}s" "${headers[@]}" --latency -s "$script" "$url" >"$out" 2>&1 || true
+    ticks_after="$(server_cpu_ticks)"
+    local cpu_us=$(((ticks_after - ticks_before) * 1000000 / CLK_TCK))
     local slow_errors=0
     if [ -n "$slow_pid" ]; then
         wait "$slow_pid" 2>/dev/null || true
@@ -401,12 +427,13 @@ run_wrk() {
         note "wrk gave no result for $label $path: $(tail -n 2 "$out" | tr '\n' ' ')"
         return 1
     fi
-    printf '{"scenario":"%s","server":"%s","role":"%s","path":"%s","load":"%s","rep":%d,"err_slow":%d,%s\n' \
-        "$scenario" "$label" "$role" "$path" "$load" "$rep" "$slow_errors" "$line" >>"$RECORDS"
-    local rps
-    rps="$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(round(r["requests"]/(r["duration_us"]/1e6)))' \
+    printf '{"scenario":"%s","server":"%s","role":"%s","path":"%s","load":"%s","rep":%d,"err_slow":%d,"cpu_us":%d,%s\n' \
+        "$scenario" "$label" "$role" "$path" "$load" "$rep" "$slow_errors" "$cpu_us" "$line" >>"$RECORDS"
+    note "  run $rep  $scenario  $label  $path  $load: $(python3 -c 'import json,sys
+r = json.loads(sys.argv[1])
+n, us, cpu = r["requests"], r["duration_us"], r["cpu_us"]
+print("%d req/s, server CPU %.2f us/req" % (round(n / (us / 1e6)), cpu / max(1, n)))' \
         "$(tail -n 1 "$RECORDS")")"
-    note "  run $rep  $scenario  $label  $path  $load: $rps req/s"
 }
 
 # --- the runs --------------------------------------------------------------------------------
@@ -449,7 +476,9 @@ done
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared and noisy;" \
         "servers pinned to CPU $SERVER_CPU (\`taskset -c $SERVER_CPU\`), wrk to CPU $CLIENT_CPU"
     echo "- git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown); $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
-    echo "- medians over the runs; \"vs peer\" = median req/s over the peer's median in the same interleaved run"
+    echo "- medians over the runs; \"vs peer\" = median req/s over the peer's median in the same interleaved run;" \
+        "\"CPU us/req\" = the server's CPU time (all its processes and threads, user + system) over the requests" \
+        "answered, and \"vs peer (CPU)\" = the peer's CPU per request over this one's (above 1: cheaper per core)"
     echo
     if [ -s "$RECORDS" ]; then
         python3 "$BENCH_DIR/lib/summarize.py" "$RECORDS"

@@ -3,8 +3,11 @@ markdown table of medians and ratios that RESULTS.md quotes.
 
 A record: {"scenario", "server", "role": "subject"|"peer", "path", "load", "rep",
 "requests", "duration_us", "p50_us", "p99_us", "err_connect", "err_read", "err_write",
-"err_status", "err_timeout"}. The ratio of a subject is its median requests/s over the median
-of the peer measured in the same scenario, path and load, in the same (interleaved) run.
+"err_status", "err_timeout", "cpu_us"}. The ratio of a subject is its median requests/s over
+the median of the peer measured in the same scenario, path and load, in the same (interleaved)
+run. `cpu_us` is the server's CPU time during the run (all its processes and threads); its
+median per request is the per-core cost, compared the other way round (the peer's over ours,
+so above 1 is better as with requests/s). Records without it (older runs) show no CPU figures.
 """
 import json
 import statistics
@@ -15,6 +18,18 @@ from collections import OrderedDict
 def requests_per_second(record):
     seconds = record["duration_us"] / 1e6
     return record["requests"] / seconds if seconds > 0 else 0.0
+
+
+def cpu_per_request(record):
+    """Microseconds of server CPU per answered request, or None when not measured."""
+    if "cpu_us" not in record or record["requests"] <= 0:
+        return None
+    return record["cpu_us"] / record["requests"]
+
+
+def median_cpu(runs):
+    values = [v for v in (cpu_per_request(r) for r in runs) if v is not None]
+    return statistics.median(values) if values else None
 
 
 def errors(record):
@@ -42,12 +57,16 @@ def summarize(records):
     """One row per group: medians of requests/s, p50 and p99, and the ratio to the peer."""
     groups = group(records)
     peers = {}
+    peer_cpu = {}
     for (scenario, path, load, _server), runs in groups.items():
         if runs[0]["role"] == "peer":
             # Several peers in one scenario (axum's two runtimes): the ratio is to the better.
             rps = statistics.median(requests_per_second(r) for r in runs)
             key = (scenario, path, load)
             peers[key] = max(peers.get(key, 0.0), rps)
+            cpu = median_cpu(runs)
+            if cpu is not None and cpu > 0:
+                peer_cpu[key] = min(peer_cpu.get(key, cpu), cpu)
     rows = []
     for (scenario, path, load, server), runs in groups.items():
         rps = statistics.median(requests_per_second(r) for r in runs)
@@ -61,6 +80,16 @@ def summarize(records):
             ratio = f"{rps / peer:.2f}x"
         else:
             ratio = "n/a"
+        cpu = median_cpu(runs)
+        best_cpu = peer_cpu.get((scenario, path, load))
+        if cpu is None or best_cpu is None or cpu <= 0:
+            cpu_ratio = "n/a"
+        elif is_peer and cpu <= best_cpu:
+            cpu_ratio = "1 (peer)"
+        elif is_peer:
+            cpu_ratio = f"{best_cpu / cpu:.2f}x (peer)"
+        else:
+            cpu_ratio = f"{best_cpu / cpu:.2f}x"
         rows.append(
             {
                 "scenario": scenario,
@@ -75,6 +104,8 @@ def summarize(records):
                 "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
                 "p99_ms": statistics.median(r["p99_us"] for r in runs) / 1000,
                 "errors": sum(errors(r) for r in runs),
+                "cpu_us": cpu,
+                "cpu_ratio": cpu_ratio,
             }
         )
     return rows
@@ -82,13 +113,16 @@ def summarize(records):
 
 def markdown(rows):
     lines = [
-        "| scenario | server | path | load | runs | req/s (median) | min-max | vs peer | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---:|---|---:|---:|---:|---:|",
+        "| scenario | server | path | load | runs | req/s (median) | min-max | vs peer "
+        "| CPU us/req | vs peer (CPU) | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        cpu = "n/a" if r["cpu_us"] is None else f"{r['cpu_us']:.2f}"
         lines.append(
             f"| {r['scenario']} | {r['server']} | `{r['path']}` | {r['load']} | {r['runs']} "
             f"| {r['rps']:,.0f} | {r['rps_min']:,.0f}-{r['rps_max']:,.0f} | {r['ratio']} "
+            f"| {cpu} | {r['cpu_ratio']} "
             f"| {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['errors']} |"
         )
     return "\n".join(lines)

@@ -5,8 +5,8 @@ import unittest
 import summarize
 
 
-def record(server, role, rps, rep, p50=100, p99=900, status_errors=0, read_errors=0):
-    return {
+def record(server, role, rps, rep, p50=100, p99=900, status_errors=0, read_errors=0, cpu_us=None):
+    r = {
         "scenario": "a",
         "server": server,
         "role": role,
@@ -23,6 +23,9 @@ def record(server, role, rps, rep, p50=100, p99=900, status_errors=0, read_error
         "err_status": status_errors,
         "err_timeout": 0,
     }
+    if cpu_us is not None:
+        r["cpu_us"] = cpu_us
+    return r
 
 
 class SummarizeTests(unittest.TestCase):
@@ -55,6 +58,30 @@ class SummarizeTests(unittest.TestCase):
         self.assertEqual(axum["ratio"], "1 (peer)")
         self.assertAlmostEqual(portico["p50_ms"], 0.060)
         self.assertEqual(portico["runs"], 3)
+
+    def test_cpu_per_request_is_compared_to_the_cheaper_peer(self):
+        # 10 s at 300 req/s = 3000 requests; 6000 us of CPU = 2 us/req.
+        records = [
+            record("portico", "subject", 300, 1, cpu_us=6000),
+            record("axum", "peer", 200, 1, cpu_us=8000),
+            record("axum-mt", "peer", 250, 1, cpu_us=10000),
+        ]
+        rows = {r["server"]: r for r in summarize.summarize(records)}
+        self.assertAlmostEqual(rows["portico"]["cpu_us"], 2.0)
+        self.assertAlmostEqual(rows["axum"]["cpu_us"], 4.0)
+        self.assertAlmostEqual(rows["axum-mt"]["cpu_us"], 4.0)
+        self.assertEqual(rows["portico"]["cpu_ratio"], "2.00x")
+        self.assertEqual(rows["axum"]["cpu_ratio"], "1 (peer)")
+        self.assertIn("| 2.00 | 2.00x |", summarize.markdown(list(rows.values())))
+
+    def test_records_without_cpu_show_none(self):
+        rows = summarize.summarize(
+            [record("portico", "subject", 100, 1), record("axum", "peer", 100, 1, cpu_us=500)]
+        )
+        portico = next(r for r in rows if r["server"] == "portico")
+        self.assertIsNone(portico["cpu_us"])
+        self.assertEqual(portico["cpu_ratio"], "n/a")
+        self.assertIn("| n/a | n/a |", summarize.markdown(rows))
 
     def test_no_peer_means_no_ratio(self):
         rows = summarize.summarize([record("portico", "subject", 100, 1)])
