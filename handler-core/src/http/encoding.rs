@@ -70,20 +70,27 @@ fn unquote_with_charset(s: &str, charset: &str) -> String {
 /// re-percent-encoding each invalid byte (Django's `repercent_broken_unicode`) so the result
 /// is lossless and still routable.
 pub fn path_from_raw(raw: &[u8]) -> String {
+    let mut out = String::new();
+    path_from_raw_into(raw, &mut out);
+    out
+}
+
+/// [`path_from_raw`], appending to `out` (the adapter reuses one buffer per thread).
+pub(crate) fn path_from_raw_into(raw: &[u8], out: &mut String) {
     // The usual path has no escapes and is ASCII: one copy, no decoding pass.
     if raw.is_ascii() && memchr::memchr(b'%', raw).is_none() {
         // SAFETY: ASCII is UTF-8.
-        return unsafe { std::str::from_utf8_unchecked(raw) }.to_owned();
+        out.push_str(unsafe { std::str::from_utf8_unchecked(raw) });
+        return;
     }
     let decoded = unquote_to_bytes(raw);
-    let mut out = String::with_capacity(decoded.len());
+    out.reserve(decoded.len());
     for chunk in decoded.utf8_chunks() {
         out.push_str(chunk.valid());
         for &b in chunk.invalid() {
-            push_escaped(&mut out, b);
+            push_escaped(out, b);
         }
     }
-    out
 }
 
 /// Python's `urllib.parse.quote(s, safe)`: ASCII letters, digits, `_.-~` and the characters

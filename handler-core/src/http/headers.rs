@@ -5,6 +5,7 @@
 //! values in one text buffer with a list of ranges: two allocations per map, however many
 //! fields, instead of two per field.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 /// One field: where its name and value are in the map's text.
@@ -23,6 +24,15 @@ pub struct Headers {
     text: String,
     fields: Vec<Field>,
 }
+
+thread_local! {
+    /// A response's header map, emptied by the adapter once the head went out, for the next
+    /// response built on this thread (two allocations fewer per response).
+    static SPARE_RESPONSE: Cell<Option<Headers>> = const { Cell::new(None) };
+}
+
+/// The largest buffer [`Headers::recycle`] keeps.
+const SPARE_MAX: usize = 4096;
 
 fn span(r: (u32, u32)) -> Range<usize> {
     r.0 as usize..r.1 as usize
@@ -48,6 +58,40 @@ impl Headers {
             text: String::with_capacity(bytes),
             fields: Vec::with_capacity(n),
         }
+    }
+
+    /// A map for a new response: this thread's recycled one when there is one, else a new one
+    /// with room for `n` fields holding `bytes`.
+    pub(crate) fn for_response(n: usize, bytes: usize) -> Self {
+        match SPARE_RESPONSE.take() {
+            Some(h) => h,
+            None => Headers::with_capacity_bytes(n, bytes),
+        }
+    }
+
+    /// Empties `self` and keeps it for the next [`Headers::for_response`] on this thread.
+    pub(crate) fn recycle(mut self) {
+        self.clear_within(SPARE_MAX);
+        SPARE_RESPONSE.set(Some(self));
+    }
+
+    /// Removes every field, keeping the memory (for reuse), unless either buffer is above
+    /// `max` bytes: then that one is freed.
+    pub(crate) fn clear_within(&mut self, max: usize) {
+        self.text.clear();
+        self.fields.clear();
+        if self.text.capacity() > max {
+            self.text = String::new();
+        }
+        if self.fields.capacity() * std::mem::size_of::<Field>() > max {
+            self.fields = Vec::new();
+        }
+    }
+
+    /// Makes room for `n` more fields holding `bytes` of names and values.
+    pub(crate) fn reserve(&mut self, n: usize, bytes: usize) {
+        self.text.reserve(bytes);
+        self.fields.reserve(n);
     }
 
     fn name_of(&self, f: &Field) -> &str {

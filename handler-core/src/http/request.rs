@@ -35,9 +35,41 @@ pub struct ConnectionInfo {
     pub protocol: Cow<'static, str>,
 }
 
-/// A probe telling whether the server gave up on the request (the responder's
-/// `is_cancelled`).
-pub type CancelProbe = Box<dyn Fn() -> u32 + Send + Sync>;
+/// A request head's buffers: its strings and header map. The adapter keeps the last request's
+/// set on each thread and fills it for the next, so the usual request allocates none of them.
+#[derive(Default)]
+pub(crate) struct RequestBuffers {
+    pub method: String,
+    pub path: String,
+    pub path_info: String,
+    pub query: String,
+    pub remote_addr: String,
+    pub server_name: String,
+    pub headers: Headers,
+    pub extensions: Extensions,
+}
+
+impl RequestBuffers {
+    /// Empties every buffer, keeping its memory unless it is above `max` bytes (so one large
+    /// request does not pin memory on a thread for good).
+    pub(crate) fn clear_within(&mut self, max: usize) {
+        for s in [
+            &mut self.method,
+            &mut self.path,
+            &mut self.path_info,
+            &mut self.query,
+            &mut self.remote_addr,
+            &mut self.server_name,
+        ] {
+            s.clear();
+            if s.capacity() > max {
+                *s = String::new();
+            }
+        }
+        self.headers.clear_within(max);
+        self.extensions.clear_within(max);
+    }
+}
 
 /// Loads the user on first use (Django's `SimpleLazyObject(lambda: get_user(request))`).
 pub type UserLoader = Box<dyn FnOnce(&mut HttpRequest) -> User + Send + Sync>;
@@ -51,6 +83,16 @@ pub struct Extensions {
 }
 
 impl Extensions {
+    /// Drops every value, keeping the list's memory unless it is above `max` bytes.
+    pub(crate) fn clear_within(&mut self, max: usize) {
+        self.entries.clear();
+        if self.entries.capacity() * std::mem::size_of::<(TypeId, Box<dyn Any + Send + Sync>)>()
+            > max
+        {
+            self.entries = Vec::new();
+        }
+    }
+
     fn position<T: Any>(&self) -> Option<usize> {
         let id = TypeId::of::<T>();
         self.entries.iter().position(|(t, _)| *t == id)
@@ -164,7 +206,8 @@ pub struct HttpRequest {
     query_string: String,
     body: Vec<u8>,
     settings: Arc<Settings>,
-    cancel: Option<CancelProbe>,
+    /// The responder's `is_cancelled` (set by the adapter; none for requests built in tests).
+    cancel: Option<crate::adapter::CancelHandle>,
     user_loader: Option<UserLoader>,
     pub(crate) resolver404: Option<Resolver404>,
     /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
@@ -242,6 +285,43 @@ impl HttpRequest {
         }
     }
 
+    /// A request over `b`, whose method, query, connection strings and headers the adapter
+    /// has filled (and whose path buffers are empty): the path is decoded into them.
+    pub(crate) fn from_buffers(
+        mut b: RequestBuffers,
+        raw_path: &[u8],
+        settings: Arc<Settings>,
+    ) -> Self {
+        if b.method.bytes().any(|c| c.is_ascii_lowercase()) {
+            b.method.make_ascii_uppercase();
+        }
+        super::encoding::path_from_raw_into(raw_path, &mut b.path);
+        b.path_info.push_str(&b.path);
+        let mut request = HttpRequest::from_parts(b.method, b"", b.query, settings);
+        request.path = b.path;
+        request.path_info = b.path_info;
+        request.headers = b.headers;
+        request.extensions = b.extensions;
+        request.connection.remote_addr = b.remote_addr;
+        request.connection.server_name = b.server_name;
+        request
+    }
+
+    /// Takes the head's buffers back out (dropping the rest of the request), for the next
+    /// request on this thread.
+    pub(crate) fn into_buffers(self) -> RequestBuffers {
+        RequestBuffers {
+            method: self.method,
+            path: self.path,
+            path_info: self.path_info,
+            query: self.query_string,
+            remote_addr: self.connection.remote_addr,
+            server_name: self.connection.server_name,
+            headers: self.headers,
+            extensions: self.extensions,
+        }
+    }
+
     /// Sets the body in place (the adapter's, which does not move the request).
     pub(crate) fn set_body(&mut self, body: Vec<u8>) {
         self.body = body;
@@ -281,8 +361,8 @@ impl HttpRequest {
         self.user = user;
     }
 
-    pub(crate) fn set_cancel_probe(&mut self, probe: CancelProbe) {
-        self.cancel = Some(probe);
+    pub(crate) fn set_cancel(&mut self, cancel: crate::adapter::CancelHandle) {
+        self.cancel = Some(cancel);
     }
 
     /// The settings the app runs with.
@@ -513,6 +593,12 @@ impl HttpRequest {
     /// The host the client asked for, validated against `allowed_hosts` (Django's
     /// `get_host`): a host not allowed is [`ViewError::DisallowedHost`] (400).
     pub fn get_host(&self) -> Result<String, ViewError> {
+        self.checked_host().map(Cow::into_owned)
+    }
+
+    /// [`HttpRequest::get_host`] without the copy: the `Host` header itself when it is there
+    /// (`CommonMiddleware` checks it on every request and needs no string of its own).
+    pub(crate) fn checked_host(&self) -> Result<Cow<'_, str>, ViewError> {
         let host = self.get_raw_host();
         let debug_hosts;
         let allowed: &[String] = if self.settings.debug && self.settings.allowed_hosts.is_empty() {
@@ -541,16 +627,16 @@ impl HttpRequest {
     }
 
     /// Django's `_get_raw_host`: the `Host` header, else the server's name and port.
-    fn get_raw_host(&self) -> String {
+    fn get_raw_host(&self) -> Cow<'_, str> {
         if let Some(h) = self.headers.get("Host") {
-            return h.to_string();
+            return Cow::Borrowed(h);
         }
         let c = &self.connection;
         let default_port = if c.scheme == "https" { 443 } else { 80 };
         if c.server_port == default_port || c.server_port == 0 {
-            c.server_name.clone()
+            Cow::Borrowed(&c.server_name)
         } else {
-            format!("{}:{}", c.server_name, c.server_port)
+            Cow::Owned(format!("{}:{}", c.server_name, c.server_port))
         }
     }
 
@@ -617,7 +703,9 @@ impl HttpRequest {
     /// True once the client has gone or the deadline has passed (the responder's
     /// `is_cancelled`); a long view checks it between steps.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|probe| probe() != 0)
+        self.cancel
+            .as_ref()
+            .is_some_and(|handle| handle.call() != 0)
     }
 }
 

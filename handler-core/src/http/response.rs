@@ -72,7 +72,7 @@ impl HttpResponse {
             headers: {
                 // Room for the few fields a response usually gains on its way out, so setting
                 // them does not grow the buffer.
-                let mut h = Headers::with_capacity_bytes(4, RESPONSE_HEADER_BYTES);
+                let mut h = Headers::for_response(4, RESPONSE_HEADER_BYTES);
                 h.append("Content-Type", content_type);
                 h
             },

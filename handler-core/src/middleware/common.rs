@@ -55,7 +55,7 @@ impl Middleware for CommonMiddleware {
         &self,
         request: &mut HttpRequest,
     ) -> Result<Option<HttpResponse>, ViewError> {
-        request.get_host()?;
+        request.checked_host()?;
         Ok(None)
     }
 

@@ -42,20 +42,67 @@ pub const MAX_LOGGED_BODY: usize = 2048;
 
 /// `X-Duration-ms`'s value: milliseconds with microsecond precision (`%.3f` of the
 /// milliseconds, as the seeds write it), built from integers: this runs on every response.
-pub fn format_duration_ms(elapsed: Duration) -> String {
+pub fn format_duration_ms(elapsed: Duration) -> DurationMs {
     // Rounded to the nearest microsecond, as %.3f rounds the milliseconds.
     let micros = (elapsed.as_nanos() + 500) / 1000;
     let (ms, frac) = (micros / 1000, micros % 1000);
-    let mut out = String::with_capacity(12);
+    let mut out = DurationMs {
+        text: [b'0'; 44],
+        len: 0,
+    };
     let mut digits = itoa::Buffer::new();
-    out.push_str(digits.format(ms));
-    out.push('.');
+    out.push(digits.format(ms).as_bytes());
+    out.push(b".");
     let frac = digits.format(frac);
-    for _ in frac.len()..3 {
-        out.push('0');
-    }
-    out.push_str(frac);
+    out.len += 3 - frac.len();
+    out.push(frac.as_bytes());
     out
+}
+
+/// A duration in milliseconds with three decimals, as text on the stack (it goes into a header
+/// on every response: no allocation for it).
+#[derive(Clone, Copy)]
+pub struct DurationMs {
+    /// Room for the largest `u128` count of milliseconds, the point and three digits.
+    text: [u8; 44],
+    len: usize,
+}
+
+impl DurationMs {
+    fn push(&mut self, bytes: &[u8]) {
+        self.text[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// The text, e.g. `1.500`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and a point were written.
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
+    }
+}
+
+impl AsRef<str> for DurationMs {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for DurationMs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for DurationMs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for DurationMs {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The token of an `Authorization: Token <t>` header (the scheme compared case-insensitively,
@@ -338,6 +385,7 @@ mod tests {
         assert_eq!(format_duration_ms(Duration::from_micros(1500)), "1.500");
         assert_eq!(format_duration_ms(Duration::ZERO), "0.000");
         let parsed: f64 = format_duration_ms(Duration::from_millis(300))
+            .as_str()
             .parse()
             .unwrap();
         assert!((parsed - 300.0).abs() < 1e-9);
