@@ -13,7 +13,7 @@ use gateway_api::{
 };
 
 use crate::error::ServerError;
-use crate::http1::encode::SERVER_NAME;
+use crate::http1::encode::SERVER_SOFTWARE;
 
 /// Capacity of the buffer the app writes a create error into.
 const CREATE_ERROR_CAP: usize = 4096;
@@ -129,7 +129,7 @@ fn host_table() -> &'static HostTable {
         struct_size: std::mem::size_of::<HostTable>(),
         abi_major: ABI_MAJOR,
         abi_minor: ABI_MINOR,
-        server_name: GwStr::from_str(SERVER_NAME),
+        server_name: GwStr::from_str(SERVER_SOFTWARE),
         ctx: std::ptr::null_mut(),
         max_log_level,
         log: host_log,

@@ -240,8 +240,8 @@ fn responses_carry_date_and_server_headers() {
         date.ends_with(" GMT") && date.len() == 29,
         "Date must be an IMF-fixdate: {date:?}"
     );
-    let server_header = r.header("server").expect("a Server header");
-    assert!(!server_header.is_empty());
+    // The name without the version, as gunicorn sends it since 20.1.
+    assert_eq!(r.header("server"), Some("portico"));
 }
 
 #[test]

@@ -5,8 +5,14 @@
 
 use super::date::append_date;
 
-/// The `Server` header value.
-pub const SERVER_NAME: &str = concat!("portico/", env!("CARGO_PKG_VERSION"));
+/// The `Server` header value: the name without the version, as gunicorn sends it since 20.1
+/// (a version on every answer tells a scanner which known flaws to try). An app that sets its
+/// own `Server` replaces it.
+pub const SERVER_HEADER: &str = "portico";
+
+/// The server's name and version as the app sees it (the host table's `server_name`, CGI's
+/// `SERVER_SOFTWARE`).
+pub const SERVER_SOFTWARE: &str = concat!("portico/", env!("CARGO_PKG_VERSION"));
 
 /// The last chunk of a chunked body.
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
@@ -231,7 +237,7 @@ pub fn app_head<'h>(
 /// framing field, `Connection`, and the blank line.
 pub fn close_head(out: &mut Vec<u8>, app: &AppHead, framing: Framing, keep_alive: bool, minor: u8) {
     if !app.has_server {
-        header(out, b"Server", SERVER_NAME.as_bytes());
+        header(out, b"Server", SERVER_HEADER.as_bytes());
     }
     if !app.has_date {
         date_header(out);
@@ -317,7 +323,7 @@ pub fn simple_response(
     for (n, v) in extra {
         header(out, n.as_bytes(), v.as_bytes());
     }
-    header(out, b"Server", SERVER_NAME.as_bytes());
+    header(out, b"Server", SERVER_HEADER.as_bytes());
     date_header(out);
     out.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n");
     let phrase = reason(status);
@@ -407,7 +413,7 @@ mod tests {
         assert!(info.has_date && !info.has_server);
         close_head(&mut out, &info, Framing::Length(5), true, 1);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("HTTP/1.1 200 OK\r\nX-A: b\r\nDate: then\r\nServer: portico/"));
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nX-A: b\r\nDate: then\r\nServer: portico\r\n"));
         assert!(text.ends_with("\r\nContent-Length: 5\r\n\r\n"), "{text}");
         assert!(
             !text.contains("Connection") && !text.contains("gzip"),
