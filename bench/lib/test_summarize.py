@@ -101,6 +101,14 @@ class SummarizeTests(unittest.TestCase):
         self.assertEqual(len(table.splitlines()), 4)
         self.assertIn("| 1.00x |", table)
 
+    def test_a_p99_below_the_p50_is_shown_as_not_measured(self):
+        # wrk's pipelined loads report 0 for p90 and p99.
+        rows = summarize.summarize([record("portico", "subject", 100, 1, p50=1500, p99=0)])
+        table = summarize.markdown(rows)
+        self.assertIn("| 1.500 | n/a |", table)
+        rows = summarize.summarize([record("portico", "subject", 100, 1, p50=1500, p99=2500)])
+        self.assertIn("| 1.500 | 2.500 |", summarize.markdown(rows))
+
 
 if __name__ == "__main__":
     unittest.main()
