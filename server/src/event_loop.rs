@@ -96,6 +96,31 @@ pub struct EventLoop {
     drain_swept: bool,
 }
 
+/// Whether the server is draining, and whether idle connections close at once (TERM's drain,
+/// not a retiring worker's gentle one), read once for a whole pass over connections.
+fn drain_state(rt: &Runtime) -> (bool, bool) {
+    let draining = rt.draining.load(std::sync::atomic::Ordering::Acquire);
+    (
+        draining,
+        draining && !rt.gentle.load(std::sync::atomic::Ordering::Acquire),
+    )
+}
+
+/// What a connection consults as it advances, for one pass.
+fn conn_env<'a>(
+    rt: &'a Runtime,
+    spare: &'a mut Vec<(Range<usize>, Range<usize>)>,
+    (draining, close_idle): (bool, bool),
+) -> Env<'a> {
+    Env {
+        config: &rt.settings.conn,
+        draining,
+        close_idle,
+        access_log: rt.access_log.as_ref(),
+        spare,
+    }
+}
+
 fn listener_token(i: usize) -> Token {
     Token(usize::MAX - 1 - i)
 }
@@ -266,19 +291,12 @@ impl EventLoop {
     /// One connection's turn: advance it, hand out its request, flush, close or file it.
     fn drive(&mut self, key: usize) -> Option<Call> {
         let now = self.now;
-        let draining = self.rt.draining.load(std::sync::atomic::Ordering::Acquire);
-        let close_idle = draining && !self.rt.gentle.load(std::sync::atomic::Ordering::Acquire);
+        let drain = drain_state(&self.rt);
         self.unlink_idle(key);
         let slot = self.conns.get_mut(key)?;
         let conn = slot.conn.as_mut()?;
         loop {
-            let mut env = Env {
-                config: &self.rt.settings.conn,
-                draining,
-                close_idle,
-                access_log: self.rt.access_log.as_ref(),
-                spare: &mut self.spare,
-            };
+            let mut env = conn_env(&self.rt, &mut self.spare, drain);
             match conn.advance(&mut env, now) {
                 Next::Wait => break,
                 Next::Request(head) => {
@@ -362,20 +380,13 @@ impl EventLoop {
     /// worker's gentle drain lets them run out their keep-alive).
     fn sweep(&mut self) {
         let now = self.now;
-        let draining = self.rt.draining.load(std::sync::atomic::Ordering::Acquire);
-        let close_idle = draining && !self.rt.gentle.load(std::sync::atomic::Ordering::Acquire);
+        let drain = drain_state(&self.rt);
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             let Some(conn) = self.conns.get_mut(key).and_then(|s| s.conn.as_mut()) else {
                 continue;
             };
-            let mut env = Env {
-                config: &self.rt.settings.conn,
-                draining,
-                close_idle,
-                access_log: self.rt.access_log.as_ref(),
-                spare: &mut self.spare,
-            };
+            let mut env = conn_env(&self.rt, &mut self.spare, drain);
             if conn.tick(&mut env, now) {
                 self.close(key);
             } else if !conn.is_idle() {
