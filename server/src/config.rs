@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::access_log::Style;
+use crate::http1::parse::Limits;
 use crate::log_format::{LineFormat, DEFAULT_FORMAT};
 use crate::proxy::{ForwardedAllow, DEFAULT_ALLOW};
 
@@ -119,15 +120,15 @@ pub struct Config {
     pub max_queue: usize,
 
     /// Maximum bytes of the request line (414 beyond).
-    #[arg(long = "limit-request-line", default_value_t = 4094, value_parser = positive_usize)]
+    #[arg(long = "limit-request-line", default_value_t = Limits::GUNICORN.request_line, value_parser = positive_usize)]
     pub limit_request_line: usize,
 
     /// Maximum number of request header fields (431 beyond).
-    #[arg(long = "limit-request-fields", default_value_t = 100, value_parser = positive_usize)]
+    #[arg(long = "limit-request-fields", default_value_t = Limits::GUNICORN.fields, value_parser = positive_usize)]
     pub limit_request_fields: usize,
 
     /// Maximum bytes of one request header field (431 beyond).
-    #[arg(long = "limit-request-field-size", default_value_t = 8190, value_parser = positive_usize)]
+    #[arg(long = "limit-request-field-size", default_value_t = Limits::GUNICORN.field_size, value_parser = positive_usize)]
     pub limit_request_field_size: usize,
 
     /// Maximum request body bytes (413 beyond); 0 = unlimited.

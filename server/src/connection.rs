@@ -791,11 +791,7 @@ mod tests {
     use std::sync::Arc;
 
     const CONFIG: ConnConfig = ConnConfig {
-        limits: Limits {
-            request_line: 4094,
-            fields: 100,
-            field_size: 8190,
-        },
+        limits: Limits::GUNICORN,
         body_limit: Some(1000),
         timeout: Some(Duration::from_secs(30)),
         keep_alive: Duration::from_secs(2),
@@ -910,48 +906,23 @@ mod tests {
         assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
     }
 
-    /// A head cut short by FIN, both arriving before the loop reads (one readiness edge):
-    /// the end of the stream is found without another event.
-    #[test]
-    fn a_fin_signalled_with_the_data_is_seen_without_another_event() {
-        let (mut conn, mut client) = pair();
-        let mut spare = Vec::new();
+    /// Half a head and the client's FIN arrive together (one readiness edge, reported as
+    /// read-closed): in that one turn the end is read, the cut head answered 400 and the
+    /// connection closed.
+    fn half_head_and_fin_in_one_edge(
+        mut conn: Connection,
+        mut client: UnixStream,
+        spare: &mut Vec<(Range<usize>, Range<usize>)>,
+    ) {
         client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
         client.shutdown(std::net::Shutdown::Write).unwrap();
         let now = Instant::now();
         conn.on_readable(true);
-        assert!(matches!(
-            conn.advance(&mut env(&mut spare), now),
-            Next::Wait
-        ));
-        conn.flush(now);
-        assert!(conn.settle(now), "answered 400 and closed, in one turn");
-        drop(conn);
-        let mut answer = Vec::new();
-        client.read_to_end(&mut answer).unwrap();
-        assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request"));
-    }
-
-    #[test]
-    fn bytes_and_fin_in_one_edge_still_reach_the_end() {
-        let (mut conn, mut client) = pair();
-        let mut spare = Vec::new();
-        // Registered before the client sent anything: the first read finds nothing.
-        assert!(turn(&mut conn, &mut spare).is_none());
-        assert_eq!(conn.inbound, Inbound::Drained);
-        // Then half a head and the FIN arrive together: one edge, reported as read-closed.
-        client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
-        client.shutdown(std::net::Shutdown::Write).unwrap();
-        let now = Instant::now();
-        conn.on_readable(true);
-        assert!(matches!(
-            conn.advance(&mut env(&mut spare), now),
-            Next::Wait
-        ));
+        assert!(matches!(conn.advance(&mut env(spare), now), Next::Wait));
         conn.flush(now);
         assert!(
             conn.settle(now),
-            "the end was read and the cut head answered"
+            "the end was read and the cut head answered, in one turn"
         );
         drop(conn);
         let mut answer = Vec::new();
@@ -960,6 +931,24 @@ mod tests {
             answer.starts_with(b"HTTP/1.1 400 Bad Request"),
             "{answer:?}"
         );
+    }
+
+    /// A head cut short by FIN, both arriving before the loop reads (one readiness edge):
+    /// the end of the stream is found without another event.
+    #[test]
+    fn a_fin_signalled_with_the_data_is_seen_without_another_event() {
+        let (conn, client) = pair();
+        half_head_and_fin_in_one_edge(conn, client, &mut Vec::new());
+    }
+
+    #[test]
+    fn bytes_and_fin_in_one_edge_still_reach_the_end() {
+        let (mut conn, client) = pair();
+        let mut spare = Vec::new();
+        // Registered before the client sent anything: the first read finds nothing.
+        assert!(turn(&mut conn, &mut spare).is_none());
+        assert_eq!(conn.inbound, Inbound::Drained);
+        half_head_and_fin_in_one_edge(conn, client, &mut spare);
     }
 
     #[test]

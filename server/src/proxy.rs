@@ -264,11 +264,7 @@ mod tests {
     use crate::http1::parse::{parse_head, Limits};
     use std::sync::Arc;
 
-    const LIMITS: Limits = Limits {
-        request_line: 4094,
-        fields: 100,
-        field_size: 8190,
-    };
+    const LIMITS: Limits = Limits::GUNICORN;
 
     fn peer(ip: &str) -> Peer {
         let remote: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();

@@ -15,6 +15,16 @@ pub struct Limits {
     pub field_size: usize,
 }
 
+impl Limits {
+    /// gunicorn's defaults, which are portico's: `--limit-request-line 4094`,
+    /// `--limit-request-fields 100`, `--limit-request-field-size 8190`.
+    pub const GUNICORN: Limits = Limits {
+        request_line: 4094,
+        fields: 100,
+        field_size: 8190,
+    };
+}
+
 /// Header arrays up to this size live on the stack; larger `--limit-request-fields` values
 /// fall back to one heap array per parse.
 const STACK_HEADERS: usize = 128;
@@ -406,11 +416,7 @@ mod tests {
     use crate::http1::body::Decoder;
     use std::path::{Path, PathBuf};
 
-    const LIMITS: Limits = Limits {
-        request_line: 4094,
-        fields: 100,
-        field_size: 8190,
-    };
+    const LIMITS: Limits = Limits::GUNICORN;
 
     fn parse(text: &[u8]) -> Result<Option<Head>, ParseError> {
         parse_head(text, &LIMITS)
