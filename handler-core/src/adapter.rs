@@ -353,13 +353,9 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
         thread: std::thread::current().id(),
     });
 
-    let is_multipart = request.headers.get("Content-Type").is_some_and(|ct| {
-        ct.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("multipart/")
-    });
     // Django's DATA_UPLOAD_MAX_MEMORY_SIZE leaves file uploads out of the limit.
-    let limit = (!is_multipart).then_some(settings.data_upload_max_memory_size);
+    let limit = (!is_multipart(request.headers.get("Content-Type")))
+        .then_some(settings.data_upload_max_memory_size);
     // SAFETY: `read_body` is called during `handle`, on its thread.
     let response = match unsafe { read_body(req, limit) } {
         Ok(body) => {
@@ -392,6 +388,17 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
     SPARE.set(Some(buffers));
     // SAFETY: the responder is valid during `handle`.
     unsafe { write_response(resp, response, stream_origin.as_deref()) }
+}
+
+/// True for a `multipart/*` content type (compared without case and without a copy: this
+/// runs on every request that has a body).
+fn is_multipart(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        ct.trim_start()
+            .as_bytes()
+            .get(..10)
+            .is_some_and(|kind| kind.eq_ignore_ascii_case(b"multipart/"))
+    })
 }
 
 /// Formats `n` in decimal into `buf`, returning the digits (no allocation on the hot path).
@@ -847,5 +854,15 @@ mod tests {
             decimal(usize::MAX, &mut buf),
             usize::MAX.to_string().as_bytes()
         );
+    }
+
+    #[test]
+    fn multipart_types_are_told_apart_without_case() {
+        assert!(is_multipart(Some("multipart/form-data; boundary=x")));
+        assert!(is_multipart(Some("  Multipart/Mixed")));
+        assert!(!is_multipart(Some("application/x-www-form-urlencoded")));
+        assert!(!is_multipart(Some("multipart")));
+        assert!(!is_multipart(Some("")));
+        assert!(!is_multipart(None));
     }
 }
