@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use handler_core::contrib::sessions::middleware::SessionMiddleware;
 use handler_core::contrib::sessions::{
-    DbSessionStore, SessionData, SessionDatabase, SessionError, SessionStore,
+    DbSessionStore, RequestSessionExt, SessionData, SessionDatabase, SessionError, SessionStore,
     SignedCookieSessionStore,
 };
 use handler_core::http::{HttpRequest, HttpResponse};

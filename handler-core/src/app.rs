@@ -1,16 +1,12 @@
 //! The app (Django's project: its URL conf, its middleware, its error handlers): built by the
 //! app's `build` function from the settings, then turned into a [`Handler`] once at start-up.
 
+use std::any::Any;
 use std::sync::Arc;
 
-use crate::auth::UserStore;
-use crate::contrib::sessions::backends::db::{DbSessionStore, SessionDatabase};
-use crate::contrib::sessions::backends::signed_cookies::SignedCookieSessionStore;
-use crate::contrib::sessions::middleware::{SessionMiddleware, DB_ENGINES, SIGNED_COOKIE_ENGINES};
-use crate::contrib::sessions::SessionStore;
 use crate::exception::{ErrorHandler, ViewError};
 use crate::handler::{ErrorHandlers, Handler};
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{Extensions, HttpRequest, HttpResponse};
 use crate::middleware::{Middleware, MiddlewareRegistry};
 use crate::settings::{ConfigError, Settings};
 use crate::urls::{Converters, UrlEntry, UrlResolver};
@@ -19,15 +15,15 @@ use crate::views::ViewFn;
 /// Work run once the app has been checked: see [`App::ready`].
 type ReadyHook = Box<dyn FnOnce(&Settings) -> Result<(), ConfigError> + Send>;
 
-/// An app: URL patterns, extra middleware factories, error handlers, ready hooks.
+/// An app: URL patterns, extra middleware factories, error handlers, ready hooks, and a
+/// typed registry of values (stores) for the middleware and contrib.
 pub struct App {
     urlpatterns: Vec<UrlEntry<ViewFn>>,
     registry: MiddlewareRegistry,
     handlers: ErrorHandlers,
     converters: Option<Converters>,
     ready: Vec<ReadyHook>,
-    session_database: Option<Arc<dyn SessionDatabase>>,
-    user_store: Option<Arc<dyn UserStore>>,
+    extensions: Extensions,
 }
 
 impl App {
@@ -40,22 +36,18 @@ impl App {
             handlers: ErrorHandlers::default(),
             converters: None,
             ready: Vec::new(),
-            session_database: None,
-            user_store: None,
+            extensions: Extensions::default(),
         }
     }
 
-    /// The app's session table (Django's `django_session`), for the database session engine
-    /// (`session_engine = "db"`, Django's default).
-    pub fn session_database<D: SessionDatabase>(mut self, db: D) -> Self {
-        self.session_database = Some(Arc::new(db));
-        self
-    }
-
-    /// The app's users (Django's user model and `ModelBackend`), for `"auth"`
-    /// (`AuthenticationMiddleware`), `login`, `authenticate` and the permission decorators.
-    pub fn user_store<U: UserStore>(mut self, store: U) -> Self {
-        self.user_store = Some(Arc::new(store));
+    /// Registers `value` in the app's typed registry, one value per type (a later one replaces
+    /// it): middleware factories registered with
+    /// [`register_with_extensions`](MiddlewareRegistry::register_with_extensions) read it at
+    /// start-up, and [`Handler::extensions`] keeps it. contrib's builders go through it:
+    /// [`App::session_database`](crate::contrib::sessions::AppSessionExt::session_database)
+    /// and [`App::user_store`](crate::contrib::auth::AppAuthExt::user_store).
+    pub fn extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
         self
     }
 
@@ -130,27 +122,11 @@ impl App {
             Some(c) => UrlResolver::with_converters(self.urlpatterns, &c)?,
             None => UrlResolver::new(self.urlpatterns)?,
         };
-        let mut registry = self.registry;
-        let uses = |short: &str| {
-            settings
-                .middleware
-                .iter()
-                .any(|m| crate::middleware::short_name(m) == short)
-        };
-        let session_store = session_store(&settings, self.session_database, uses("sessions"))?;
-        if let Some(store) = &session_store {
-            let store = Arc::clone(store);
-            registry.register("sessions", move |s: &Settings| {
-                SessionMiddleware::new(s, Arc::clone(&store))
-            });
-        }
-        if let Some(users) = &self.user_store {
-            let users = Arc::clone(users);
-            registry.register("auth", move |s: &Settings| {
-                crate::auth::middleware::AuthenticationMiddleware::new(s, Arc::clone(&users))
-            });
-        }
-        let chain = registry.load(&settings)?;
+        let mut extensions = self.extensions;
+        // contrib's start-up work (Django's `apps.populate`): the session engine, built once
+        // for the middleware and the test client.
+        crate::contrib::configure(&settings, &mut extensions)?;
+        let chain = self.registry.load_with_extensions(&settings, &extensions)?;
         if !settings.templates.dirs.is_empty() {
             settings.template_engine()?;
         }
@@ -158,40 +134,8 @@ impl App {
             hook(&settings)?;
         }
         let mut handler = Handler::new(Arc::new(settings), resolver, chain, self.handlers);
-        handler.set_stores(session_store, self.user_store);
+        handler.set_extensions(extensions);
         Ok(handler)
-    }
-}
-
-/// The session engine the settings name, built once: the database engine on the app's table,
-/// or the signed-cookie engine (only when `sessions` is in use, as it needs `secret_key`).
-fn session_store(
-    settings: &Settings,
-    db: Option<Arc<dyn SessionDatabase>>,
-    in_use: bool,
-) -> Result<Option<Arc<dyn SessionStore>>, ConfigError> {
-    let engine = settings.session_engine.as_str();
-    let named = |what: &str| {
-        let file = settings
-            .path()
-            .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
-        ConfigError::new(format!("{file}: session_engine: {what}"))
-    };
-    if DB_ENGINES.contains(&engine) {
-        match db {
-            Some(db) => {
-                let keys = crate::signing::SecretKeys::from_settings(settings)?;
-                Ok(Some(Arc::new(DbSessionStore::new(db, keys))))
-            }
-            None => Ok(None),
-        }
-    } else if SIGNED_COOKIE_ENGINES.contains(&engine) {
-        if !in_use {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(SignedCookieSessionStore::new(settings)?)))
-    } else {
-        Err(named(&format!("{engine:?} is not an engine")))
     }
 }
 

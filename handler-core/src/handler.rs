@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::exception::{ErrorHandler, ViewError};
 use crate::http::encoding::unicode_escape;
-use crate::http::{HttpRequest, HttpResponse, HttpResponseServerError};
+use crate::http::{Extensions, HttpRequest, HttpResponse, HttpResponseServerError};
 use crate::middleware::{Middleware, Next};
 use crate::settings::Settings;
 use crate::urls::{PathValue, UrlResolver};
@@ -48,10 +48,9 @@ pub struct Handler {
     resolver: Arc<UrlResolver<ViewFn>>,
     chain: Vec<Arc<dyn Middleware>>,
     handlers: ErrorHandlers,
-    /// The session engine (for the test client's `force_login`).
-    session_store: Option<Arc<dyn crate::contrib::sessions::SessionStore>>,
-    /// The app's users.
-    user_store: Option<Arc<dyn crate::auth::UserStore>>,
+    /// The app's typed registry (opaque here: the stores contrib registered, for the test
+    /// client's `force_login`).
+    extensions: Extensions,
     /// `text/html; charset=<default_charset>` when that is not utf-8 (Django builds the default
     /// Content-Type from DEFAULT_CHARSET); `None` keeps the hot path free of rewriting.
     default_content_type: Option<String>,
@@ -125,30 +124,19 @@ impl Handler {
             resolver: Arc::new(resolver),
             chain,
             handlers,
-            session_store: None,
-            user_store: None,
+            extensions: Extensions::default(),
             default_content_type,
         }
     }
 
-    /// Records the session engine and the user store the app was built with.
-    pub(crate) fn set_stores(
-        &mut self,
-        sessions: Option<Arc<dyn crate::contrib::sessions::SessionStore>>,
-        users: Option<Arc<dyn crate::auth::UserStore>>,
-    ) {
-        self.session_store = sessions;
-        self.user_store = users;
+    /// Keeps the app's typed registry ([`App::extension`](crate::App::extension)).
+    pub(crate) fn set_extensions(&mut self, extensions: Extensions) {
+        self.extensions = extensions;
     }
 
-    /// The session engine, when the app has one.
-    pub fn session_store(&self) -> Option<&Arc<dyn crate::contrib::sessions::SessionStore>> {
-        self.session_store.as_ref()
-    }
-
-    /// The app's user store, when it has one.
-    pub fn user_store(&self) -> Option<&Arc<dyn crate::auth::UserStore>> {
-        self.user_store.as_ref()
+    /// The app's typed registry: a value the app (or contrib for it) registered, by type.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// The settings.

@@ -11,12 +11,21 @@
 //! (path, re_path, include, reverse), [`views`] (function views, class-based [`View`],
 //! [`decorators`](views::decorators), error pages), [`http`] (HttpRequest, HttpResponse family,
 //! QueryDict, cookies, multipart), [`exception`] ([`ViewError`]), [`handler`] (BaseHandler),
-//! [`auth`] (contrib.auth: User, login, [`hashers`](auth::hashers), its middleware and
-//! decorators), [`contrib`] (sessions, messages), [`signing`] (django.core.signing: Signer,
+//! [`contrib`] ([`contrib::auth`]: User, login, [`hashers`](contrib::auth::hashers), its
+//! middleware and decorators; [`contrib::sessions`]; [`contrib::messages`]; `handler_core::auth`
+//! is a re-export of `contrib::auth`), [`signing`] (django.core.signing: Signer,
 //! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
 //! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
 //! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
 //! export).
+//!
+//! As in Django, the core (`http`, `urls`, `handler`, `settings`, `exception`) never imports
+//! `contrib`: contrib keeps `request.session()` and `request.user()` in the request's
+//! [`extensions`](http::HttpRequest::extensions) behind extension traits
+//! ([`RequestSessionExt`](contrib::sessions::RequestSessionExt),
+//! [`RequestUserExt`](contrib::auth::RequestUserExt)), its stores in the app's typed registry
+//! ([`App::extension`]), and its middleware in the registry by name; the prelude brings the
+//! traits in.
 //!
 //! # A complete app
 //!
@@ -119,11 +128,13 @@
 //! `middleware = [...]` takes the middleware `django-admin startproject` writes, by short name
 //! or by Django's dotted name: `security`, `sessions` ([`contrib::sessions`]: the database
 //! engine on the app's [`SessionDatabase`](contrib::sessions::SessionDatabase), given with
-//! [`App::session_database`], or `signed_cookies`), `common`, `csrf`
-//! ([`middleware::csrf`]), `auth` ([`auth`]: the app's [`UserStore`](auth::UserStore), given
-//! with [`App::user_store`]), `messages` ([`contrib::messages`]), `clickjacking`, plus `gzip`
-//! and `conditional_get`. Values are signed as Django signs them ([`signing`]), passwords
-//! hashed as Django hashes them ([`auth::hashers`]), and [`template::render`] renders
+//! [`App::session_database`](contrib::sessions::AppSessionExt::session_database), or
+//! `signed_cookies`), `common`, `csrf` ([`middleware::csrf`]), `auth` ([`contrib::auth`]: the
+//! app's [`UserStore`](contrib::auth::UserStore), given with
+//! [`App::user_store`](contrib::auth::AppAuthExt::user_store)), `messages`
+//! ([`contrib::messages`]), `clickjacking`, plus `gzip` and `conditional_get`. Values are
+//! signed as Django signs them ([`signing`]), passwords hashed as Django hashes them
+//! ([`contrib::auth::hashers`]), and [`template::render`] renders
 //! Jinja2-syntax templates with `csrf_input` and `messages`.
 //!
 //! # Testing with the `Client`
@@ -133,7 +144,7 @@
 //! are off unless asked for, as in Django.
 //!
 //! ```
-//! use handler_core::auth::{StoreError, StoredUser, UserStore};
+//! use handler_core::contrib::auth::{StoreError, StoredUser, UserStore};
 //! use handler_core::prelude::*;
 //! use handler_core::test::Client;
 //! use serde_json::json;
@@ -199,7 +210,6 @@
 
 pub mod adapter;
 pub mod app;
-pub mod auth;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;
@@ -222,7 +232,9 @@ mod test_log;
 pub use gateway_api;
 
 pub use app::App;
-pub use auth::User;
+/// `django.contrib.auth` at its old path: [`contrib::auth`] is the documented one.
+pub use contrib::auth;
+pub use contrib::auth::User;
 pub use exception::ViewError;
 pub use middleware::{Middleware, Next};
 pub use settings::{ConfigError, Settings};
@@ -232,7 +244,8 @@ pub use views::{view, ViewFn, ViewResult};
 /// Everything an app usually needs, in one `use handler_core::prelude::*;`.
 pub mod prelude {
     pub use crate::app::App;
-    pub use crate::auth::User;
+    pub use crate::contrib::auth::{AppAuthExt, RequestUserExt, User};
+    pub use crate::contrib::sessions::{AppSessionExt, RequestSessionExt};
     pub use crate::exception::ViewError;
     pub use crate::http::{
         FileResponse, Headers, HttpRequest, HttpResponse, HttpResponseBadRequest,

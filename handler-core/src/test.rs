@@ -28,8 +28,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::auth::{StoredUser, User};
-use crate::contrib::sessions::{Session, SessionState};
+use crate::contrib::auth::{AuthContext, StoredUser, User, UserStore};
+use crate::contrib::sessions::{RequestSessionExt, Session, SessionState, SessionStore};
 use crate::exception::ViewError;
 use crate::handler::Handler;
 use crate::http::encoding::quote_plus;
@@ -366,12 +366,14 @@ impl Client {
     pub fn force_login(&mut self, user: &StoredUser) -> Result<(), ViewError> {
         let store = self
             .handler
-            .session_store()
+            .extensions()
+            .get::<Arc<dyn SessionStore>>()
             .cloned()
             .ok_or_else(|| ViewError::msg("force_login needs the app's session engine"))?;
         let users = self
             .handler
-            .user_store()
+            .extensions()
+            .get::<Arc<dyn UserStore>>()
             .cloned()
             .ok_or_else(|| ViewError::msg("force_login needs App::user_store"))?;
         let settings = Arc::clone(self.handler.settings());
@@ -386,11 +388,11 @@ impl Client {
             settings.session_expire_at_browser_close,
         );
         request.extensions.insert(Session::new(store, state));
-        request.extensions.insert(crate::auth::AuthContext {
+        request.extensions.insert(Arc::new(AuthContext {
             store: users,
             keys: crate::signing::SecretKeys::from_settings(&settings)?,
-        });
-        crate::auth::login(&mut request, user)?;
+        }));
+        crate::contrib::auth::login(&mut request, user)?;
         let session = request.session()?;
         session.save()?;
         let key = session.session_key().unwrap_or_default().to_string();
@@ -402,7 +404,10 @@ impl Client {
     pub fn logout(&mut self) -> Result<(), ViewError> {
         let settings = Arc::clone(self.handler.settings());
         if let (Some(store), Some(key)) = (
-            self.handler.session_store().cloned(),
+            self.handler
+                .extensions()
+                .get::<Arc<dyn SessionStore>>()
+                .cloned(),
             self.cookie(&settings.session_cookie_name)
                 .map(str::to_string),
         ) {

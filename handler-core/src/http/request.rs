@@ -1,5 +1,6 @@
 //! The request a view sees (Django's `HttpRequest` / `WSGIRequest`): method, paths, query and
-//! form data, body, headers, `META`, cookies, the user and per-request extensions.
+//! form data, body, headers, `META`, cookies and per-request extensions (where middleware keep
+//! what Django sets as request attributes: contrib's session and user among them).
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
@@ -12,7 +13,6 @@ use super::multipart::{
     boundary_from_content_type, parse_multipart, MultipartError, MultipartLimits, UploadedFile,
 };
 use super::querydict::QueryDict;
-use crate::auth::User;
 use crate::exception::ViewError;
 use crate::settings::Settings;
 use crate::urls::{Kwargs, Resolver404, ResolverMatch};
@@ -71,11 +71,10 @@ impl RequestBuffers {
     }
 }
 
-/// Loads the user on first use (Django's `SimpleLazyObject(lambda: get_user(request))`).
-pub type UserLoader = Box<dyn FnOnce(&mut HttpRequest) -> User + Send + Sync>;
-
 /// A typed map of per-request values middleware attach for later layers (like
-/// `request.session` or any attribute Django middleware sets on the request).
+/// `request.session`, `request.user` or any attribute Django middleware sets on the request;
+/// contrib reads its own through extension traits). The app's typed registry
+/// ([`App::extension`](crate::App::extension)) is one too.
 #[derive(Default)]
 pub struct Extensions {
     /// A few values at most per request: a list searched by type beats hashing.
@@ -193,10 +192,6 @@ pub struct HttpRequest {
     pub path_info: String,
     /// The header fields (Django's `headers`: case-insensitive).
     pub headers: Headers,
-    /// The user as loaded so far (Django's `request.user`); anonymous unless a middleware signs
-    /// one in. `AuthenticationMiddleware` loads it lazily: read it through
-    /// [`HttpRequest::user`], which loads it on first use.
-    pub user: User,
     /// Values attached by middleware.
     pub extensions: Extensions,
     /// The URL resolution (Django's `resolver_match`), set before `process_view`.
@@ -208,7 +203,6 @@ pub struct HttpRequest {
     settings: Arc<Settings>,
     /// The responder's `is_cancelled` (set by the adapter; none for requests built in tests).
     cancel: Option<crate::adapter::CancelHandle>,
-    user_loader: Option<UserLoader>,
     pub(crate) resolver404: Option<Resolver404>,
     /// Django's `RequestDataTooBig`, raised when the cycle reaches the view layer.
     pub(crate) body_error: Option<String>,
@@ -262,7 +256,6 @@ impl HttpRequest {
             path_info: path.clone(),
             path,
             headers: Headers::new(),
-            user: User::anonymous(),
             extensions: Extensions::default(),
             resolver_match: None,
             connection: ConnectionInfo {
@@ -274,7 +267,6 @@ impl HttpRequest {
             body: Vec::new(),
             settings,
             cancel: None,
-            user_loader: None,
             resolver404: None,
             body_error: None,
             get: OnceLock::new(),
@@ -337,28 +329,6 @@ impl HttpRequest {
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.append(name, value);
         self
-    }
-
-    /// The user (Django's lazy `request.user`): the first call runs the loader
-    /// `AuthenticationMiddleware` installed (reading the session), later calls return the
-    /// same user.
-    pub fn user(&mut self) -> &User {
-        if let Some(load) = self.user_loader.take() {
-            self.user = load(self);
-        }
-        &self.user
-    }
-
-    /// Installs `loader`, run by the first [`HttpRequest::user`] call (replacing any user
-    /// loaded so far).
-    pub fn set_user_loader(&mut self, loader: UserLoader) {
-        self.user_loader = Some(loader);
-    }
-
-    /// Sets the user at once, dropping any pending loader (Django's `request.user = user`).
-    pub fn set_user(&mut self, user: User) {
-        self.user_loader = None;
-        self.user = user;
     }
 
     pub(crate) fn set_cancel(&mut self, cancel: crate::adapter::CancelHandle) {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use super::Middleware;
+use crate::contrib::sessions::RequestSessionExt;
 use crate::exception::ViewError;
 use crate::http::cookies::CookieOptions;
 use crate::http::{HttpRequest, HttpResponse};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::exception::ViewError;
 use crate::handler::Handler;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{Extensions, HttpRequest, HttpResponse};
 use crate::settings::{ConfigError, Settings};
 use crate::views::ViewFn;
 
@@ -133,9 +133,11 @@ impl Next<'_> {
     }
 }
 
-/// Builds a middleware from the settings, once at start-up.
+/// Builds a middleware from the settings and the app's typed registry
+/// ([`App::extension`](crate::App::extension): the stores contrib's middleware run on), once at
+/// start-up.
 pub type MiddlewareFactory =
-    Arc<dyn Fn(&Settings) -> Result<Arc<dyn Middleware>, ConfigError> + Send + Sync>;
+    Arc<dyn Fn(&Settings, &Extensions) -> Result<Arc<dyn Middleware>, ConfigError> + Send + Sync>;
 
 /// Middleware factories by name (the names `middleware = [...]` in settings refers to).
 #[derive(Clone)]
@@ -181,8 +183,19 @@ impl MiddlewareRegistry {
         M: Middleware,
         F: Fn(&Settings) -> Result<M, ConfigError> + Send + Sync + 'static,
     {
-        let f: MiddlewareFactory =
-            Arc::new(move |s: &Settings| factory(s).map(|m| Arc::new(m) as Arc<dyn Middleware>));
+        self.register_with_extensions(name, move |s: &Settings, _: &Extensions| factory(s));
+    }
+
+    /// Registers (or replaces) a factory under `name` that also reads the app's typed
+    /// registry (a store the app registered with [`App::extension`](crate::App::extension)).
+    pub fn register_with_extensions<M, F>(&mut self, name: &str, factory: F)
+    where
+        M: Middleware,
+        F: Fn(&Settings, &Extensions) -> Result<M, ConfigError> + Send + Sync + 'static,
+    {
+        let f: MiddlewareFactory = Arc::new(move |s: &Settings, e: &Extensions| {
+            factory(s, e).map(|m| Arc::new(m) as Arc<dyn Middleware>)
+        });
         self.factories.insert(name.to_string(), f);
     }
 
@@ -196,6 +209,15 @@ impl MiddlewareRegistry {
     /// Django's `load_middleware`, the part that finds and builds: one instance per name in
     /// settings order; an unknown name is an error naming the file and the line.
     pub fn load(&self, settings: &Settings) -> Result<Vec<Arc<dyn Middleware>>, ConfigError> {
+        self.load_with_extensions(settings, &Extensions::default())
+    }
+
+    /// [`MiddlewareRegistry::load`] with the app's typed registry handed to every factory.
+    pub fn load_with_extensions(
+        &self,
+        settings: &Settings,
+        extensions: &Extensions,
+    ) -> Result<Vec<Arc<dyn Middleware>>, ConfigError> {
         let mut chain = Vec::with_capacity(settings.middleware.len());
         for (index, name) in settings.middleware.iter().enumerate() {
             let factory = self.factories.get(name);
@@ -211,7 +233,7 @@ impl MiddlewareRegistry {
                     ),
                 )
             })?;
-            let mw = factory(settings)
+            let mw = factory(settings, extensions)
                 .map_err(|e| ConfigError::new(format!("middleware \"{name}\": {e}")))?;
             chain.push(mw);
         }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use handler_core::auth::User;
+use handler_core::contrib::auth::{RequestUserExt, User};
 use handler_core::exception::ViewError;
 use handler_core::http::{HttpRequest, HttpResponse, JsonResponse};
 use handler_core::middleware::{Middleware, Next};
@@ -318,7 +318,7 @@ impl Middleware for TokenAuth {
             .and_then(token_from_authorization)
             .and_then(|token| self.tokens.get(token));
         if let Some(user) = user {
-            request.user = User::authenticated(user.username.clone(), user.staff);
+            request.set_user(User::authenticated(user.username.clone(), user.staff));
         }
         Ok(None)
     }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use handler_core::contrib::auth::RequestUserExt;
 use handler_core::exception::ViewError;
 use handler_core::http::{
     HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse,
@@ -81,7 +82,7 @@ pub fn temporary(_request: &mut HttpRequest) -> ViewResult {
 
 /// `/dashboard/` (under `login_required`): the signed-in user's page.
 pub fn dashboard(request: &mut HttpRequest) -> ViewResult {
-    let name = handler_core::http::encoding::escape_html(&request.user.username);
+    let name = handler_core::http::encoding::escape_html(&request.user().username);
     Ok(html(&format!(
         "<!DOCTYPE html>\n<html><head><title>Dashboard</title></head><body>\n\
          <h1>Welcome, {name}</h1>\n</body></html>\n"
@@ -318,7 +319,7 @@ pub fn create_user(request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/protected/`: any signed-in user.
 pub fn protected(request: &mut HttpRequest) -> ViewResult {
-    if !request.user.is_authenticated() {
+    if !request.user().is_authenticated() {
         return json_error(401, "Authentication required");
     }
     json(
@@ -331,10 +332,10 @@ pub fn protected(request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/admin/`: staff only.
 pub fn admin_area(request: &mut HttpRequest) -> ViewResult {
-    if !request.user.is_authenticated() {
+    if !request.user().is_authenticated() {
         return json_error(401, "Authentication required");
     }
-    if !request.user.is_staff {
+    if !request.user().is_staff {
         return json_error(403, "You do not have permission");
     }
     json(

@@ -13,6 +13,8 @@
 
 use std::sync::Arc;
 
+use handler_core::contrib::auth::AppAuthExt;
+use handler_core::contrib::sessions::AppSessionExt;
 use handler_core::{App, ConfigError, Settings};
 
 pub mod config;

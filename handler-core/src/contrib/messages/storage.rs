@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::constants;
+use crate::contrib::sessions::RequestSessionExt;
 use crate::exception::ViewError;
 use crate::http::cookies::CookieOptions;
 use crate::http::{HttpRequest, HttpResponse};

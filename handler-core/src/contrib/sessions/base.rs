@@ -339,10 +339,19 @@ impl Session {
     }
 }
 
-/// `request.session()`: the session `SessionMiddleware` attached.
-impl HttpRequest {
+/// `request.session()`: the session `SessionMiddleware` attached, kept in the request's
+/// extensions (the core knows nothing of sessions). In the prelude, so `request.session()`
+/// works with `use handler_core::prelude::*`.
+pub trait RequestSessionExt {
     /// Django's `request.session`; an error when `SessionMiddleware` is not installed.
-    pub fn session(&mut self) -> Result<&mut Session, ViewError> {
+    fn session(&mut self) -> Result<&mut Session, ViewError>;
+
+    /// True when `SessionMiddleware` attached a session.
+    fn has_session(&self) -> bool;
+}
+
+impl RequestSessionExt for HttpRequest {
+    fn session(&mut self) -> Result<&mut Session, ViewError> {
         self.extensions.get_mut::<Session>().ok_or_else(|| {
             ViewError::msg(
                 "request.session is not set: add \"sessions\" \
@@ -351,8 +360,7 @@ impl HttpRequest {
         })
     }
 
-    /// True when `SessionMiddleware` attached a session.
-    pub fn has_session(&self) -> bool {
+    fn has_session(&self) -> bool {
         self.extensions.get::<Session>().is_some()
     }
 }

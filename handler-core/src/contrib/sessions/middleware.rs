@@ -10,7 +10,7 @@ use super::backends::signed_cookies::SignedCookieSessionStore;
 use super::base::{Session, SessionError, SessionState, SessionStore};
 use crate::exception::ViewError;
 use crate::http::cookies::CookieOptions;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{Extensions, HttpRequest, HttpResponse};
 use crate::middleware::csrf::samesite;
 use crate::middleware::Middleware;
 use crate::settings::{ConfigError, Settings};
@@ -59,8 +59,21 @@ impl SessionMiddleware {
         Ok(mw)
     }
 
-    /// The built-in factory: the signed-cookie engine when settings name it; the database
-    /// engine needs the app's database ([`crate::App::session_database`]).
+    /// The registered factory: on the engine built at start-up into the app's registry,
+    /// else as [`SessionMiddleware::from_settings`].
+    pub fn from_extensions(
+        settings: &Settings,
+        extensions: &Extensions,
+    ) -> Result<Self, ConfigError> {
+        match extensions.get::<Arc<dyn SessionStore>>() {
+            Some(store) => SessionMiddleware::new(settings, Arc::clone(store)),
+            None => SessionMiddleware::from_settings(settings),
+        }
+    }
+
+    /// The factory without an app: the signed-cookie engine when settings name it; the
+    /// database engine needs the app's database
+    /// ([`App::session_database`](super::AppSessionExt::session_database)).
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         let engine = settings.session_engine.as_str();
         if SIGNED_COOKIE_ENGINES.contains(&engine) {
@@ -171,6 +184,7 @@ impl Middleware for SessionMiddleware {
 mod tests {
     use super::*;
     use crate::contrib::sessions::base::tests::MemoryStore;
+    use crate::contrib::sessions::RequestSessionExt;
     use crate::views::{view, ViewResult};
 
     fn run(

@@ -9,6 +9,7 @@ pub use clickjacking::{xframe_options_deny, xframe_options_exempt, xframe_option
 pub use csrf::{csrf_exempt, csrf_protect, ensure_csrf_cookie, requires_csrf_token};
 
 use super::{ViewFn, ViewResult};
+use crate::contrib::auth::RequestUserExt;
 use crate::http::encoding::{quote, unicode_escape};
 use crate::http::{HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect};
 use crate::shortcuts::resolve_url;
@@ -153,7 +154,7 @@ pub(crate) fn login_redirect(next: &str, login_url: &str) -> ViewResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::User;
+    use crate::contrib::auth::User;
     use crate::http::HttpResponse;
     use crate::settings::Settings;
     use crate::views::view;
@@ -167,7 +168,7 @@ mod tests {
         let mut s = Settings::default();
         s.login_url = "/login/".into();
         let mut r = HttpRequest::new(method, path, query, Arc::new(s));
-        r.user = user;
+        r.set_user(user);
         v.call(&mut r).unwrap()
     }
 
@@ -242,7 +243,7 @@ mod tests {
         let mut r = HttpRequest::new("GET", "/x/", "", Arc::new(s));
         assert!(login_required(view(ok)).call(&mut r).is_err());
         // A signed-in user never needs the login URL.
-        r.user = User::authenticated("alice", false);
+        r.set_user(User::authenticated("alice", false));
         assert_eq!(
             login_required(view(ok)).call(&mut r).unwrap().status_code,
             200

@@ -1,7 +1,8 @@
 //! Authentication (Django's `django.contrib.auth`): the [`User`] attached to a request
-//! (`User` and `AnonymousUser`), the [`UserStore`] the app provides (the user model and
-//! `ModelBackend`), [`authenticate`], [`login`], [`logout`] and [`get_user`] with Django's
-//! session keys and session auth hash, and the modules [`hashers`], [`middleware`]
+//! (`User` and `AnonymousUser`, read with `request.user()` through [`RequestUserExt`]), the
+//! [`UserStore`] the app provides (the user model and `ModelBackend`, given with
+//! [`AppAuthExt::user_store`]), [`authenticate`], [`login`], [`logout`] and [`get_user`] with
+//! Django's session keys and session auth hash, and the modules [`hashers`], [`middleware`]
 //! (`AuthenticationMiddleware`) and [`decorators`] (`login_required`, `permission_required`,
 //! `user_passes_test`).
 
@@ -11,6 +12,8 @@ pub mod middleware;
 
 use std::sync::Arc;
 
+use crate::app::App;
+use crate::contrib::sessions::RequestSessionExt;
 use crate::crypto::{constant_time_compare, salted_hmac, Algorithm};
 use crate::exception::ViewError;
 use crate::http::HttpRequest;
@@ -126,8 +129,104 @@ impl User {
     }
 }
 
-/// What `AuthenticationMiddleware` attaches to the request: the store and the keys, for
-/// `login`, `authenticate` and `permission_required`.
+/// Django's `AnonymousUser`, for a request no one signed in (no allocation, nothing stored).
+static ANONYMOUS: User = User {
+    id: None,
+    username: String::new(),
+    is_staff: false,
+    is_superuser: false,
+    authenticated: false,
+};
+
+/// Loads the user on first use (Django's `SimpleLazyObject(lambda: get_user(request))`).
+pub type UserLoader = Box<dyn FnOnce(&mut HttpRequest) -> User + Send + Sync>;
+
+/// `request.user` as the request's extensions carry it: the user as loaded so far, and the
+/// loader that has not run yet. A request without one is anonymous.
+struct RequestUser {
+    user: User,
+    loader: Option<UserLoader>,
+}
+
+/// `request.user` (Django's `AuthenticationMiddleware` sets it), kept in the request's
+/// extensions (the core knows nothing of users). In the prelude, so `request.user()` works
+/// with `use handler_core::prelude::*`.
+pub trait RequestUserExt {
+    /// The user (Django's lazy `request.user`): the first call runs the loader
+    /// `AuthenticationMiddleware` installed (reading the session), later calls return the
+    /// same user; anonymous unless a middleware signed one in.
+    fn user(&mut self) -> &User;
+
+    /// Installs `loader`, run by the first [`RequestUserExt::user`] call (replacing any user
+    /// set before then).
+    fn set_user_loader(&mut self, loader: UserLoader);
+
+    /// Sets the user at once, dropping any pending loader (Django's `request.user = user`).
+    fn set_user(&mut self, user: User);
+}
+
+impl RequestUserExt for HttpRequest {
+    fn user(&mut self) -> &User {
+        let pending = match self.extensions.get_mut::<RequestUser>() {
+            Some(slot) => slot.loader.take(),
+            None => return &ANONYMOUS,
+        };
+        if let Some(load) = pending {
+            let user = load(self);
+            match self.extensions.get_mut::<RequestUser>() {
+                Some(slot) => slot.user = user,
+                None => {
+                    self.extensions.insert(RequestUser { user, loader: None });
+                }
+            }
+        }
+        self.extensions
+            .get::<RequestUser>()
+            .map_or(&ANONYMOUS, |slot| &slot.user)
+    }
+
+    fn set_user_loader(&mut self, loader: UserLoader) {
+        match self.extensions.get_mut::<RequestUser>() {
+            Some(slot) => slot.loader = Some(loader),
+            None => {
+                self.extensions.insert(RequestUser {
+                    user: User::anonymous(),
+                    loader: Some(loader),
+                });
+            }
+        }
+    }
+
+    fn set_user(&mut self, user: User) {
+        match self.extensions.get_mut::<RequestUser>() {
+            Some(slot) => {
+                slot.loader = None;
+                slot.user = user;
+            }
+            None => {
+                self.extensions.insert(RequestUser { user, loader: None });
+            }
+        }
+    }
+}
+
+/// The app's users: `App::user_store(store)`. In the prelude.
+pub trait AppAuthExt {
+    /// The app's users (Django's user model and `ModelBackend`), for `"auth"`
+    /// (`AuthenticationMiddleware`), `login`, `authenticate` and the permission decorators;
+    /// kept in the app's typed registry.
+    fn user_store<U: UserStore>(self, store: U) -> Self;
+}
+
+impl AppAuthExt for App {
+    fn user_store<U: UserStore>(self, store: U) -> Self {
+        self.extension(Arc::new(store) as Arc<dyn UserStore>)
+    }
+}
+
+/// What `AuthenticationMiddleware` attaches to the request (behind an `Arc`, so attaching it
+/// copies no key): the store and the keys, for `login`, `authenticate` and
+/// `permission_required`.
 #[derive(Clone)]
 pub struct AuthContext {
     /// The app's users.
@@ -136,10 +235,10 @@ pub struct AuthContext {
     pub keys: SecretKeys,
 }
 
-fn context(request: &HttpRequest) -> Result<AuthContext, ViewError> {
+fn context(request: &HttpRequest) -> Result<Arc<AuthContext>, ViewError> {
     request
         .extensions
-        .get::<AuthContext>()
+        .get::<Arc<AuthContext>>()
         .cloned()
         .ok_or_else(|| {
             ViewError::msg(
@@ -328,6 +427,34 @@ mod tests {
             get_session_auth_hash(hash, key),
             "21f62217a573cbf0534834ea492ce1d863e07da985989d3fa52ce70e79d79e1c"
         );
+    }
+
+    #[test]
+    fn request_user_is_lazy_and_lives_in_the_extensions() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static LOADS: AtomicUsize = AtomicUsize::new(0);
+        let settings = std::sync::Arc::new(crate::Settings::default());
+        let mut r = HttpRequest::new("GET", "/", "", settings);
+        // Nothing stored: anonymous, and reading it stores nothing.
+        assert!(r.user().is_anonymous());
+        assert!(r.extensions.get::<RequestUser>().is_none());
+        // A loader runs on the first read only (Django's SimpleLazyObject).
+        r.set_user_loader(Box::new(|_: &mut HttpRequest| {
+            LOADS.fetch_add(1, Ordering::SeqCst);
+            User::authenticated("alice", false)
+        }));
+        assert_eq!(LOADS.load(Ordering::SeqCst), 0);
+        assert_eq!(r.user().username, "alice");
+        assert_eq!(r.user().username, "alice");
+        assert_eq!(LOADS.load(Ordering::SeqCst), 1);
+        // set_user drops a pending loader.
+        r.set_user_loader(Box::new(|_: &mut HttpRequest| {
+            LOADS.fetch_add(1, Ordering::SeqCst);
+            User::anonymous()
+        }));
+        r.set_user(User::authenticated("root", true));
+        assert!(r.user().is_staff);
+        assert_eq!(LOADS.load(Ordering::SeqCst), 1);
     }
 
     #[test]

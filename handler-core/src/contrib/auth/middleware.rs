@@ -1,29 +1,45 @@
 //! The `auth` middleware (Django's `AuthenticationMiddleware`): `request.user`, loaded from
-//! the session on first use ([`HttpRequest::user`]).
+//! the session on first use ([`RequestUserExt::user`]).
 
 use std::sync::Arc;
 
-use super::{get_user, AuthContext, User, UserStore};
+use super::{get_user, AuthContext, RequestUserExt, User, UserStore};
+use crate::contrib::sessions::RequestSessionExt;
 use crate::exception::ViewError;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::{Extensions, HttpRequest, HttpResponse};
 use crate::middleware::Middleware;
 use crate::settings::{ConfigError, Settings};
 use crate::signing::SecretKeys;
 
 /// Django's `AuthenticationMiddleware` over the app's [`UserStore`].
 pub struct AuthenticationMiddleware {
-    context: AuthContext,
+    context: Arc<AuthContext>,
 }
 
 impl AuthenticationMiddleware {
     /// The middleware on `store`; the session auth hash needs `secret_key`.
     pub fn new(settings: &Settings, store: Arc<dyn UserStore>) -> Result<Self, ConfigError> {
         Ok(AuthenticationMiddleware {
-            context: AuthContext {
+            context: Arc::new(AuthContext {
                 store,
                 keys: SecretKeys::from_settings(settings)?,
-            },
+            }),
         })
+    }
+
+    /// The registered factory: on the user store in the app's registry
+    /// ([`App::user_store`](super::AppAuthExt::user_store)).
+    pub fn from_extensions(
+        settings: &Settings,
+        extensions: &Extensions,
+    ) -> Result<Self, ConfigError> {
+        let store = extensions.get::<Arc<dyn UserStore>>().ok_or_else(|| {
+            ConfigError::new(
+                "AuthenticationMiddleware needs the app's users: the app must call \
+                 App::user_store(...)",
+            )
+        })?;
+        AuthenticationMiddleware::new(settings, Arc::clone(store))
     }
 }
 
@@ -40,7 +56,7 @@ impl Middleware for AuthenticationMiddleware {
                  \"auth\".",
             ));
         }
-        request.extensions.insert(self.context.clone());
+        request.extensions.insert(Arc::clone(&self.context));
         request.set_user_loader(Box::new(|r: &mut HttpRequest| {
             get_user(r).unwrap_or_else(|e| {
                 // Django would raise on the attribute access; a loader cannot, so the failure

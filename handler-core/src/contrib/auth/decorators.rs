@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{has_perm, User};
+use super::{has_perm, RequestUserExt, User};
 use crate::exception::ViewError;
 use crate::http::HttpRequest;
 use crate::shortcuts::resolve_url;
