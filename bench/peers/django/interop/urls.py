@@ -1,0 +1,2 @@
+"""The interop project serves nothing: its commands drive Django's machinery directly."""
+urlpatterns = []
