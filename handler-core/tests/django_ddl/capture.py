@@ -11,10 +11,14 @@ free port in a temporary directory and stops it at the end. For each backend, in
 process with DATABASE_URL set and peer.interop_settings:
   1. on a fresh database, for every migration in `migrate`'s plan order: `sqlmigrate APP NAME`
      with everything before it applied (so what Django introspects is what a real run sees),
-     then the migration is applied, then `sqlmigrate --backwards APP NAME`;
+     then the migration applied, `sqlmigrate --backwards APP NAME`, the migration unapplied and
+     applied again, recording the statements the schema editor runs each time;
   2. on a second fresh database, `migrate`: the schema, django_migrations and post_migrate rows;
-  3. on a third, the captured files are run in order (as a migration executor would) and the
-     schema must equal step 2's, or the capture fails.
+  4. on a fourth, Django migrates fully and then unapplies one migration at a time from the
+     last: it must run the reverse statements of step 1, and each schema is kept for step 3;
+  3. on a third, the captured forward files are run in plan order (as a migration executor
+     would): the schema must equal step 2's; then the reverse files from the last: each must
+     leave step 4's schema. Any difference fails the capture.
 The output is deterministic; running it again gives the same files. Commit them all.
 """
 
@@ -94,10 +98,27 @@ def as_executed(output, executed, key):
     return "\n".join(lines)
 
 
+def split_sqlite(sql):
+    """A file's statements, one by one: sqlite3's execute() takes a single statement, and
+    executescript() would commit the transaction run_file opened."""
+    import sqlite3
+
+    statements, current = [], ""
+    for line in sql.split("\n"):
+        if not current and line.startswith("--"):
+            continue
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    assert not current.strip(), current
+    return statements
+
+
 def child(urls):
     import django
     from django.core.management import call_command
-    from django.db import connection, connections
+    from django.db import connection, connections, transaction
     from django.db.migrations.exceptions import IrreversibleError
     from django.db.migrations.executor import MigrationExecutor
     from django.db.migrations.recorder import MigrationRecorder
@@ -165,6 +186,8 @@ def child(urls):
             "sqlmigrate_reverse": reverse,
             "forward": as_executed(forward, executed_forward, key),
             "reverse": None if reverse is None else as_executed(reverse, executed_reverse, key),
+            "executed_reverse": executed_reverse if reverse is not None else None,
+            "before": before,
         })
     stepwise = schema.schema(connection)
 
@@ -182,25 +205,52 @@ def child(urls):
         "post_migrate": schema.post_migrate_rows(connection),
     }
 
-    # 3. The captured SQL replayed in plan order, as handler-core's executor will run it.
+    # 4 (first, for 3 to compare with). Django migrates a fresh database fully, then unapplies
+    #    the migrations one by one in the opposite order: what it runs must be the reverse files'
+    #    statements, and the schema after each is what replaying the reverse files must leave.
+    switch(urls[3])
+    MigrationRecorder(connection).ensure_schema()
+    MigrationExecutor(connection).migrate(targets)
+    unapplied = []
+    reverse_mismatches = []
+    for m in reversed(migrations):
+        ran = run_recorded(MigrationExecutor(connection), tuple(m["before"]))
+        if ran != m["executed_reverse"]:
+            reverse_mismatches.append(f"{m['app']} {m['name']} (statements)")
+        unapplied.append(schema.schema(connection))
+
+    # 3. The captured SQL replayed in plan order, as handler-core's executor will run it; then
+    #    the reverse files in the opposite order, each leaving what Django's unapply left.
     switch(urls[2])
     connection.ensure_connection()
     raw = connection.connection
+
+    def run_file(sql):
+        if connection.vendor == "sqlite":
+            # As Django's SQLite schema editor: foreign keys off around the table rebuilds
+            # (PRAGMA foreign_keys cannot change inside a transaction), checked before commit.
+            raw.execute("PRAGMA foreign_keys = OFF")
+            raw.execute("BEGIN")
+            for statement in split_sqlite(sql):
+                raw.execute(statement)
+            violations = raw.execute("PRAGMA foreign_key_check").fetchall()
+            assert not violations, violations
+            raw.execute("COMMIT")
+            raw.execute("PRAGMA foreign_keys = ON")
+        else:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql)
+
     with connection.cursor() as cursor:
         for statement in recorder_sql:
             cursor.execute(statement)
     for m in migrations:
-        if connection.vendor == "sqlite":
-            # As Django's SQLite schema editor: foreign keys off around the table rebuilds,
-            # then checked before the commit.
-            raw.execute("PRAGMA foreign_keys = OFF")
-            raw.executescript("BEGIN;\n" + m["forward"] + "\nPRAGMA foreign_key_check;\nCOMMIT;")
-            raw.execute("PRAGMA foreign_keys = ON")
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(m["forward"])
-            connection.commit() if not connection.get_autocommit() else None
+        run_file(m["forward"])
     replayed = schema.schema(connection)
+    for m, expected in zip(reversed(migrations), unapplied):
+        run_file(m["reverse"])
+        if schema.schema(connection) != expected:
+            reverse_mismatches.append(f"{m['app']} {m['name']} (schema)")
 
     return {
         "migrations": migrations,
@@ -208,6 +258,7 @@ def child(urls):
         "stepwise_schema_equal": stepwise == migrated["schema"],
         "replayed_schema_equal": replayed == migrated["schema"],
         "replayed_schema": replayed,
+        "reverse_mismatches": reverse_mismatches,
         **migrated,
     }
 
@@ -309,11 +360,11 @@ def main():
     pg = Postgres()
     try:
         results = {
-            "sqlite": run_child([f"sqlite:///{work}/{n}.sqlite3" for n in "abc"]),
+            "sqlite": run_child([f"sqlite:///{work}/{n}.sqlite3" for n in "abcd"]),
         }
-        for n in "abc":
+        for n in "abcd":
             pg.create_database(f"capture_{n}")
-        results["postgresql"] = run_child([pg.url(f"capture_{n}") for n in "abc"])
+        results["postgresql"] = run_child([pg.url(f"capture_{n}") for n in "abcd"])
         pg_version = pg.version()
     finally:
         pg.stop()
@@ -327,6 +378,9 @@ def main():
     for vendor, r in results.items():
         if not r["stepwise_schema_equal"]:
             failures.append(f"{vendor}: migrating step by step gave another schema than migrate")
+        if r["reverse_mismatches"]:
+            failures.append(f"{vendor}: the reverse files leave another schema than Django's "
+                            f"unapply (from a fully migrated database) for {', '.join(r['reverse_mismatches'])}")
         if not r["replayed_schema_equal"]:
             failures.append(f"{vendor}: the captured SQL replayed gives another schema than migrate")
     if failures:
@@ -381,7 +435,8 @@ def main():
         "plan": manifest,
     }, indent=1, sort_keys=True))
     print(f"capture.py: Django {DJANGO_VERSION}, {len(manifest)} migrations on SQLite and "
-          f"PostgreSQL {pg_version}; the captured SQL replays to migrate's schema on both")
+          f"PostgreSQL {pg_version}; on both, the forward files replay to migrate's schema and "
+          f"the reverse files, run back, leave what Django's unapply does at each step")
 
 
 if __name__ == "__main__":
