@@ -10,8 +10,8 @@
 //!
 //! ```no_run
 //! use tests::django::{Django, TestDatabase};
-//! let Ok(django) = Django::ensure() else { return };
-//! let db = TestDatabase::sqlite(); // or TestDatabase::postgres()?, a throwaway server
+//! let Some(django) = Django::or_skip() else { return }; // prints why it skips
+//! let db = TestDatabase::sqlite(); // or TestDatabase::postgres_or_skip(): a throwaway server
 //! django.migrate(db.url());
 //! django.createsuperuser(db.url(), "root", "root@example.com", "pass-word-1");
 //! let sessionid = django.login(db.url(), "root", "pass-word-1");
@@ -113,6 +113,14 @@ impl TestDatabase {
         let server = Postgres::start()?;
         let url = server.create_database("interop");
         Ok(TestDatabase::Postgres { server, url })
+    }
+
+    /// [`TestDatabase::postgres`] for a test: `None` after printing `skipped: WHY` when
+    /// PostgreSQL cannot run here.
+    pub fn postgres_or_skip() -> Option<TestDatabase> {
+        TestDatabase::postgres()
+            .map_err(|why| eprintln!("skipped: {why}"))
+            .ok()
     }
 
     /// Its `DATABASE_URL`, for Django and Portico alike.
@@ -219,6 +227,14 @@ impl Django {
     pub fn ensure() -> Result<&'static Django, String> {
         static DJANGO: OnceLock<Result<Django, String>> = OnceLock::new();
         DJANGO.get_or_init(make_venv).as_ref().map_err(Clone::clone)
+    }
+
+    /// [`Django::ensure`] for a test: `None` after printing `skipped: WHY` when Django cannot
+    /// be installed here.
+    pub fn or_skip() -> Option<&'static Django> {
+        Django::ensure()
+            .map_err(|why| eprintln!("skipped: {why}"))
+            .ok()
     }
 
     /// The venv's python.
@@ -400,7 +416,22 @@ pub fn parse_showmigrations(out: &str) -> Result<Vec<ShownMigration>, String> {
 /// Panics unless `actual` (a [`Django::dump`]) equals `expected` (Django's vectors) in
 /// `schema`, `django_migrations` and `post_migrate`, naming the first entries that differ.
 pub fn assert_same_schema(actual: &Value, expected: &Value) {
-    for part in ["schema", "django_migrations", "post_migrate"] {
+    assert_same_parts(
+        actual,
+        expected,
+        &["schema", "django_migrations", "post_migrate"],
+    );
+}
+
+/// As [`assert_same_schema`] for only some of the parts: `"schema"` (tables, columns, types,
+/// constraints, indexes), `"django_migrations"` (the (app, name) rows in the order applied:
+/// Django's is [`migration_plan`]), `"post_migrate"` (content types and permissions).
+pub fn assert_same_parts(actual: &Value, expected: &Value, parts: &[&str]) {
+    for &part in parts {
+        assert!(
+            expected.get(part).is_some(),
+            "no part {part:?} in the expected dump"
+        );
         let (a, e) = (&actual[part], &expected[part]);
         if a == e {
             continue;

@@ -273,3 +273,36 @@ fn chown_to_server_user(dir: &Path) -> Result<(), String> {
     std::os::unix::fs::chown(dir, Some(uid), Some(gid))
         .map_err(|e| format!("cannot chown {} to {SERVER_USER}: {e}", dir.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The crash drill the PostgreSQL tests rely on: `-m immediate` stops it, a restart on the
+    /// same port recovers what was committed.
+    #[test]
+    fn a_throwaway_server_survives_an_immediate_stop() {
+        let mut pg = match Postgres::start() {
+            Ok(pg) => pg,
+            Err(why) => return eprintln!("skipped: {why}"),
+        };
+        let url = pg.create_database("drill");
+        assert_eq!(
+            url,
+            format!("postgres://postgres@127.0.0.1:{}/drill", pg.port())
+        );
+        pg.psql(
+            "drill",
+            "CREATE TABLE t (n integer); INSERT INTO t VALUES (7)",
+        );
+        pg.stop(StopMode::Immediate);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", pg.port())).is_err());
+        pg.start_again().expect("restart after an immediate stop");
+        assert_eq!(pg.psql("drill", "SELECT n FROM t").trim(), "7");
+        assert!(
+            pg.log().contains("database system is ready"),
+            "{}",
+            pg.log()
+        );
+    }
+}

@@ -8,10 +8,7 @@
 
 use tests::django::{assert_same_schema, django_vectors, migration_plan, Django, TestDatabase};
 
-fn django_migrates(db: &TestDatabase) {
-    let Ok(django) = Django::ensure().map_err(|why| eprintln!("skipped: {why}")) else {
-        return;
-    };
+fn django_migrates(django: &Django, db: &TestDatabase) {
     let before = django.showmigrations(db.url());
     assert!(before.iter().all(|m| !m.applied), "{before:?}");
 
@@ -39,21 +36,25 @@ fn django_migrates(db: &TestDatabase) {
 
 #[test]
 fn django_migrates_sqlite_to_the_captured_schema() {
-    django_migrates(&TestDatabase::sqlite());
+    if let Some(django) = Django::or_skip() {
+        django_migrates(django, &TestDatabase::sqlite());
+    }
 }
 
 #[test]
 fn django_migrates_postgresql_to_the_captured_schema() {
-    match TestDatabase::postgres() {
-        Ok(db) => django_migrates(&db),
-        Err(why) => eprintln!("skipped: {why}"),
+    let Some(django) = Django::or_skip() else {
+        return;
+    };
+    if let Some(db) = TestDatabase::postgres_or_skip() {
+        django_migrates(django, &db);
     }
 }
 
 /// The comparison fails, naming what differs, on a schema that is not Django's.
 #[test]
 fn a_different_schema_is_told_apart() {
-    let Ok(django) = Django::ensure().map_err(|why| eprintln!("skipped: {why}")) else {
+    let Some(django) = Django::or_skip() else {
         return;
     };
     let db = TestDatabase::sqlite();

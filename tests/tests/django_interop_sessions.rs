@@ -19,10 +19,7 @@ fn truthy(v: &Value) -> bool {
     v == &json!(true) || v == &json!(1)
 }
 
-fn users_and_sessions(db: &TestDatabase) {
-    let Ok(django) = Django::ensure().map_err(|why| eprintln!("skipped: {why}")) else {
-        return;
-    };
+fn users_and_sessions(django: &Django, db: &TestDatabase) {
     let url = db.url();
     django.migrate(url);
 
@@ -119,13 +116,17 @@ fn users_and_sessions(db: &TestDatabase) {
 
 #[test]
 fn django_users_and_sessions_on_sqlite() {
-    users_and_sessions(&TestDatabase::sqlite());
+    if let Some(django) = Django::or_skip() {
+        users_and_sessions(django, &TestDatabase::sqlite());
+    }
 }
 
 #[test]
 fn django_users_and_sessions_on_postgresql() {
-    match TestDatabase::postgres() {
-        Ok(db) => users_and_sessions(&db),
-        Err(why) => eprintln!("skipped: {why}"),
+    let Some(django) = Django::or_skip() else {
+        return;
+    };
+    if let Some(db) = TestDatabase::postgres_or_skip() {
+        users_and_sessions(django, &db);
     }
 }
