@@ -204,6 +204,16 @@ def child(urls):
         "django_migrations": schema.applied_migrations(connection),
         "post_migrate": schema.post_migrate_rows(connection),
     }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, app_label, model FROM django_content_type ORDER BY id")
+        content_type_ids = [{"id": i, "app_label": a, "model": m} for i, a, m in cursor.fetchall()]
+        cursor.execute(
+            """SELECT p.id, ct.app_label, ct.model, p.codename FROM auth_permission p
+               JOIN django_content_type ct ON ct.id = p.content_type_id ORDER BY p.id""")
+        permission_ids = [{"id": i, "app_label": a, "model": m, "codename": c}
+                          for i, a, m, c in cursor.fetchall()]
+    migrated["creation_order"] = {"django_content_type": content_type_ids,
+                                  "auth_permission": permission_ids}
 
     # 4 (first, for 3 to compare with). Django migrates a fresh database fully, then unapplies
     #    the migrations one by one in the opposite order: what it runs must be the reverse files'
@@ -429,6 +439,16 @@ def main():
             "post_migrate": r["post_migrate"],
         }
         write(HERE / f"schema.{vendor}.json", json.dumps(vectors, indent=1, sort_keys=True))
+    for part in ("post_migrate", "creation_order"):
+        assert results["sqlite"][part] == results["postgresql"][part], part
+    write(HERE / "post_migrate.json", json.dumps({
+        "django": DJANGO_VERSION,
+        "command": "manage.py migrate (peer.interop_settings: auth, contenttypes, sessions); the "
+                   "rows create_contenttypes and create_permissions write, the same on both "
+                   "backends, by natural key; creation_order: the ids Django gave them",
+        **results["sqlite"]["post_migrate"],
+        "creation_order": results["sqlite"]["creation_order"],
+    }, indent=1, sort_keys=True))
     write(HERE / "migrations.json", json.dumps({
         "django": DJANGO_VERSION,
         "postgresql_server": pg_version,
