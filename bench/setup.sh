@@ -25,23 +25,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-# A venv made without ensurepip has no pip: start it over rather than keep a half one.
-if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
-    rm -rf "$VENV"
-fi
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "setup: creating $VENV"
-    if ! python3 -m venv "$VENV"; then
-        # Debian's python3 ships venv/ensurepip separately.
-        as_root apt-get update
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
-        rm -rf "$VENV"
-        python3 -m venv "$VENV"
-    fi
-fi
-
-# pip only touches the network when a pin is not yet satisfied.
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$DJANGO_DIR/requirements.txt"
+# The venv with the peer's pinned requirements (shared with the Django interop tests).
+"$DJANGO_DIR/venv.sh" "$VENV"
 
 echo "setup: migrating and seeding the Django peer's database"
 (cd "$DJANGO_DIR" && "$VENV/bin/python" manage.py migrate --noinput -v 0 && "$VENV/bin/python" manage.py seed_articles)

@@ -5,7 +5,9 @@
 //! `cargo test`); a missing one fails the test with that instruction rather than a confusing error.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod django;
 pub mod load;
+pub mod postgres;
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsString;

@@ -1,0 +1,6 @@
+-- Django 5.2.19's `manage.py sqlmigrate --backwards auth 0004_alter_user_username_opts` on PostgreSQL, unedited but for the BEGIN;/COMMIT; around it
+-- (handler-core/tests/django_ddl/capture.py; README.md there).
+--
+-- Alter field username on user
+--
+-- (no-op)

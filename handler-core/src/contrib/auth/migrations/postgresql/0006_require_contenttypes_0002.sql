@@ -1,0 +1,3 @@
+-- Django 5.2.19's `manage.py sqlmigrate auth 0006_require_contenttypes_0002` on PostgreSQL, unedited but for the BEGIN;/COMMIT; around it
+-- (handler-core/tests/django_ddl/capture.py; README.md there).
+-- Nothing: sqlmigrate prints "No operations found." (the migration has none).

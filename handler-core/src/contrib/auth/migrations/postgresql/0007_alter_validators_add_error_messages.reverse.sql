@@ -1,0 +1,6 @@
+-- Django 5.2.19's `manage.py sqlmigrate --backwards auth 0007_alter_validators_add_error_messages` on PostgreSQL, unedited but for the BEGIN;/COMMIT; around it
+-- (handler-core/tests/django_ddl/capture.py; README.md there).
+--
+-- Alter field username on user
+--
+-- (no-op)

@@ -1,0 +1,6 @@
+-- Django 5.2.19's `manage.py sqlmigrate --backwards auth 0011_update_proxy_permissions` on PostgreSQL, unedited but for the BEGIN;/COMMIT; around it
+-- (handler-core/tests/django_ddl/capture.py; README.md there).
+--
+-- Raw Python operation
+--
+-- THIS OPERATION CANNOT BE WRITTEN AS SQL

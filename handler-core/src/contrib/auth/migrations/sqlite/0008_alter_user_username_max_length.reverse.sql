@@ -1,0 +1,9 @@
+-- Django 5.2.19's `manage.py sqlmigrate --backwards auth 0008_alter_user_username_max_length` on SQLite, unedited but for the BEGIN;/COMMIT; around it
+-- (handler-core/tests/django_ddl/capture.py; README.md there).
+--
+-- Alter field username on user
+--
+CREATE TABLE "new__auth_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "username" varchar(30) NOT NULL UNIQUE, "password" varchar(128) NOT NULL, "last_login" datetime NULL, "is_superuser" bool NOT NULL, "first_name" varchar(30) NOT NULL, "last_name" varchar(30) NOT NULL, "email" varchar(254) NOT NULL, "is_staff" bool NOT NULL, "is_active" bool NOT NULL, "date_joined" datetime NOT NULL);
+INSERT INTO "new__auth_user" ("id", "password", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined", "username") SELECT "id", "password", "last_login", "is_superuser", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined", "username" FROM "auth_user";
+DROP TABLE "auth_user";
+ALTER TABLE "new__auth_user" RENAME TO "auth_user";
