@@ -242,7 +242,12 @@ fn parse_with<'b>(
         return Err(ParseError::Version);
     }
     let target = offset(buf, target.as_bytes());
-    let (authority, origin) = split_absolute_form(buf, target.clone())?;
+    let (authority, mut origin) = split_absolute_form(buf, target.clone())?;
+    // A fragment is the client's own (RFC 9110 section 4.2.4: never sent); gunicorn's urlsplit
+    // drops it from PATH_INFO and QUERY_STRING, so a stray one must not reach the app's routes.
+    if let Some(i) = memchr::memchr(b'#', &buf[origin.clone()]) {
+        origin.end = origin.start + i;
+    }
     let (path, query) = match memchr::memchr(b'?', &buf[origin.clone()]) {
         Some(i) => (
             origin.start..origin.start + i,
