@@ -224,24 +224,37 @@ pub fn parse_multipart(
         return Ok(result);
     }
     let delim = [b"--", boundary.as_bytes()].concat();
-    let (_, mut after) = find_delimiter(body, &delim, 0)
-        .ok_or(MultipartError::Malformed("no boundary found in body"))?;
     let mut state = PartState::default();
+    // Django's Parser reads what comes before the first delimiter as a part too (a body with
+    // no delimiter at all is one part): mostly a RAW part it skips, but a field when it holds
+    // a Content-Disposition header ended by CRLFCRLF.
+    let Some((first, mut after)) = find_delimiter(body, &delim, 0) else {
+        state.add_part(body, limits, &mut result)?;
+        return Ok(result);
+    };
+    let mut preamble = &body[..first];
+    preamble = preamble.strip_suffix(b"\n").unwrap_or(preamble);
+    preamble = preamble.strip_suffix(b"\r").unwrap_or(preamble);
+    if !preamble.is_empty() {
+        state.add_part(preamble, limits, &mut result)?;
+    }
     loop {
         if body[after..].starts_with(b"--") {
             // The closing delimiter: whatever follows is the epilogue.
             return Ok(result);
         }
+        // Django's parser never refuses the layout: an empty part, junk after a delimiter
+        // (its first header line, skipped) and a last part with no closing delimiter (it runs
+        // to the end of the body) are read as parts.
         if after == body.len() {
-            return Err(MultipartError::Malformed(
-                "body ends without the closing boundary",
-            ));
+            state.count_field(limits)?;
+            return Ok(result);
         }
-        let start =
-            skip_line_end(body, after).ok_or(MultipartError::Malformed("junk after a boundary"))?;
-        let (next, next_after) = find_delimiter(body, &delim, start).ok_or(
-            MultipartError::Malformed("body ends without the closing boundary"),
-        )?;
+        let start = skip_line_end(body, after).unwrap_or(after);
+        let Some((next, next_after)) = find_delimiter(body, &delim, start) else {
+            state.add_part(&body[start..], limits, &mut result)?;
+            return Ok(result);
+        };
         // The line break before a delimiter belongs to the delimiter, not to the content.
         let mut end = next;
         if end > start && body[end - 1] == b'\n' {
@@ -339,6 +352,16 @@ fn decode_text(bytes: &[u8], charset: Option<&str>) -> String {
 }
 
 impl PartState {
+    /// One more part that is not a file, against DATA_UPLOAD_MAX_NUMBER_FIELDS (with Django's 2
+    /// to spare for the empty parts around the last boundary).
+    fn count_field(&mut self, limits: &MultipartLimits) -> Result<(), MultipartError> {
+        self.fields += 1;
+        if self.fields > limits.max_fields.saturating_add(2) {
+            return Err(MultipartError::TooManyFields(limits.max_fields));
+        }
+        Ok(())
+    }
+
     fn add_part(
         &mut self,
         part: &[u8],
@@ -356,10 +379,7 @@ impl PartState {
                 .is_some_and(|f| !f.is_empty())
         });
         if !is_file {
-            self.fields += 1;
-            if self.fields > limits.max_fields.saturating_add(2) {
-                return Err(MultipartError::TooManyFields(limits.max_fields));
-            }
+            self.count_field(limits)?;
         }
         let Some((headers, content)) = split else {
             return Ok(());
@@ -622,24 +642,21 @@ mod tests {
     }
 
     #[test]
-    fn missing_final_boundary_is_an_error() {
+    fn the_layout_is_never_refused_as_djangos_parser_never_refuses_it() {
+        // No closing delimiter: the last part runs to the end of the body.
         let body = "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n";
-        assert_eq!(
-            parse(body),
-            Err(MultipartError::Malformed(
-                "body ends without the closing boundary"
-            ))
-        );
+        assert_eq!(parse(body).unwrap().fields.get("a"), Some("1\r\n"));
         let body = "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ123";
-        assert!(matches!(parse(body), Err(MultipartError::Malformed(_))));
-        assert!(matches!(
-            parse("no boundary here"),
-            Err(MultipartError::Malformed(_))
-        ));
-        assert!(matches!(
+        assert_eq!(parse(body).unwrap().fields.get("a"), Some("1"));
+        // No delimiter at all: the body is one part, a RAW one here.
+        assert_eq!(parse("no boundary here"), Ok(Multipart::default()));
+        let one = "Content-Disposition: form-data; name=\"p\"\r\n\r\nv";
+        assert_eq!(parse(one).unwrap().fields.get("p"), Some("v"));
+        // Junk after a delimiter is the part's first header line, which does not parse.
+        assert_eq!(
             parse("--XyZ123 junk\r\n--XyZ123--"),
-            Err(MultipartError::Malformed(_))
-        ));
+            Ok(Multipart::default())
+        );
         assert_eq!(parse(""), Ok(Multipart::default()));
         // A line that only starts like the boundary is preamble.
         assert_eq!(

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use handler_core::exception::ViewError;
 use handler_core::http::{
-    HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse,
+    HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified, JsonResponse,
+    StreamingHttpResponse,
 };
 use handler_core::shortcuts::{redirect, redirect_permanent};
 use handler_core::views::generic::{Method, View};
@@ -61,12 +62,9 @@ pub fn login(request: &mut HttpRequest) -> ViewResult {
     )))
 }
 
-/// `/new-url/`: the target of `/old-url/`.
+/// `/new-url/`: the target of `/old-url/` (the twin's `HttpResponse("<h1>New URL</h1>")`).
 pub fn new_url(_request: &mut HttpRequest) -> ViewResult {
-    Ok(html(
-        "<!DOCTYPE html>\n<html><head><title>New URL</title></head><body>\n\
-         <h1>This page has moved here.</h1>\n</body></html>\n",
-    ))
+    Ok(html("<h1>New URL</h1>"))
 }
 
 /// `/old-url/`: `redirect("/new-url/", permanent=True)`.
@@ -449,6 +447,12 @@ pub fn slow(request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/cached/`: a fixed body with a strong `ETag` (the seeds' `@etag` decorator); the
 /// `conditional_get` middleware answers `If-None-Match` with 304.
-pub fn cached(_request: &mut HttpRequest) -> ViewResult {
+///
+/// As the twin's view, it answers a matching `If-None-Match` itself (any method: 304 with the
+/// tag); `conditional_get` covers the other forms of the header.
+pub fn cached(request: &mut HttpRequest) -> ViewResult {
+    if request.headers.get("If-None-Match") == Some(CACHED_ETAG) {
+        return Ok(HttpResponseNotModified::new().header("ETag", CACHED_ETAG));
+    }
     Ok(JsonResponse::new(&DataBody { data: "cacheable" })?.header("ETag", CACHED_ETAG))
 }
