@@ -311,8 +311,8 @@ impl<'a> Exchange<'a> {
     ///
     /// A field sent more than once reaches the app once, at its first place, with its values
     /// joined as gunicorn's environ joins them (`a,b`; RFC 9110 section 5.3), except `Cookie`,
-    /// joined with `; ` as RFC 9113 section 8.2.3 joins it, and `Content-Type` /
-    /// `Content-Length`, where gunicorn keeps the last. The joined values are written to
+    /// joined with `; ` as RFC 9113 section 8.2.3 joins it, and `Content-Length`, whose repeats
+    /// the parser has checked are equal (a repeated `Content-Type` or `Host` is refused there). The joined values are written to
     /// `joined`, which must outlive the call; a head without repeats (the common case) costs a
     /// look at each name's length and nothing else.
     fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>, joined: &mut Vec<u8>) {
@@ -1039,10 +1039,8 @@ fn join_repeated(bytes: &[u8], fields: &Fields, out: &mut Vec<u8>) -> Vec<Joined
             continue;
         };
         let start = out.len();
-        if name.eq_ignore_ascii_case(b"content-type")
-            || name.eq_ignore_ascii_case(b"content-length")
-        {
-            // gunicorn sets CONTENT_TYPE / CONTENT_LENGTH field by field: the last one stands.
+        if name.eq_ignore_ascii_case(b"content-length") {
+            // Equal values (the parser refuses others): CONTENT_LENGTH is the one number.
             out.extend_from_slice(&bytes[fields[last].1.clone()]);
         } else {
             let separator: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
@@ -1121,14 +1119,8 @@ mod tests {
             pairs(&[("Cookie", "a=b; csrftoken=t"), ("Host", "x")])
         );
         assert_eq!(
-            joined(
-                "Content-Type: text/plain\r\nHost: x\r\nContent-Type: application/json\r\nA: 1\r\nA: 2\r\n"
-            ),
-            pairs(&[
-                ("Content-Type", "application/json"),
-                ("Host", "x"),
-                ("A", "1,2")
-            ])
+            joined("Content-Length: 3\r\nHost: x\r\nContent-Length: 3\r\nA: 1\r\nA: 2\r\n"),
+            pairs(&[("Content-Length", "3"), ("Host", "x"), ("A", "1,2")])
         );
     }
 }
