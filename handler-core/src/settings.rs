@@ -65,6 +65,9 @@ struct RawSettings {
     login_url: String,
     data_upload_max_memory_size: u64,
     data_upload_max_number_fields: usize,
+    use_x_forwarded_host: bool,
+    use_x_forwarded_port: bool,
+    secure_proxy_ssl_header: Option<(String, String)>,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
     app: toml::Table,
@@ -81,6 +84,9 @@ impl Default for RawSettings {
             login_url: "/accounts/login/".to_string(),
             data_upload_max_memory_size: DEFAULT_DATA_UPLOAD_MAX_MEMORY_SIZE,
             data_upload_max_number_fields: DEFAULT_DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            use_x_forwarded_host: false,
+            use_x_forwarded_port: false,
+            secure_proxy_ssl_header: None,
             secret_key: String::new(),
             secret_key_fallbacks: Vec::new(),
             app: toml::Table::new(),
@@ -246,6 +252,17 @@ pub struct Settings {
     pub data_upload_max_memory_size: u64,
     /// `DATA_UPLOAD_MAX_NUMBER_FIELDS`: a form with more fields is refused with 400.
     pub data_upload_max_number_fields: usize,
+    /// `USE_X_FORWARDED_HOST` (default false): `get_host` prefers `X-Forwarded-Host` to
+    /// `Host`. Only behind a proxy that sets the header itself: a client's own value would
+    /// otherwise choose the host (Host-header poisoning).
+    pub use_x_forwarded_host: bool,
+    /// `USE_X_FORWARDED_PORT` (default false): `get_port` prefers `X-Forwarded-Port` to
+    /// `SERVER_PORT`.
+    pub use_x_forwarded_port: bool,
+    /// `SECURE_PROXY_SSL_HEADER`: a `META` name and the value that means HTTPS
+    /// (`["HTTP_X_FORWARDED_PROTO", "https"]` in TOML); when the request carries that header,
+    /// its first comma-separated value decides `scheme` / `is_secure`.
+    pub secure_proxy_ssl_header: Option<(String, String)>,
     /// `SECRET_KEY`: what [`signing`](crate::signing) and everything signed is keyed with.
     /// Empty by default, as in Django, and an error only when something needs it
     /// ([`SecretKeys::from_settings`](crate::signing::SecretKeys::from_settings)).
@@ -311,6 +328,9 @@ impl Settings {
             login_url: raw.login_url,
             data_upload_max_memory_size: raw.data_upload_max_memory_size,
             data_upload_max_number_fields: raw.data_upload_max_number_fields,
+            use_x_forwarded_host: raw.use_x_forwarded_host,
+            use_x_forwarded_port: raw.use_x_forwarded_port,
+            secure_proxy_ssl_header: raw.secure_proxy_ssl_header,
             secret_key: raw.secret_key,
             secret_key_fallbacks: raw.secret_key_fallbacks,
             stack,
@@ -467,7 +487,7 @@ impl std::ops::DerefMut for Settings {
 }
 
 /// The settings handler-core reads; anything else at the top level is unknown.
-const KNOWN_KEYS: [&str; 11] = [
+const KNOWN_KEYS: [&str; 14] = [
     "debug",
     "allowed_hosts",
     "append_slash",
@@ -476,6 +496,9 @@ const KNOWN_KEYS: [&str; 11] = [
     "login_url",
     "data_upload_max_memory_size",
     "data_upload_max_number_fields",
+    "use_x_forwarded_host",
+    "use_x_forwarded_port",
+    "secure_proxy_ssl_header",
     "secret_key",
     "secret_key_fallbacks",
     "app",

@@ -97,9 +97,9 @@ pub struct Config {
     #[arg(short = 'p', long = "pid", value_name = "PATH")]
     pub pid: Option<PathBuf>,
 
-    /// Trusted proxies, whose X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host set the
-    /// client address, scheme and Host the app sees: comma-separated addresses or networks, or
-    /// `*` for any. Unix-socket peers are always trusted.
+    /// Trusted proxies, whose X-Forwarded-For and X-Forwarded-Proto set the client address and
+    /// scheme the app sees (X-Forwarded-Host never sets the Host, as in gunicorn):
+    /// comma-separated addresses or networks, or `*` for any. Unix-socket peers are always trusted.
     #[arg(long = "forwarded-allow-ips", value_name = "LIST", env = "FORWARDED_ALLOW_IPS",
           default_value = DEFAULT_ALLOW, value_parser = ForwardedAllow::parse)]
     pub forwarded_allow_ips: ForwardedAllow,

@@ -63,6 +63,8 @@ thread_local! {
     static HEADERS: RefCell<Vec<GwHeader>> = const { RefCell::new(Vec::new()) };
     /// The response head the app has begun and not finished, reused likewise.
     static HEAD: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The joined values of repeated request fields, reused likewise (empty for most calls).
+    static JOINED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Everything a call needs from the server, shared by all calls.
@@ -177,6 +179,7 @@ impl Call {
     pub fn run(&mut self, env: &CallEnv<'_>) {
         let mut headers = HEADERS.with(|h| std::mem::take(&mut *h.borrow_mut()));
         let head_bytes = HEAD.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        let mut joined = JOINED.with(|j| std::mem::take(&mut *j.borrow_mut()));
         // Outside the exchange: the app gets views of it (the client address) for the call.
         let forwarded = Forwarded::resolve(
             env.forwarded,
@@ -191,7 +194,7 @@ impl Call {
             head_bytes,
             forwarded.as_ref(),
         );
-        ex.request_headers(&self.head, &mut headers);
+        ex.request_headers(&self.head, &mut headers, &mut joined);
         let rc = {
             let request = ex.request(&self.head, &headers);
             let responder = Responder {
@@ -209,7 +212,9 @@ impl Call {
         };
         let head_bytes = ex.finish(rc, &self.head);
         headers.clear();
+        joined.clear();
         HEADERS.with(|h| *h.borrow_mut() = headers);
+        JOINED.with(|j| *j.borrow_mut() = joined);
         HEAD.with(|h| *h.borrow_mut() = head_bytes);
     }
 }
@@ -301,28 +306,45 @@ impl<'a> Exchange<'a> {
     /// The headers the app sees, in the order received. For an absolute-form target the
     /// target's authority is the Host (RFC 9112 section 3.2.2: "the Host header field ...
     /// ignored and replaced by the host information of the request-target"), added when the
-    /// client sent none; a trusted proxy's `X-Forwarded-Host` replaces both (see `proxy`).
-    fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>) {
+    /// client sent none. `X-Forwarded-Host` is passed on as any field: gunicorn never rewrites
+    /// the Host, and Django reads that header only with `USE_X_FORWARDED_HOST`.
+    ///
+    /// A field sent more than once reaches the app once, at its first place, with its values
+    /// joined as gunicorn's environ joins them (`a,b`; RFC 9110 section 5.3), except `Cookie`,
+    /// joined with `; ` as RFC 9113 section 8.2.3 joins it, and `Content-Length`, whose repeats
+    /// the parser has checked are equal (a repeated `Content-Type` or `Host` is refused there). The joined values are written to
+    /// `joined`, which must outlive the call; a head without repeats (the common case) costs a
+    /// look at each name's length and nothing else.
+    fn request_headers(&self, head: &Head, out: &mut Vec<GwHeader>, joined: &mut Vec<u8>) {
         out.clear();
         let bytes = self.head_slice(head);
-        let host = match self.forwarded {
-            Some(Forwarded {
-                host: Some(host), ..
-            }) => Some(host),
-            _ => head.authority.as_ref(),
-        };
+        let host = head.authority.as_ref();
         let mut host_replaced = false;
-        for (n, v) in &head.headers {
+        let slots = if has_repeated_name(bytes, &head.headers) {
+            join_repeated(bytes, &head.headers, joined)
+        } else {
+            Vec::new()
+        };
+        for (i, (n, v)) in head.headers.iter().enumerate() {
+            let name = &bytes[n.clone()];
             let value = match host {
-                Some(host) if bytes[n.clone()].eq_ignore_ascii_case(b"host") => {
+                Some(host) if name.eq_ignore_ascii_case(b"host") => {
                     host_replaced = true;
-                    host.clone()
+                    self.view(host.clone())
                 }
-                _ => v.clone(),
+                _ if !slots.is_empty() => match &slots[i] {
+                    Joined::Single => self.view(v.clone()),
+                    Joined::Later => continue,
+                    Joined::Value(range) => GwStr {
+                        ptr: joined[range.clone()].as_ptr(),
+                        len: range.len(),
+                    },
+                },
+                _ => self.view(v.clone()),
             };
             out.push(GwHeader {
                 name: self.view(n.clone()),
-                value: self.view(value),
+                value,
             });
         }
         if let (Some(host), false) = (host, host_replaced) {
@@ -962,4 +984,143 @@ unsafe extern "C" fn cb_read_body(ctx: *mut c_void, buf: *mut u8, cap: usize) ->
     let out = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
     // SAFETY: ctx comes from Call::run.
     unsafe { with_exchange(ctx, GW_ERR_APP as isize, |ex| ex.read_body(out)) }
+}
+
+/// What a field line becomes when some field names repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Joined {
+    /// The name is sent once: the value as received.
+    Single,
+    /// A later line of a repeated name: folded into the first.
+    Later,
+    /// The first line of a repeated name: the joined value, a range of the joined buffer.
+    Value(std::ops::Range<usize>),
+}
+
+/// A head's fields: name and value ranges of its bytes.
+type Fields = [(std::ops::Range<usize>, std::ops::Range<usize>)];
+
+/// Whether any field name is sent twice (names compared without case). Lengths are screened
+/// with a bit set first, so a head of distinct name lengths is one pass with no comparison.
+#[inline]
+fn has_repeated_name(bytes: &[u8], fields: &Fields) -> bool {
+    let mut lengths = 0u64;
+    for (i, (name, _)) in fields.iter().enumerate() {
+        let bit = 1u64 << (name.len() % 64);
+        if lengths & bit != 0
+            && fields[..i].iter().any(|(other, _)| {
+                other.len() == name.len()
+                    && bytes[other.clone()].eq_ignore_ascii_case(&bytes[name.clone()])
+            })
+        {
+            return true;
+        }
+        lengths |= bit;
+    }
+    false
+}
+
+/// gunicorn's environ for repeated fields: one slot per field line, the joined values written
+/// to `out` (see [`Exchange::request_headers`]).
+#[cold]
+#[inline(never)]
+fn join_repeated(bytes: &[u8], fields: &Fields, out: &mut Vec<u8>) -> Vec<Joined> {
+    out.clear();
+    let mut slots = vec![Joined::Single; fields.len()];
+    for (i, (name, value)) in fields.iter().enumerate() {
+        if slots[i] != Joined::Single {
+            continue;
+        }
+        let name = &bytes[name.clone()];
+        let same: Vec<usize> = (i + 1..fields.len())
+            .filter(|&j| bytes[fields[j].0.clone()].eq_ignore_ascii_case(name))
+            .collect();
+        let Some(&last) = same.last() else {
+            continue;
+        };
+        let start = out.len();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            // Equal values (the parser refuses others): CONTENT_LENGTH is the one number.
+            out.extend_from_slice(&bytes[fields[last].1.clone()]);
+        } else {
+            let separator: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
+                b"; "
+            } else {
+                b","
+            };
+            out.extend_from_slice(&bytes[value.clone()]);
+            for &j in &same {
+                out.extend_from_slice(separator);
+                out.extend_from_slice(&bytes[fields[j].1.clone()]);
+            }
+        }
+        slots[i] = Joined::Value(start..out.len());
+        for j in same {
+            slots[j] = Joined::Later;
+        }
+    }
+    slots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http1::parse::{parse_head, Limits};
+
+    /// The fields as the app would see them: (name, value) text.
+    fn joined(fields: &str) -> Vec<(String, String)> {
+        let raw = format!("GET / HTTP/1.1\r\n{fields}\r\n").into_bytes();
+        let head = parse_head(&raw, &Limits::GUNICORN).unwrap().unwrap();
+        let text = |r: &std::ops::Range<usize>, b: &[u8]| {
+            String::from_utf8(b[r.clone()].to_vec()).unwrap()
+        };
+        if !has_repeated_name(&raw, &head.headers) {
+            return head
+                .headers
+                .iter()
+                .map(|(n, v)| (text(n, &raw), text(v, &raw)))
+                .collect();
+        }
+        let mut buf = Vec::new();
+        let slots = join_repeated(&raw, &head.headers, &mut buf);
+        head.headers
+            .iter()
+            .zip(slots)
+            .filter_map(|((n, v), slot)| match slot {
+                Joined::Single => Some((text(n, &raw), text(v, &raw))),
+                Joined::Later => None,
+                Joined::Value(r) => Some((text(n, &raw), text(&r, &buf))),
+            })
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn distinct_names_pass_as_they_are() {
+        assert_eq!(
+            joined("Host: x\r\nAccept: */*\r\nOrigin: o\r\n"),
+            pairs(&[("Host", "x"), ("Accept", "*/*"), ("Origin", "o")])
+        );
+    }
+
+    #[test]
+    fn repeated_fields_are_joined_as_gunicorn_joins_them() {
+        assert_eq!(
+            joined("Host: x\r\nX-API-KEY: right\r\nAccept: a\r\nx-api-key: wrong\r\nX-Api-Key: third\r\n"),
+            pairs(&[("Host", "x"), ("X-API-KEY", "right,wrong,third"), ("Accept", "a")])
+        );
+        assert_eq!(
+            joined("Cookie: a=b\r\nHost: x\r\ncookie: csrftoken=t\r\n"),
+            pairs(&[("Cookie", "a=b; csrftoken=t"), ("Host", "x")])
+        );
+        assert_eq!(
+            joined("Content-Length: 3\r\nHost: x\r\nContent-Length: 3\r\nA: 1\r\nA: 2\r\n"),
+            pairs(&[("Content-Length", "3"), ("Host", "x"), ("A", "1,2")])
+        );
+    }
 }

@@ -1,26 +1,24 @@
 //! Owns proxy awareness: which peers are trusted proxies (`--forwarded-allow-ips`, gunicorn's
 //! flag and default, `127.0.0.1`; `*` trusts every peer; unix-socket peers are trusted, as
-//! gunicorn treats them), and what a trusted proxy's `X-Forwarded-For`, `X-Forwarded-Proto` and
-//! `X-Forwarded-Host` make of the request: the client address, the scheme and the Host the app
-//! sees (and the access log shows). From any other peer those headers are passed to the app as
-//! they are and change nothing.
+//! gunicorn treats them), and what a trusted proxy's `X-Forwarded-For` and `X-Forwarded-Proto`
+//! make of the request: the client address and the scheme the app sees (and the access log
+//! shows). From any other peer those headers are passed to the app as they are and change
+//! nothing. `X-Forwarded-Host` never changes the Host, from any peer, as in gunicorn: it reaches
+//! the app as `HTTP_X_FORWARDED_HOST`, which Django reads only with `USE_X_FORWARDED_HOST`
+//! (a proxy may pass a client's own header through: Host-header poisoning).
 //!
 //! `X-Forwarded-For` is read from the right, the way a chain of proxies appends to it: entries
 //! that are themselves trusted proxies are skipped, and the first untrusted one is the client
 //! (all trusted: the leftmost). So a client cannot pose as another address by sending the
 //! header itself: its fake entry sits left of the one the proxy appended. `X-Forwarded-Proto`
-//! and `X-Forwarded-Host` are set (not appended) by a proxy in front; of a list, the first
-//! value is the client-facing one (as Django reads `SECURE_PROXY_SSL_HEADER`).
+//! is set (not appended) by a proxy in front; of a list, the first value is the client-facing
+//! one (as Django reads `SECURE_PROXY_SSL_HEADER`).
 
 use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::http1::parse::Head;
 use crate::peer::{AddrText, Local, Peer};
-
-/// The longest `X-Forwarded-Host` taken: a DNS name has at most 253 characters, and a port
-/// fits in what is left.
-const MAX_HOST: usize = 260;
 
 /// gunicorn's default `forwarded_allow_ips`.
 pub const DEFAULT_ALLOW: &str = "127.0.0.1";
@@ -131,13 +129,10 @@ pub struct Forwarded {
     pub client: Option<AddrText>,
     /// `https` or `http`, from `X-Forwarded-Proto`.
     pub scheme: Option<&'static str>,
-    /// The Host the client asked for, from `X-Forwarded-Host`: a range of the head's bytes.
-    pub host: Option<Range<usize>>,
 }
 
 const XFF: &[u8] = b"x-forwarded-for";
 const XFP: &[u8] = b"x-forwarded-proto";
-const XFH: &[u8] = b"x-forwarded-host";
 
 impl Forwarded {
     /// Reads the `X-Forwarded-*` fields of `head` (whose ranges index `bytes`) if `peer` is
@@ -151,7 +146,7 @@ impl Forwarded {
         bytes: &[u8],
     ) -> Option<Forwarded> {
         let found = head.headers.iter().any(|(name, _)| {
-            matches!(name.len(), 15..=17)
+            matches!(name.len(), 15 | 17)
                 && bytes
                     .get(name.start..name.start + 12)
                     .is_some_and(|p| p.eq_ignore_ascii_case(b"x-forwarded-"))
@@ -196,10 +191,6 @@ impl Forwarded {
                         None
                     }
                 }),
-            host: named(XFH)
-                .next()
-                .map(|v| first_item(bytes, v))
-                .filter(|v| is_host(&bytes[v.clone()])),
         })
     }
 }
@@ -247,15 +238,6 @@ fn first_item(bytes: &[u8], value: Range<usize>) -> Range<usize> {
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(start, |i| i + 1);
     value.start + start..value.start + stop
-}
-
-/// A plausible Host value: a name or address with an optional port, nothing else.
-fn is_host(value: &[u8]) -> bool {
-    !value.is_empty()
-        && value.len() <= MAX_HOST
-        && value.iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
-        })
 }
 
 #[cfg(test)]
@@ -307,8 +289,8 @@ mod tests {
     }
 
     #[test]
-    fn a_trusted_proxy_sets_client_scheme_and_host() {
-        let (f, raw) = resolve(
+    fn a_trusted_proxy_sets_client_and_scheme_never_the_host() {
+        let (f, _) = resolve(
             "127.0.0.1",
             &peer("127.0.0.1"),
             "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: HTTPS\r\nx-forwarded-host:  shop.example:8443 , inner\r\n",
@@ -318,7 +300,6 @@ mod tests {
             Some("203.0.113.7")
         );
         assert_eq!(f.scheme, Some("https"));
-        assert_eq!(&raw[f.host.unwrap()], b"shop.example:8443");
     }
 
     #[test]
@@ -328,7 +309,7 @@ mod tests {
             &peer("198.51.100.1"),
             "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n",
         );
-        assert!(f.client.is_none() && f.scheme.is_none() && f.host.is_none());
+        assert!(f.client.is_none() && f.scheme.is_none());
     }
 
     #[test]
@@ -363,9 +344,9 @@ mod tests {
         let (f, _) = resolve(
             "127.0.0.1",
             &peer("127.0.0.1"),
-            "X-Forwarded-Proto: gopher\r\nX-Forwarded-Host: a b\r\n",
+            "X-Forwarded-Proto: gopher\r\n",
         );
-        assert_eq!((f.scheme, f.host), (None, None));
+        assert_eq!(f.scheme, None);
     }
 
     #[test]

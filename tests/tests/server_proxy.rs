@@ -1,7 +1,9 @@
 //! Behind a proxy, on the real binary: from a trusted peer (`--forwarded-allow-ips`, default
-//! 127.0.0.1; unix-socket peers always) `X-Forwarded-For`, `-Proto` and `-Host` become the
-//! client address, scheme and Host the app sees (the ops app's `/whoami`, and `META` in the
-//! Django-style test app) and the access log's client; from any other peer they change nothing.
+//! 127.0.0.1; unix-socket peers always) `X-Forwarded-For` and `-Proto` become the client address
+//! and scheme the app sees (the ops app's `/whoami`, and `META` in the Django-style test app)
+//! and the access log's client; from any other peer they change nothing. `X-Forwarded-Host`
+//! never replaces the Host, as in gunicorn: the app gets it as `HTTP_X_FORWARDED_HOST`, and
+//! handler-core's `get_host` reads it only with `use_x_forwarded_host` (Django's setting).
 //! And the access log's formats: gunicorn's atoms, and JSON lines.
 
 use std::thread;
@@ -27,11 +29,11 @@ fn whoami(server: &Server, extra: &[&str]) -> String {
 }
 
 #[test]
-fn a_trusted_proxy_sets_the_client_the_scheme_and_the_host() {
+fn a_trusted_proxy_sets_the_client_and_the_scheme_never_the_host() {
     let server = Server::start(OPS_A);
     assert_eq!(
         whoami(&server, &PROXY_HEADERS),
-        "203.0.113.7 https shop.example"
+        format!("203.0.113.7 https 127.0.0.1:{}", server.port)
     );
     assert_eq!(
         whoami(&server, &[]),
@@ -71,7 +73,7 @@ fn an_untrusted_peer_cannot_set_them() {
         .start();
     assert_eq!(
         whoami(&server, &PROXY_HEADERS),
-        "203.0.113.7 https shop.example"
+        format!("203.0.113.7 https 127.0.0.1:{}", server.port)
     );
 }
 
@@ -96,7 +98,7 @@ fn a_unix_socket_peer_is_a_trusted_proxy() {
         thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.text(), "203.0.113.7 https shop.example");
+    assert_eq!(r.text(), "203.0.113.7 https localhost");
 }
 
 #[test]
@@ -114,7 +116,72 @@ fn the_django_style_app_sees_them_in_meta() {
     let meta = r.json();
     assert_eq!(meta["remote_addr"], "203.0.113.7", "{meta}");
     assert_eq!(meta["scheme"], "https", "{meta}");
-    assert_eq!(meta["host"], "shop.example", "{meta}");
+    let host = format!("127.0.0.1:{}", server.port);
+    assert_eq!(meta["host"], host.as_str(), "{meta}");
+    assert_eq!(meta["forwarded_host"], "shop.example", "{meta}");
+    assert_eq!(meta["get_host"], host.as_str(), "{meta}");
+}
+
+/// Issue 17, point 1: `X-Forwarded-Host` from the default trusted peer no longer makes a
+/// DisallowedHost 400 (gunicorn + Django answer 200); an allowed value changes nothing either.
+#[test]
+fn x_forwarded_host_is_not_the_host_unless_the_app_says_so() {
+    let dir = TempDir::new("proxy-xfh");
+    let settings = dir.write(
+        "settings.toml",
+        "allowed_hosts = [\"127.0.0.1\", \"localhost\"]\n",
+    );
+    let server = Server::builder(app_lib("testapp"))
+        .settings(settings)
+        .start();
+    for forwarded in ["evil.example", "localhost"] {
+        let r = server.curl(
+            "/api/meta/1/",
+            &["-H", &format!("X-Forwarded-Host: {forwarded}")],
+        );
+        assert_eq!(r.status, 200, "{forwarded}: {}", r.text());
+        let meta = r.json();
+        assert_eq!(
+            meta["get_host"],
+            format!("127.0.0.1:{}", server.port),
+            "{meta}"
+        );
+        assert_eq!(meta["forwarded_host"], forwarded, "{meta}");
+    }
+    // Django's USE_X_FORWARDED_HOST / USE_X_FORWARDED_PORT / SECURE_PROXY_SSL_HEADER.
+    let dir = TempDir::new("proxy-use-xfh");
+    let settings = dir.write(
+        "settings.toml",
+        "allowed_hosts = [\"127.0.0.1\", \"shop.example\"]\n\
+         use_x_forwarded_host = true\nuse_x_forwarded_port = true\n\
+         secure_proxy_ssl_header = [\"HTTP_X_SSL\", \"on\"]\n",
+    );
+    let server = Server::builder(app_lib("testapp"))
+        .settings(settings)
+        .start();
+    let r = server.curl(
+        "/api/meta/1/",
+        &[
+            "-H",
+            "X-Forwarded-Host: shop.example",
+            "-H",
+            "X-Forwarded-Port: 8443",
+            "-H",
+            "X-SSL: on, off",
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let meta = r.json();
+    assert_eq!(meta["get_host"], "shop.example", "{meta}");
+    assert_eq!(meta["get_port"], "8443", "{meta}");
+    assert_eq!(meta["is_secure"], true, "{meta}");
+    let r = server.curl("/api/meta/1/", &["-H", "X-Forwarded-Host: evil.example"]);
+    assert_eq!(
+        r.status, 400,
+        "a forwarded host is validated as the Host is"
+    );
+    let r = server.curl("/api/meta/1/", &["-H", "X-SSL: off"]);
+    assert_eq!(r.json()["is_secure"], false);
 }
 
 /// Waits for the first stdout line containing `needle`.

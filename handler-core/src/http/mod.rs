@@ -1,4 +1,5 @@
 //! Requests and responses (Django's `django.http`).
+mod codecs;
 pub mod cookies;
 pub mod encoding;
 pub mod multipart;

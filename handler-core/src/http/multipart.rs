@@ -69,6 +69,9 @@ pub struct MultipartLimits {
     pub max_files: usize,
     /// Most bytes in one part's header block.
     pub max_part_header_bytes: usize,
+    /// Most bytes of non-file fields (`DATA_UPLOAD_MAX_MEMORY_SIZE`: each field counts its
+    /// content, its name and 2, as Django's parser counts them).
+    pub max_field_bytes: u64,
 }
 
 impl Default for MultipartLimits {
@@ -77,6 +80,7 @@ impl Default for MultipartLimits {
             max_fields: DEFAULT_MAX_FIELDS,
             max_files: DEFAULT_MAX_FILES,
             max_part_header_bytes: DEFAULT_MAX_PART_HEADER_BYTES,
+            max_field_bytes: crate::settings::DEFAULT_DATA_UPLOAD_MAX_MEMORY_SIZE,
         }
     }
 }
@@ -98,25 +102,33 @@ pub enum MultipartError {
     TooManyFiles(usize),
     /// A part's header block is longer than `max_part_header_bytes`.
     PartHeadersTooLarge(usize),
+    /// The non-file fields hold more than `max_field_bytes` (Django's `RequestDataTooBig`).
+    FieldsTooLarge,
+    /// The Content-Type is not ASCII.
+    NonAsciiContentType(String),
 }
 
 impl fmt::Display for MultipartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MultipartError::InvalidContentType(ct) => write!(f, "Invalid Content-Type: {ct}"),
-            MultipartError::MissingBoundary => f.write_str("No boundary in multipart Content-Type"),
+            MultipartError::MissingBoundary => f.write_str("Invalid boundary in multipart: None"),
             MultipartError::InvalidBoundary(b) => write!(f, "Invalid boundary in multipart: {b}"),
             MultipartError::Malformed(why) => write!(f, "Malformed multipart body: {why}"),
-            MultipartError::TooManyFields(max) => write!(
-                f,
-                "The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS ({max})."
+            MultipartError::TooManyFields(_) => f.write_str(
+                "The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.",
             ),
-            MultipartError::TooManyFiles(max) => write!(
-                f,
-                "The number of files exceeded settings.DATA_UPLOAD_MAX_NUMBER_FILES ({max})."
-            ),
-            MultipartError::PartHeadersTooLarge(max) => {
-                write!(f, "A multipart part's headers exceed {max} bytes")
+            MultipartError::TooManyFiles(_) => {
+                f.write_str("The number of files exceeded settings.DATA_UPLOAD_MAX_NUMBER_FILES.")
+            }
+            MultipartError::PartHeadersTooLarge(_) => {
+                f.write_str("Request max total header size exceeded.")
+            }
+            MultipartError::FieldsTooLarge => {
+                f.write_str("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+            }
+            MultipartError::NonAsciiContentType(ct) => {
+                write!(f, "Invalid non-ASCII Content-Type in multipart: {ct}")
             }
         }
     }
@@ -134,10 +146,17 @@ fn valid_boundary(b: &str) -> bool {
 /// The `boundary` parameter of a `multipart/...` Content-Type, checked like Django's
 /// `_boundary_re` (`^[ -~]{0,200}[!-~]$`).
 pub fn boundary_from_content_type(content_type: &str) -> Result<String, MultipartError> {
-    let (main, params) = parse_header_parameters(content_type);
-    if !main.starts_with("multipart/") {
+    // Django's MultiPartParser: the raw header must start `multipart/` (as sent, case and all),
+    // be ASCII, and name a boundary.
+    if !content_type.starts_with("multipart/") {
         return Err(MultipartError::InvalidContentType(content_type.to_string()));
     }
+    if !content_type.is_ascii() {
+        return Err(MultipartError::NonAsciiContentType(
+            content_type.to_string(),
+        ));
+    }
+    let (_, params) = parse_header_parameters(content_type);
     let boundary = params
         .into_iter()
         .find(|(k, _)| k == "boundary")
@@ -205,24 +224,37 @@ pub fn parse_multipart(
         return Ok(result);
     }
     let delim = [b"--", boundary.as_bytes()].concat();
-    let (_, mut after) = find_delimiter(body, &delim, 0)
-        .ok_or(MultipartError::Malformed("no boundary found in body"))?;
     let mut state = PartState::default();
+    // Django's Parser reads what comes before the first delimiter as a part too (a body with
+    // no delimiter at all is one part): mostly a RAW part it skips, but a field when it holds
+    // a Content-Disposition header ended by CRLFCRLF.
+    let Some((first, mut after)) = find_delimiter(body, &delim, 0) else {
+        state.add_part(body, limits, &mut result)?;
+        return Ok(result);
+    };
+    let mut preamble = &body[..first];
+    preamble = preamble.strip_suffix(b"\n").unwrap_or(preamble);
+    preamble = preamble.strip_suffix(b"\r").unwrap_or(preamble);
+    if !preamble.is_empty() {
+        state.add_part(preamble, limits, &mut result)?;
+    }
     loop {
         if body[after..].starts_with(b"--") {
             // The closing delimiter: whatever follows is the epilogue.
             return Ok(result);
         }
+        // Django's parser never refuses the layout: an empty part, junk after a delimiter
+        // (its first header line, skipped) and a last part with no closing delimiter (it runs
+        // to the end of the body) are read as parts.
         if after == body.len() {
-            return Err(MultipartError::Malformed(
-                "body ends without the closing boundary",
-            ));
+            state.count_field(limits)?;
+            return Ok(result);
         }
-        let start =
-            skip_line_end(body, after).ok_or(MultipartError::Malformed("junk after a boundary"))?;
-        let (next, next_after) = find_delimiter(body, &delim, start).ok_or(
-            MultipartError::Malformed("body ends without the closing boundary"),
-        )?;
+        let start = skip_line_end(body, after).unwrap_or(after);
+        let Some((next, next_after)) = find_delimiter(body, &delim, start) else {
+            state.add_part(&body[start..], limits, &mut result)?;
+            return Ok(result);
+        };
         // The line break before a delimiter belongs to the delimiter, not to the content.
         let mut end = next;
         if end > start && body[end - 1] == b'\n' {
@@ -240,6 +272,8 @@ pub fn parse_multipart(
 #[derive(Default)]
 struct PartState {
     fields: usize,
+    /// Bytes of non-file fields so far, as Django counts them.
+    field_bytes: u64,
     files: usize,
     /// The charset named by a `_charset_` field, used for the fields after it.
     charset: Option<String>,
@@ -253,32 +287,32 @@ struct PartHeaders {
     base64: bool,
 }
 
-/// Splits a part into its headers and content; `Ok(None)` when no blank line ends the
-/// headers (Django passes such a part on as RAW and skips it).
+/// Splits a part into its headers and content; `Ok(None)` when no `\r\n\r\n` ends the
+/// headers (Django passes such a part on as RAW and skips it: LF-only line ends included).
+/// Header lines are split at `\r\n`, as Django splits them.
 fn split_part(
     part: &[u8],
     max_header_bytes: usize,
 ) -> Result<Option<(PartHeaders, &[u8])>, MultipartError> {
     let mut headers = PartHeaders::default();
-    let mut pos = 0;
-    loop {
-        let Some(nl) = part[pos..].iter().position(|&b| b == b'\n') else {
-            if part.len() > max_header_bytes {
-                return Err(MultipartError::PartHeadersTooLarge(max_header_bytes));
-            }
-            return Ok(None);
-        };
-        let line_end = pos + nl;
-        if line_end + 1 > max_header_bytes {
+    let Some(end) = part.windows(4).position(|w| w == b"\r\n\r\n") else {
+        if part.len() > max_header_bytes {
             return Err(MultipartError::PartHeadersTooLarge(max_header_bytes));
         }
-        let line = part[pos..line_end]
-            .strip_suffix(b"\r")
-            .unwrap_or(&part[pos..line_end]);
-        pos = line_end + 1;
-        if line.is_empty() {
-            return Ok(Some((headers, &part[pos..])));
-        }
+        return Ok(None);
+    };
+    if end + 4 > max_header_bytes {
+        return Err(MultipartError::PartHeadersTooLarge(max_header_bytes));
+    }
+    let block = &part[..end];
+    let mut lines = Vec::new();
+    let mut rest = block;
+    while let Some(at) = rest.windows(2).position(|w| w == b"\r\n") {
+        lines.push(&rest[..at]);
+        rest = &rest[at + 2..];
+    }
+    lines.push(rest);
+    for line in lines {
         let line = String::from_utf8_lossy(line);
         // Django skips a header line it cannot split.
         let Some((name, value)) = line.split_once(':') else {
@@ -293,6 +327,7 @@ fn split_part(
             _ => {}
         }
     }
+    Ok(Some((headers, &part[end + 4..])))
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -317,13 +352,36 @@ fn decode_text(bytes: &[u8], charset: Option<&str>) -> String {
 }
 
 impl PartState {
+    /// One more part that is not a file, against DATA_UPLOAD_MAX_NUMBER_FIELDS (with Django's 2
+    /// to spare for the empty parts around the last boundary).
+    fn count_field(&mut self, limits: &MultipartLimits) -> Result<(), MultipartError> {
+        self.fields += 1;
+        if self.fields > limits.max_fields.saturating_add(2) {
+            return Err(MultipartError::TooManyFields(limits.max_fields));
+        }
+        Ok(())
+    }
+
     fn add_part(
         &mut self,
         part: &[u8],
         limits: &MultipartLimits,
         out: &mut Multipart,
     ) -> Result<(), MultipartError> {
-        let Some((headers, content)) = split_part(part, limits.max_part_header_bytes)? else {
+        let split = split_part(part, limits.max_part_header_bytes)?;
+        // Django counts every part without a filename (and every RAW part) against
+        // DATA_UPLOAD_MAX_NUMBER_FIELDS, with 2 to spare for the empty parts around the last
+        // boundary.
+        let is_file = split.as_ref().is_some_and(|(h, _)| {
+            h.disposition
+                .as_ref()
+                .and_then(|d| param(d, "filename"))
+                .is_some_and(|f| !f.is_empty())
+        });
+        if !is_file {
+            self.count_field(limits)?;
+        }
+        let Some((headers, content)) = split else {
             return Ok(());
         };
         // Django decodes base64 parts and keeps the raw bytes when they do not decode.
@@ -342,9 +400,9 @@ impl PartState {
         let file_name = param(&disposition, "filename").filter(|f| !f.is_empty());
         match file_name {
             None => {
-                self.fields += 1;
-                if self.fields > limits.max_fields {
-                    return Err(MultipartError::TooManyFields(limits.max_fields));
+                self.field_bytes += content.len() as u64 + field_name.len() as u64 + 2;
+                if self.field_bytes > limits.max_field_bytes {
+                    return Err(MultipartError::FieldsTooLarge);
                 }
                 let part_charset = headers
                     .content_type
@@ -507,8 +565,17 @@ mod tests {
             Ok("abc".to_string())
         );
         assert_eq!(
-            boundary_from_content_type("Multipart/Form-Data; BOUNDARY=\"a b:c\""),
+            boundary_from_content_type("multipart/Form-Data; BOUNDARY=\"a b:c\""),
             Ok("a b:c".to_string())
+        );
+        // Django's parser reads the raw header: `Multipart/` is not `multipart/`.
+        assert!(matches!(
+            boundary_from_content_type("Multipart/form-data; boundary=abc"),
+            Err(MultipartError::InvalidContentType(_))
+        ));
+        assert_eq!(
+            MultipartError::MissingBoundary.to_string(),
+            "Invalid boundary in multipart: None"
         );
         assert_eq!(
             boundary_from_content_type("multipart/form-data"),
@@ -533,7 +600,7 @@ mod tests {
         ));
         assert!(matches!(
             boundary_from_content_type("multipart/form-data; boundary=caf\u{e9}"),
-            Err(MultipartError::InvalidBoundary(_))
+            Err(MultipartError::NonAsciiContentType(_))
         ));
     }
 
@@ -575,24 +642,21 @@ mod tests {
     }
 
     #[test]
-    fn missing_final_boundary_is_an_error() {
+    fn the_layout_is_never_refused_as_djangos_parser_never_refuses_it() {
+        // No closing delimiter: the last part runs to the end of the body.
         let body = "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n";
-        assert_eq!(
-            parse(body),
-            Err(MultipartError::Malformed(
-                "body ends without the closing boundary"
-            ))
-        );
+        assert_eq!(parse(body).unwrap().fields.get("a"), Some("1\r\n"));
         let body = "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ123";
-        assert!(matches!(parse(body), Err(MultipartError::Malformed(_))));
-        assert!(matches!(
-            parse("no boundary here"),
-            Err(MultipartError::Malformed(_))
-        ));
-        assert!(matches!(
+        assert_eq!(parse(body).unwrap().fields.get("a"), Some("1"));
+        // No delimiter at all: the body is one part, a RAW one here.
+        assert_eq!(parse("no boundary here"), Ok(Multipart::default()));
+        let one = "Content-Disposition: form-data; name=\"p\"\r\n\r\nv";
+        assert_eq!(parse(one).unwrap().fields.get("p"), Some("v"));
+        // Junk after a delimiter is the part's first header line, which does not parse.
+        assert_eq!(
             parse("--XyZ123 junk\r\n--XyZ123--"),
-            Err(MultipartError::Malformed(_))
-        ));
+            Ok(Multipart::default())
+        );
         assert_eq!(parse(""), Ok(Multipart::default()));
         // A line that only starts like the boundary is preamble.
         assert_eq!(
@@ -614,9 +678,10 @@ mod tests {
     }
 
     #[test]
-    fn bare_lf_line_breaks_are_accepted() {
+    fn headers_ended_by_bare_lf_make_a_raw_part_that_is_skipped() {
+        // Django looks for `\r\n\r\n` only: such a part is RAW and never reaches POST.
         let body = "--XyZ123\nContent-Disposition: form-data; name=\"a\"\n\nv\n--XyZ123--\n";
-        assert_eq!(parse(body).unwrap().fields.get("a"), Some("v"));
+        assert_eq!(parse(body).unwrap().fields.get("a"), None);
     }
 
     #[test]
@@ -674,16 +739,29 @@ mod tests {
     #[test]
     fn limits_on_fields_files_and_headers() {
         let part = "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n";
-        let body = format!("{}--XyZ123--", part.repeat(3));
         let limits = MultipartLimits {
             max_fields: 2,
             ..MultipartLimits::default()
         };
+        // Django leaves 2 to spare (for the empty parts around the last boundary).
+        let body = format!("{}--XyZ123--", part.repeat(4));
+        assert!(parse_multipart(body.as_bytes(), B, &limits).is_ok());
+        let body = format!("{}--XyZ123--", part.repeat(5));
         let err = parse_multipart(body.as_bytes(), B, &limits).unwrap_err();
         assert_eq!(err, MultipartError::TooManyFields(2));
-        assert!(err
-            .to_string()
-            .contains("DATA_UPLOAD_MAX_NUMBER_FIELDS (2)"));
+        assert!(err.to_string().ends_with("DATA_UPLOAD_MAX_NUMBER_FIELDS."));
+        // DATA_UPLOAD_MAX_MEMORY_SIZE counts each field's content, name and 2.
+        let limits = MultipartLimits {
+            max_field_bytes: 8,
+            ..MultipartLimits::default()
+        };
+        let body = format!("{}--XyZ123--", part.repeat(2));
+        assert!(parse_multipart(body.as_bytes(), B, &limits).is_ok());
+        let body = format!("{}--XyZ123--", part.repeat(3));
+        assert_eq!(
+            parse_multipart(body.as_bytes(), B, &limits),
+            Err(MultipartError::FieldsTooLarge)
+        );
 
         let file =
             "--XyZ123\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n1\r\n";

@@ -165,8 +165,11 @@ struct PostData {
 enum PostError {
     /// Django's `MultiPartParserError`: answered 400 through `handler400`, debug or not.
     Malformed(String),
-    /// Django's `TooManyFieldsSent` / `TooManyFilesSent`: a `SuspiciousOperation` (400).
+    /// Django's `TooManyFieldsSent` / `TooManyFilesSent` / `RequestDataTooBig`: a
+    /// `SuspiciousOperation` (400).
     TooMany(String),
+    /// Django's `BadRequest`: a urlencoded form in another charset than UTF-8.
+    BadRequest(String),
 }
 
 impl PostError {
@@ -174,9 +177,13 @@ impl PostError {
         match self {
             PostError::Malformed(m) => ViewError::MultiPartParserError(m),
             PostError::TooMany(m) => ViewError::SuspiciousOperation(m),
+            PostError::BadRequest(m) => ViewError::BadRequest(m),
         }
     }
 }
+
+/// Django's `RequestDataTooBig` text.
+const REQUEST_DATA_TOO_BIG: &str = "Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.";
 
 /// An HTTP request (Django's `HttpRequest`).
 ///
@@ -390,6 +397,7 @@ impl HttpRequest {
         if mime == "multipart/form-data" {
             let limits = MultipartLimits {
                 max_fields,
+                max_field_bytes: self.settings.data_upload_max_memory_size,
                 ..MultipartLimits::default()
             };
             let parsed = boundary_from_content_type(content_type)
@@ -403,9 +411,9 @@ impl HttpRequest {
                 Err(e) => {
                     let message = e.to_string();
                     let error = match e {
-                        MultipartError::TooManyFields(_) | MultipartError::TooManyFiles(_) => {
-                            PostError::TooMany(message)
-                        }
+                        MultipartError::TooManyFields(_)
+                        | MultipartError::TooManyFiles(_)
+                        | MultipartError::FieldsTooLarge => PostError::TooMany(message),
                         _ => PostError::Malformed(message),
                     };
                     PostData {
@@ -415,6 +423,25 @@ impl HttpRequest {
                 }
             }
         } else if mime == "application/x-www-form-urlencoded" {
+            // RFC 1866: such a form has no charset but UTF-8. Django 5.2 refuses any other that
+            // Python knows (`WSGIRequest` ignores a charset `codecs.lookup` does not find).
+            let charset = super::encoding::parse_header_parameters(content_type)
+                .1
+                .into_iter()
+                .find(|(k, _)| k == "charset")
+                .map(|(_, v)| v);
+            if let Some(charset) = charset {
+                if !charset.eq_ignore_ascii_case("utf-8")
+                    && super::codecs::python_knows_codec(&charset)
+                {
+                    return PostData {
+                        error: Some(PostError::BadRequest(
+                            "HTTP requests with the 'application/x-www-form-urlencoded' content type must be UTF-8 encoded.".to_string(),
+                        )),
+                        ..PostData::default()
+                    };
+                }
+            }
             match QueryDict::parse_limited(&self.body, max_fields) {
                 Ok(post) => PostData {
                     post,
@@ -462,12 +489,27 @@ impl HttpRequest {
         self.limited_dict(&self.form, &self.body)
     }
 
-    /// The raw body (Django's `request.body`).
+    /// The raw body, as read.
     pub fn body(&self) -> &[u8] {
         &self.body
     }
 
-    /// The body parsed as JSON (Django code's `json.loads(request.body)`).
+    /// Django's `request.body`, which raises `RequestDataTooBig` (a
+    /// [`ViewError::SuspiciousOperation`], 400) for a body over `data_upload_max_memory_size`.
+    /// A larger body reaches the app only when it is multipart (its files are not counted
+    /// against the limit when the form is parsed), so this refuses exactly those; code that
+    /// reads the body as Django code reads `request.body` calls this.
+    pub fn checked_body(&self) -> Result<&[u8], ViewError> {
+        if self.body.len() as u64 > self.settings.data_upload_max_memory_size {
+            return Err(ViewError::SuspiciousOperation(
+                REQUEST_DATA_TOO_BIG.to_string(),
+            ));
+        }
+        Ok(&self.body)
+    }
+
+    /// The body parsed as JSON (Django code's `json.loads(request.body)`): an empty body is an
+    /// error, as `json.loads(b"")` raises.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, JsonError> {
         serde_json::from_slice(&self.body).map_err(JsonError)
     }
@@ -596,33 +638,58 @@ impl HttpRequest {
         Err(ViewError::DisallowedHost(msg))
     }
 
-    /// Django's `_get_raw_host`: the `Host` header, else the server's name and port.
+    /// Django's `_get_raw_host`: `X-Forwarded-Host` when `use_x_forwarded_host` is set and the
+    /// request has one, else the `Host` header, else the server's name and port.
     fn get_raw_host(&self) -> Cow<'_, str> {
+        if self.settings.use_x_forwarded_host {
+            if let Some(h) = self.headers.get("X-Forwarded-Host") {
+                return Cow::Borrowed(h);
+            }
+        }
         if let Some(h) = self.headers.get("Host") {
             return Cow::Borrowed(h);
         }
         let c = &self.connection;
-        let default_port = if c.scheme == "https" { 443 } else { 80 };
-        if c.server_port == default_port || c.server_port == 0 {
+        let port = self.get_port();
+        let default_port = if self.is_secure() { "443" } else { "80" };
+        if port == default_port || port == "0" {
             Cow::Borrowed(&c.server_name)
         } else {
-            Cow::Owned(format!("{}:{}", c.server_name, c.server_port))
+            Cow::Owned(format!("{}:{port}", c.server_name))
         }
     }
 
-    /// The scheme, `http` or `https` (Django's `scheme`).
+    /// The scheme, `http` or `https` (Django's `scheme`): with `secure_proxy_ssl_header` set
+    /// and its header present, `https` exactly when the header's first comma-separated value
+    /// (trimmed) is the secure value; otherwise the connection's.
     pub fn scheme(&self) -> &str {
+        if let Some((header, secure_value)) = &self.settings.secure_proxy_ssl_header {
+            if let Some(value) = self.meta(header) {
+                let first = value.split(',').next().unwrap_or("");
+                return if first.trim() == secure_value {
+                    "https"
+                } else {
+                    "http"
+                };
+            }
+        }
         &self.connection.scheme
     }
 
-    /// The server port (Django's `get_port`: `META["SERVER_PORT"]`).
+    /// The port as a string (Django's `get_port`): `X-Forwarded-Port` when
+    /// `use_x_forwarded_port` is set and the request has one, else `META["SERVER_PORT"]`.
     pub fn get_port(&self) -> String {
+        if self.settings.use_x_forwarded_port {
+            if let Some(port) = self.headers.get("X-Forwarded-Port") {
+                return port.to_string();
+            }
+        }
         self.connection.server_port.to_string()
     }
 
-    /// True over HTTPS (Django's `is_secure`).
+    /// True over HTTPS (Django's `is_secure`: `scheme == "https"`).
     pub fn is_secure(&self) -> bool {
-        self.connection.scheme == "https"
+        self.scheme() == "https"
     }
 
     /// The path with the query string (Django's `get_full_path`).
@@ -796,6 +863,77 @@ mod tests {
 
     fn req(method: &str, path: &str, query: &str) -> HttpRequest {
         HttpRequest::new(method, path, query, settings(false, &["testserver"]))
+    }
+
+    #[test]
+    fn forwarded_host_port_and_scheme_only_with_djangos_settings() {
+        let mut s = Settings::default();
+        s.allowed_hosts = vec!["shop.example".into(), "inner".into()];
+        let build = |s: &Settings| {
+            HttpRequest::new("GET", "/", "", Arc::new(s.clone()))
+                .with_header("Host", "inner")
+                .with_header("X-Forwarded-Host", "shop.example")
+                .with_header("X-Forwarded-Port", "8443")
+                .with_header("X-Forwarded-Proto", " https ,http")
+        };
+        let r = build(&s);
+        assert_eq!(r.get_host().unwrap(), "inner");
+        assert_eq!(r.get_port(), "0");
+        assert!(!r.is_secure());
+        s.use_x_forwarded_host = true;
+        s.use_x_forwarded_port = true;
+        s.secure_proxy_ssl_header = Some(("HTTP_X_FORWARDED_PROTO".into(), "https".into()));
+        let r = build(&s);
+        assert_eq!(r.get_host().unwrap(), "shop.example");
+        assert_eq!(r.get_port(), "8443");
+        assert!(r.is_secure());
+        assert_eq!(r.scheme(), "https");
+        s.secure_proxy_ssl_header = Some(("HTTP_X_FORWARDED_PROTO".into(), "on".into()));
+        assert_eq!(
+            build(&s).scheme(),
+            "http",
+            "present but not the secure value"
+        );
+    }
+
+    #[test]
+    fn a_urlencoded_form_in_a_charset_python_knows_is_a_bad_request() {
+        let form = |ct: &str| {
+            req("POST", "/", "")
+                .with_header("Content-Type", ct)
+                .with_body(b"title=a".to_vec())
+        };
+        for ok in ["", "; charset=UTF-8", "; charset=x-unknown-charset"] {
+            let r = form(&format!("application/x-www-form-urlencoded{ok}"));
+            assert_eq!(r.POST().unwrap().get("title"), Some("a"), "{ok}");
+        }
+        for bad in ["latin-1", "utf8", "ascii", "utf-16"] {
+            let r = form(&format!("application/x-www-form-urlencoded; charset={bad}"));
+            match r.POST() {
+                Err(ViewError::BadRequest(m)) => assert_eq!(
+                    m,
+                    "HTTP requests with the 'application/x-www-form-urlencoded' content type must be UTF-8 encoded."
+                ),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_body_is_not_json_and_a_big_multipart_body_is_too_big() {
+        let r = req("POST", "/", "");
+        assert!(
+            r.json::<serde_json::Value>().is_err(),
+            "json.loads(b'') raises"
+        );
+        let mut s = Settings::default();
+        s.data_upload_max_memory_size = 4;
+        let r = HttpRequest::new("POST", "/", "", Arc::new(s)).with_body(b"12345".to_vec());
+        assert!(matches!(
+            r.checked_body(),
+            Err(ViewError::SuspiciousOperation(m)) if m.contains("DATA_UPLOAD_MAX_MEMORY_SIZE")
+        ));
+        assert_eq!(r.body(), b"12345");
     }
 
     #[test]

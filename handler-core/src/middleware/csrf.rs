@@ -512,11 +512,12 @@ impl CsrfViewMiddleware {
         let secret = secret.ok_or_else(|| RejectRequest(REASON_NO_CSRF_COOKIE.to_string()))?;
         let mut token = String::new();
         if request.method == "POST" {
-            // A body that cannot be read as a form counts as no field (Django catches
-            // UnreadablePostError here; a malformed form raises later, in the view).
-            if let Ok(post) = request.POST() {
-                token = post.get(CSRF_FORM_FIELD).unwrap_or("").to_string();
-            }
+            // Django catches only UnreadablePostError here (a body the adapter could not read
+            // never reaches the middleware); a form that does not parse (MultiPartParserError,
+            // too many fields, BadRequest for a charset other than UTF-8) raises from
+            // process_view.
+            let post = request.POST().map_err(TokenError::Failed)?;
+            token = post.get(CSRF_FORM_FIELD).unwrap_or("").to_string();
         }
         let from_post = !token.is_empty();
         if !from_post {

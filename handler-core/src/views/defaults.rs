@@ -4,11 +4,12 @@
 use crate::exception::ViewError;
 use crate::http::{HttpRequest, HttpResponse};
 
+/// Django's `ERROR_PAGE_TEMPLATE`, which opens with a line break.
 fn error_page(status: u16, title: &str, details: &str) -> HttpResponse {
     HttpResponse::with_status(
         status,
         format!(
-            "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1><p>{details}</p>\n</body>\n</html>\n"
+            "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>{title}</title>\n</head>\n<body>\n  <h1>{title}</h1><p>{details}</p>\n</body>\n</html>\n"
         ),
     )
 }

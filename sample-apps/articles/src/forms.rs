@@ -94,10 +94,10 @@ impl Payload<'_> {
 }
 
 /// What is wrong with a count in the query string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CountError {
-    /// Not something Python's `int()` reads.
-    NotAnInteger,
+    /// Not something Python's `int()` reads: its `ValueError`.
+    NotAnInteger(python::IntError),
     /// Below zero.
     Negative,
 }
@@ -109,7 +109,7 @@ pub fn bounded_count(text: Option<&str>, default: u64, max: u64) -> Result<u64, 
     let Some(text) = text else {
         return Ok(default.min(max));
     };
-    let n = python::parse_int(text).map_err(|_| CountError::NotAnInteger)?;
+    let n = python::parse_int(text).map_err(CountError::NotAnInteger)?;
     if n.sign() == Sign::Minus {
         return Err(CountError::Negative);
     }
@@ -149,9 +149,11 @@ mod tests {
             Err(CountError::Negative)
         );
         for bad in ["x", "", "1.5", "1e3"] {
-            assert_eq!(
-                bounded_count(Some(bad), 10, 10_000),
-                Err(CountError::NotAnInteger),
+            assert!(
+                matches!(
+                    bounded_count(Some(bad), 10, 10_000),
+                    Err(CountError::NotAnInteger(_))
+                ),
                 "{bad:?}"
             );
         }

@@ -253,6 +253,9 @@ impl Middleware for ApiLogging {
             return Ok(get_response.run(request));
         }
         let start = Instant::now();
+        // Read before the view, as the twin's `request_body = request.body`: a multipart body
+        // over data_upload_max_memory_size is RequestDataTooBig here (400).
+        request.checked_body()?;
         let response = get_response.run(request);
         // As the seeds' `api_logger.isEnabledFor(logging.INFO)`: with the logger above INFO
         // (a production --log-level), the bodies are not even formatted.
@@ -339,7 +342,9 @@ impl Middleware for ErrorHandler {
         request: &mut HttpRequest,
         error: &ViewError,
     ) -> Option<HttpResponse> {
-        if self.debug || error.status_code() != 500 {
+        // As the twin's `process_exception`: every error a view raises (a malformed form
+        // body, too many fields, BadRequest included), not only the 500s.
+        if self.debug {
             return None;
         }
         // Answering here means the runtime will not log the error: log it as Django would.

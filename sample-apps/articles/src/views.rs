@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use handler_core::contrib::auth::RequestUserExt;
 use handler_core::exception::ViewError;
 use handler_core::http::{
-    HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse,
+    HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotModified, JsonResponse,
+    StreamingHttpResponse,
 };
 use handler_core::shortcuts::{redirect, redirect_permanent};
 use handler_core::views::generic::{Method, View};
@@ -62,12 +63,9 @@ pub fn login(request: &mut HttpRequest) -> ViewResult {
     )))
 }
 
-/// `/new-url/`: the target of `/old-url/`.
+/// `/new-url/`: the target of `/old-url/` (the twin's `HttpResponse("<h1>New URL</h1>")`).
 pub fn new_url(_request: &mut HttpRequest) -> ViewResult {
-    Ok(html(
-        "<!DOCTYPE html>\n<html><head><title>New URL</title></head><body>\n\
-         <h1>This page has moved here.</h1>\n</body></html>\n",
-    ))
+    Ok(html("<h1>New URL</h1>"))
 }
 
 /// `/old-url/`: `redirect("/new-url/", permanent=True)`.
@@ -386,31 +384,33 @@ pub fn panic_view(_request: &mut HttpRequest) -> ViewResult {
     panic!("deliberate panic in panic_view")
 }
 
-/// `/api/echo/` (POST only): the body back with the request's `Content-Type`.
+/// `/api/echo/` (any method, as the twin's undecorated view): the body back with the
+/// request's `Content-Type`.
 pub fn echo(request: &mut HttpRequest) -> ViewResult {
     let content_type = request
         .headers
         .get("Content-Type")
         .unwrap_or("application/octet-stream")
         .to_string();
-    Ok(HttpResponse::new(request.body().to_vec()).content_type(&content_type))
+    Ok(HttpResponse::new(request.checked_body()?.to_vec()).content_type(&content_type))
 }
 
-/// The 400 for a bad count: `{"error": "n must be an integer"}` or `"... must not be negative"`.
-fn count_error(name: &str, e: CountError) -> ViewResult {
-    let message = match e {
-        CountError::NotAnInteger => format!("{name} must be an integer"),
-        CountError::Negative => format!("{name} must not be negative"),
-    };
-    json_error(400, &message)
+/// A count that is not an integer: the twin's uncaught `int()` `ValueError`, which
+/// `error_handler` answers with a 500 naming it.
+fn not_an_integer(e: CountError) -> ViewError {
+    match e {
+        CountError::NotAnInteger(e) => ViewError::msg(e.to_string()),
+        CountError::Negative => ViewError::msg("sleep length must be non-negative"),
+    }
 }
 
 /// `/api/stream/?n=N`: N lines `line i\n` produced one by one (a `StreamingHttpResponse` of a
 /// generator), so each goes out as it is produced.
 ///
-/// The rule for `n`, as for `/api/slow/`'s `ms`: absent, the default (10); otherwise Python's
-/// `int()` of the text; not an integer or negative: 400 with a message saying which; any value
-/// over the maximum (10000), however large, is the maximum.
+/// The twin's `min(int(request.GET.get("n", 10)), 10000)` and `range(n)`: absent, the
+/// default (10); otherwise Python's `int()` of the text, an uncaught error (500) when it is not
+/// an integer; negative, no lines; any value over the maximum (10000), however large, is the
+/// maximum.
 pub fn stream(request: &mut HttpRequest) -> ViewResult {
     let n = match bounded_count(
         request.GET()?.get("n"),
@@ -418,7 +418,8 @@ pub fn stream(request: &mut HttpRequest) -> ViewResult {
         STREAM_MAX_LINES,
     ) {
         Ok(n) => n,
-        Err(e) => return count_error("n", e),
+        Err(CountError::Negative) => 0,
+        Err(e) => return Err(not_an_integer(e)),
     };
     Ok(
         StreamingHttpResponse::new((0..n).map(|i| format!("line {i}\n")))
@@ -428,14 +429,12 @@ pub fn stream(request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/slow/?ms=N`: sleeps N ms, then `{"slept_ms": N}`, giving up early if the client left.
 ///
-/// The rule for `ms`, as for `/api/stream/`'s `n`: absent, 0; otherwise Python's `int()` of
-/// the text; not an integer or negative: 400 with a message saying which; any value over the
-/// maximum (`SLOW_MAX_MS`), however large, is the maximum, and the answer says what was slept.
+/// The twin's `min(int(request.GET.get("ms", 0)), 10000)` and `time.sleep(ms / 1000)`: absent,
+/// 0; otherwise Python's `int()` of the text, an uncaught error (500) when it is not an integer
+/// or is negative (`sleep length must be non-negative`); any value over the maximum
+/// (`SLOW_MAX_MS`), however large, is the maximum, and the answer says what was slept.
 pub fn slow(request: &mut HttpRequest) -> ViewResult {
-    let ms = match bounded_count(request.GET()?.get("ms"), 0, SLOW_MAX_MS) {
-        Ok(ms) => ms,
-        Err(e) => return count_error("ms", e),
-    };
+    let ms = bounded_count(request.GET()?.get("ms"), 0, SLOW_MAX_MS).map_err(not_an_integer)?;
     let deadline = Instant::now() + Duration::from_millis(ms);
     loop {
         let now = Instant::now();
@@ -449,6 +448,12 @@ pub fn slow(request: &mut HttpRequest) -> ViewResult {
 
 /// `/api/cached/`: a fixed body with a strong `ETag` (the seeds' `@etag` decorator); the
 /// `conditional_get` middleware answers `If-None-Match` with 304.
-pub fn cached(_request: &mut HttpRequest) -> ViewResult {
+///
+/// As the twin's view, it answers a matching `If-None-Match` itself (any method: 304 with the
+/// tag); `conditional_get` covers the other forms of the header.
+pub fn cached(request: &mut HttpRequest) -> ViewResult {
+    if request.headers.get("If-None-Match") == Some(CACHED_ETAG) {
+        return Ok(HttpResponseNotModified::new().header("ETag", CACHED_ETAG));
+    }
     Ok(JsonResponse::new(&DataBody { data: "cacheable" })?.header("ETag", CACHED_ETAG))
 }

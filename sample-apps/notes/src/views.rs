@@ -170,7 +170,13 @@ pub fn note_list(db: &Db, request: &mut HttpRequest) -> ViewResult {
         user_id(request.user()).ok_or_else(|| ViewError::PermissionDenied(String::new()))?;
     if request.method == "POST" {
         let post = request.POST()?;
-        let title = post.get("title").unwrap_or("").trim().to_string();
+        // The twin's `request.POST.get("title", "").strip()`: Python's `str.isspace()` is
+        // Unicode's White_Space and the separators \x1c-\x1f.
+        let title = post
+            .get("title")
+            .unwrap_or("")
+            .trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
+            .to_string();
         let body = post.get("body").unwrap_or("").to_string();
         if title.is_empty() {
             return JsonResponse::with_status(400, &json!({"error": "title is required"}));

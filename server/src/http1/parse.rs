@@ -102,6 +102,9 @@ pub enum ParseError {
     UnsupportedTransferCoding,
     /// More than one Host field (RFC 9112 section 3.2: the target would be ambiguous).
     DuplicateHost,
+    /// More than one Content-Type field: a singleton field (RFC 9110 section 5.3) that cannot be
+    /// joined, so the body's type would be ambiguous; gunicorn refuses it too.
+    DuplicateContentType,
 }
 
 /// The status and one-line reason for a refused head: the one place parse failures map to HTTP.
@@ -127,6 +130,7 @@ pub fn error_status(err: ParseError) -> (u16, &'static str) {
         // coding it does not understand SHOULD respond with 501 (Not Implemented)."
         ParseError::UnsupportedTransferCoding => (501, "unsupported transfer coding"),
         ParseError::DuplicateHost => (400, "more than one Host header"),
+        ParseError::DuplicateContentType => (400, "more than one Content-Type header"),
     }
 }
 
@@ -242,7 +246,12 @@ fn parse_with<'b>(
         return Err(ParseError::Version);
     }
     let target = offset(buf, target.as_bytes());
-    let (authority, origin) = split_absolute_form(buf, target.clone())?;
+    let (authority, mut origin) = split_absolute_form(buf, target.clone())?;
+    // A fragment is the client's own (RFC 9110 section 4.2.4: never sent); gunicorn's urlsplit
+    // drops it from PATH_INFO and QUERY_STRING, so a stray one must not reach the app's routes.
+    if let Some(i) = memchr::memchr(b'#', &buf[origin.clone()]) {
+        origin.end = origin.start + i;
+    }
     let (path, query) = match memchr::memchr(b'?', &buf[origin.clone()]) {
         Some(i) => (
             origin.start..origin.start + i,
@@ -269,6 +278,7 @@ fn parse_with<'b>(
     let mut unknown_coding = false;
     let mut has_te = false;
     let mut has_host = false;
+    let mut has_content_type = false;
     // A field line is part of the head: when the whole head fits the field limit, no line can
     // exceed it, and the per-line scan is skipped (the common case by far).
     let check_fields = len - skipped > limits.field_size;
@@ -320,6 +330,11 @@ fn parse_with<'b>(
                 return Err(ParseError::DuplicateHost);
             }
             has_host = true;
+        } else if name.eq_ignore_ascii_case(b"content-type") {
+            if has_content_type {
+                return Err(ParseError::DuplicateContentType);
+            }
+            has_content_type = true;
         } else if name.eq_ignore_ascii_case(b"expect") {
             head.expect_continue =
                 version == 1 && trim(h.value).eq_ignore_ascii_case(b"100-continue");

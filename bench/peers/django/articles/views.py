@@ -1,7 +1,18 @@
 import hashlib
 import json
+import time
 
-from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotModified,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.urls import reverse
+from django.utils.html import escape
 from django.views import View
 from django.views.decorators.http import require_http_methods
 
@@ -13,11 +24,29 @@ def home(request):
 
 
 def login(request):
-    return HttpResponse("<h1>Login</h1>")
+    next_url = escape(request.GET.get("next", "/"))
+    return HttpResponse(
+        "<!DOCTYPE html>\n<html><head><title>Log in</title></head><body>\n<h1>Log in</h1>\n"
+        "<p>Send <code>Authorization: Token &lt;token&gt;</code> with your requests.</p>\n"
+        f'<p>Then continue to <a href="{next_url}">{next_url}</a>.</p>\n</body></html>\n'
+    )
 
 
 def new_url(request):
     return HttpResponse("<h1>New URL</h1>")
+
+
+def dashboard(request):
+    # login_required(login_url="login") without contrib.auth, which this peer does not install:
+    # redirect_to_login's URL, next= encoded with "/" kept.
+    if not request.user.is_authenticated:
+        query = QueryDict(mutable=True)
+        query["next"] = request.get_full_path()
+        return HttpResponseRedirect(reverse("login") + "?" + query.urlencode(safe="/"))
+    return HttpResponse(
+        "<!DOCTYPE html>\n<html><head><title>Dashboard</title></head><body>\n"
+        f"<h1>Welcome, {escape(request.user.username)}</h1>\n</body></html>\n"
+    )
 
 
 def api_success(request):
@@ -113,8 +142,56 @@ def private_data(request):
     return JsonResponse({"data": "private"})
 
 
+def create_user(request):
+    if request.method != "POST":
+        return HttpResponseBadRequest("Only POST method allowed")
+    data = _payload(request)
+    if data is None:
+        return JsonResponse({"error": "Invalid JSON"}, status=400)
+    username, email = data.get("username"), data.get("email")
+    if not username or not email:
+        return JsonResponse({"error": "Username and email are required"}, status=400)
+    if "@" not in email:
+        return JsonResponse({"error": "Invalid email format"}, status=400)
+    return JsonResponse({"message": "User created"}, status=201)
+
+
+def divide(request):
+    try:
+        a = int(request.GET.get("a"))
+        b = int(request.GET.get("b"))
+        return JsonResponse({"result": a / b})
+    except ZeroDivisionError:
+        return JsonResponse({"error": "Cannot divide by zero"}, status=400)
+    except Exception:
+        return JsonResponse({"error": "Server error"}, status=500)
+
+
 def boom(request):
-    raise RuntimeError("boom")
+    raise RuntimeError("Something went boom in the boom view")
+
+
+def panic_view(request):
+    raise RuntimeError("deliberate panic in panic_view")
+
+
+def echo(request):
+    return HttpResponse(
+        request.body, content_type=request.META.get("CONTENT_TYPE") or "application/octet-stream"
+    )
+
+
+def stream(request):
+    n = min(int(request.GET.get("n", 10)), 10000)
+    return StreamingHttpResponse(
+        (f"line {i}\n" for i in range(n)), content_type="text/plain; charset=utf-8"
+    )
+
+
+def slow(request):
+    ms = min(int(request.GET.get("ms", 0)), 10000)
+    time.sleep(ms / 1000)
+    return JsonResponse({"slept_ms": ms})
 
 
 def cached(request):

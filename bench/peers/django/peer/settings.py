@@ -32,7 +32,8 @@ WSGI_APPLICATION = "peer.wsgi.application"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        # ARTICLES_DATABASE lets a run use a database of its own (differential.py does).
+        "NAME": os.environ.get("ARTICLES_DATABASE", BASE_DIR / "db.sqlite3"),
         # Persistent connections, as a production deployment configures them: Portico's app
         # keeps a pool too, so neither side pays a connect per request.
         "CONN_MAX_AGE": None,
