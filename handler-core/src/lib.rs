@@ -200,6 +200,7 @@
 pub mod adapter;
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;
