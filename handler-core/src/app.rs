@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::auth::UserStore;
 use crate::contrib::sessions::backends::db::{DbSessionStore, SessionDatabase};
 use crate::contrib::sessions::backends::signed_cookies::SignedCookieSessionStore;
-use crate::contrib::sessions::middleware::{SessionMiddleware, DB_ENGINES, SIGNED_COOKIE_ENGINES};
+use crate::contrib::sessions::middleware::{
+    SessionMiddleware, CACHED_DB_ENGINES, CACHE_ENGINES, DB_ENGINES, SIGNED_COOKIE_ENGINES,
+};
 use crate::contrib::sessions::SessionStore;
 use crate::exception::{ErrorHandler, ViewError};
 use crate::handler::{ErrorHandlers, Handler};
@@ -130,6 +132,7 @@ impl App {
             Some(c) => UrlResolver::with_converters(self.urlpatterns, &c)?,
             None => UrlResolver::new(self.urlpatterns)?,
         };
+        crate::cache::configure(&settings)?;
         let mut registry = self.registry;
         let uses = |short: &str| {
             settings
@@ -190,6 +193,18 @@ fn session_store(
             return Ok(None);
         }
         Ok(Some(Arc::new(SignedCookieSessionStore::new(settings)?)))
+    } else if CACHE_ENGINES.contains(&engine) {
+        if !in_use {
+            return Ok(None);
+        }
+        let store = crate::contrib::sessions::CacheSessionStore::from_settings(settings)?;
+        Ok(Some(Arc::new(store)))
+    } else if CACHED_DB_ENGINES.contains(&engine) {
+        let Some(db) = db else { return Ok(None) };
+        let keys = crate::signing::SecretKeys::from_settings(settings)?;
+        let db = Arc::new(DbSessionStore::new(db, keys));
+        let store = crate::contrib::sessions::CachedDbSessionStore::from_settings(settings, db)?;
+        Ok(Some(Arc::new(store)))
     } else {
         Err(named(&format!("{engine:?} is not an engine")))
     }
