@@ -1,7 +1,8 @@
 //! Middleware (Django's `MIDDLEWARE`): the [`Middleware`] trait with Django's hooks and the
 //! wrapper form, [`Next`] (Django's `get_response` as a value), the registry of factories by
 //! name, and the built-ins: `security`, `gzip`, `common`, `conditional_get`, `csrf`,
-//! `clickjacking`, `cache_update` / `cache_fetch` / `cache` ([`cache`]), and (from `contrib`) `sessions`, `auth`, `messages`. Each is also known by
+//! `clickjacking`, `cache_update` / `cache_fetch` / `cache` ([`cache`]), and (from `contrib`)
+//! `sessions`, `auth`, `messages`. Each is also known by
 //! Django's dotted name ([`DJANGO_NAMES`]), so a Django `MIDDLEWARE` list can be pasted.
 
 use std::collections::HashMap;
@@ -248,7 +249,7 @@ mod tests {
             .filter(|(_, short)| !matches!(*short, "sessions" | "auth" | "messages"))
             .map(|(d, _)| d.to_string())
             .collect();
-        assert_eq!(registry.load(&dotted).unwrap().len(), 6);
+        assert_eq!(registry.load(&dotted).unwrap().len(), 9);
         for (_, short) in DJANGO_NAMES.iter() {
             assert!(registry.names().contains(short), "{short} is registered");
         }
