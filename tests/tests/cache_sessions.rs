@@ -242,3 +242,42 @@ fn a_redis_outage_under_load_is_a_quick_500_and_the_next_request_after_it_works(
     let server = t.server.as_mut().expect("the server");
     assert!(server.is_running(), "the server stayed up");
 }
+
+#[test]
+fn cached_db_sessions_are_cached_in_redis_and_survive_its_outage_from_the_database() {
+    let Some(mut redis) = redis_or_skip() else {
+        return;
+    };
+    let edits = redis_edits(&redis.url(0));
+    let mut edits: Vec<(&str, &str)> = edits.iter().map(|(f, t)| (*f, t.as_str())).collect();
+    edits[0].1 = "login_url = \"/accounts/login/\"\nsession_engine = \"cached_db\"";
+    let t = Target::start_with("cached-db", &edits);
+    let b = t.browser();
+    b.login_alice();
+    assert_eq!(b.get("/session/counter/").json()["count"], 1);
+    let session = b.cookie("sessionid").expect("a session cookie");
+    let keys = redis.command("KEYS *").unwrap_or_default();
+    assert!(
+        keys.contains(&format!(":1:django.contrib.sessions.cached_db{session}")),
+        "cached under Django's key: {keys}"
+    );
+    // Redis down: the database answers (Django 5.2 logs the cache errors and goes on).
+    redis.stop();
+    let r = b.get("/session/counter/");
+    assert_status(&r, 200);
+    assert_eq!(r.json()["count"], 2);
+    assert_eq!(b.get("/api/whoami/").json()["username"], "alice");
+    let logs = t.server.as_ref().expect("a portico").logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("ERROR") && l.contains("Redis at")),
+        "the cache errors are logged: {logs}"
+    );
+    // Redis back (empty): the session is read from the database and cached again.
+    redis.restart().expect("redis-server starts again");
+    assert_eq!(b.get("/session/counter/").json()["count"], 3);
+    assert!(redis
+        .command("KEYS *")
+        .unwrap_or_default()
+        .contains(&session));
+}
