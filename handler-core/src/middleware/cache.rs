@@ -4,13 +4,16 @@
 //! out. Put `cache_update` first and `cache_fetch` last in `middleware`, as in Django.
 //! [`CacheMiddleware`] is both, as `cache_page` uses it.
 //!
-//! Django's rules for what is stored: only GET and HEAD, only 200 (304 gets headers only),
-//! never a streaming response, never one with `Cache-Control: private`, never one that sets
-//! a cookie in answer to a request without cookies when it varies on `Cookie`; `max-age=0`
-//! is not stored; the timeout is the page's (`cache_page`), else `max-age`, else
-//! `cache_middleware_seconds`. Pages are stored as JSON (status, headers, body in base64).
+//! Django 5.2's rules for what is stored: only GET and HEAD, only 200 (304 gets headers
+//! only), never a streaming response, never one with `Cache-Control` `private`, `no-cache` or
+//! `no-store`, never `Vary: *`, never one that sets a cookie and varies on `Cookie`;
+//! `max-age=0` is not stored; the timeout is the page's (`cache_page`), else `max-age`, else
+//! `cache_middleware_seconds`; a request with `Authorization` makes the page vary on it unless
+//! it is `public`. A page served from the cache carries `Age`. Pages are stored as JSON
+//! (status, headers, body in base64).
 
 use std::borrow::Cow;
+use std::time::SystemTime;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -22,6 +25,7 @@ use crate::middleware::Middleware;
 use crate::settings::{ConfigError, Settings};
 use crate::utils::cache::{
     get_cache_key, get_max_age, has_vary_header, learn_cache_key, patch_response_headers,
+    patch_vary_headers,
 };
 
 /// Django's `request._cache_update_cache`: set by the fetch side, read by the update side.
@@ -86,6 +90,26 @@ fn cache_of(alias: &str) -> Result<Cache, ViewError> {
     Ok(caches(alias)?)
 }
 
+/// Django's `Age` on a page served from the cache: how long it has been kept, from its
+/// `max-age` and `Expires`.
+fn set_age(response: &mut HttpResponse) {
+    let Some(max_age) = get_max_age(response) else {
+        return;
+    };
+    let Some(expires) = response
+        .get("Expires")
+        .and_then(|e| httpdate::parse_http_date(e).ok())
+    else {
+        return;
+    };
+    let remaining = match expires.duration_since(SystemTime::now()) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    let age = max_age.saturating_sub(remaining).max(0);
+    response.headers.set("Age", age.to_string());
+}
+
 /// Django's `UpdateCacheMiddleware` (`cache_update`).
 #[derive(Debug, Clone)]
 pub struct UpdateCacheMiddleware {
@@ -135,17 +159,21 @@ impl Middleware for UpdateCacheMiddleware {
         if response.is_streaming() || !matches!(response.status_code, 200 | 304) {
             return Ok(response);
         }
-        // A user-specific (maybe security-sensitive) cookie set for a cookie-less request.
-        if request.COOKIES().is_empty()
-            && response.has_header("Set-Cookie")
-            && has_vary_header(&response, "Cookie")
+        // A user-specific (maybe security-sensitive) cookie.
+        if response.has_header("Set-Cookie") && has_vary_header(&response, "Cookie") {
+            return Ok(response);
+        }
+        let cache_control = response
+            .get("Cache-Control")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ["private", "no-cache", "no-store"]
+            .iter()
+            .any(|d| cache_control.contains(d))
         {
             return Ok(response);
         }
-        if response
-            .get("Cache-Control")
-            .is_some_and(|cc| cc.contains("private"))
-        {
+        if has_vary_header(&response, "*") {
             return Ok(response);
         }
         let timeout = match self.page_timeout {
@@ -160,6 +188,10 @@ impl Middleware for UpdateCacheMiddleware {
         let seconds = cache.backend_timeout(timeout);
         // Django's patch_response_headers(response, None) falls back to the settings' seconds.
         patch_response_headers(&mut response, seconds.unwrap_or(self.cache_timeout));
+        // Credentials make the page the user's own unless it says it is public.
+        if request.headers.get("Authorization").is_some() && !cache_control.contains("public") {
+            patch_vary_headers(&mut response, &["Authorization"]);
+        }
         if seconds != Some(0) && response.status_code == 200 {
             let key = learn_cache_key(request, &response, timeout, &self.key_prefix, &cache)?;
             cache.set(&key, &CachedResponse::of(&response), timeout)?;
@@ -214,7 +246,8 @@ impl Middleware for FetchFromCacheMiddleware {
             }
         }
         match found.and_then(CachedResponse::into_response) {
-            Some(response) => {
+            Some(mut response) => {
+                set_age(&mut response);
                 request.extensions.insert(UpdateCache(false));
                 Ok(Some(response))
             }
@@ -253,7 +286,8 @@ impl CacheMiddleware {
         CacheMiddleware {
             update: UpdateCacheMiddleware {
                 cache_timeout: settings.cache_middleware_seconds,
-                page_timeout,
+                // Django's cache_page(None): max-age, else the settings' seconds.
+                page_timeout: page_timeout.filter(|t| *t != Timeout::Default),
                 key_prefix: prefix.clone(),
                 cache_alias: alias.clone(),
             },

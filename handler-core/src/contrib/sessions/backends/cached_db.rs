@@ -7,8 +7,9 @@
 //! [`DbSessionStore`](super::db::DbSessionStore) on the app's table), so it follows that
 //! engine wherever it moves. As in Django 5.2, the database is the truth: a cache failure
 //! while reading falls back to the database, and one while saving is logged and the request
-//! goes on. A failure while deleting is an error: a session left in the cache after a logout
-//! would come back.
+//! goes on (Django raises when refilling the cache after that database read fails; this
+//! engine logs that too, as it does for a save). A failure while deleting is an error: a
+//! session left in the cache after a logout would come back.
 
 use std::sync::Arc;
 
