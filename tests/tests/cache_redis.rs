@@ -45,7 +45,9 @@ fn the_low_level_api_on_redis_follows_django() {
     assert_eq!(redis.command("INCRBY p:1:n 2").unwrap(), ":42\r\n");
     assert_eq!(c.get::<i64>("n").unwrap(), Some(42));
     match c.incr("nope", 1) {
-        Err(e @ CacheError::KeyNotFound(_)) => assert_eq!(e.to_string(), "Key 'nope' not found."),
+        Err(e @ CacheError::KeyNotFound(_)) => {
+            assert_eq!(e.to_string(), "Key 'p:1:nope' not found.")
+        }
         other => panic!("{other:?}"),
     }
     assert!(!c.has_key("nope").unwrap(), "incr created nothing");

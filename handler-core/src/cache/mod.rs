@@ -64,7 +64,8 @@ impl From<Option<i64>> for Timeout {
 /// A cache operation failed.
 #[derive(Debug)]
 pub enum CacheError {
-    /// Django's `ValueError("Key '...' not found.")` from `incr` / `decr` / `incr_version`.
+    /// Django's `ValueError("Key '...' not found.")` from `incr` / `decr` / `incr_version`
+    /// (naming the made key, as Django's does).
     KeyNotFound(String),
     /// `incr` on a value that is not an integer (or overflows).
     NotAnInteger(String),
@@ -364,11 +365,8 @@ impl Cache {
     /// `ValueError`) when the key is missing.
     pub fn incr(&self, key: &str, delta: i64) -> Result<i64, CacheError> {
         let made = self.make_and_validate_key(key);
-        self.inner.backend.incr(&made, delta).map_err(|e| match e {
-            CacheError::KeyNotFound(_) => CacheError::KeyNotFound(key.to_string()),
-            CacheError::NotAnInteger(_) => CacheError::NotAnInteger(key.to_string()),
-            other => other,
-        })
+        // Django's message names the made key (`Key ':1:n' not found.`).
+        self.inner.backend.incr(&made, delta)
     }
 
     /// Django's `decr(key, delta)`.
@@ -595,7 +593,7 @@ mod tests {
         let c = locmem("incr");
         match c.incr("nope", 1) {
             Err(e @ CacheError::KeyNotFound(_)) => {
-                assert_eq!(e.to_string(), "Key 'nope' not found.")
+                assert_eq!(e.to_string(), "Key ':1:nope' not found.")
             }
             other => panic!("{other:?}"),
         }
