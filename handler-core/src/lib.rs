@@ -12,7 +12,8 @@
 //! [`decorators`](views::decorators), error pages), [`http`] (HttpRequest, HttpResponse family,
 //! QueryDict, cookies, multipart), [`exception`] ([`ViewError`]), [`handler`] (BaseHandler),
 //! [`auth`] (contrib.auth: User, login, [`hashers`](auth::hashers), its middleware and
-//! decorators), [`contrib`] (sessions, messages), [`signing`] (django.core.signing: Signer,
+//! decorators), [`contrib`] (sessions, messages), [`cache`] (django.core.cache: `[caches.*]`,
+//! locmem and Redis, `cache_page`), [`signing`] (django.core.signing: Signer,
 //! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
 //! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
 //! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI

@@ -1,6 +1,6 @@
 //! A throwaway Redis for the tests: `redis-server` on a free port of 127.0.0.1, in a temp
 //! directory, with no persistence (no RDB, no AOF), stopped when dropped. `stop()` and
-//! `restart()` (same port) simulate an outage. When redis-server is missing it installs
+//! `restart()` (same port) simulate an outage, `pause()` / `resume()` a stuck server. When redis-server is missing it installs
 //! Debian's `redis-server` (as `.ci/run` does); if that is impossible, [`RedisServer::start`]
 //! returns the reason for the test to print as its skip.
 
@@ -133,6 +133,7 @@ impl RedisServer {
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             if matches!(child.try_wait(), Ok(None)) {
+                crate::signal_pid(child.id(), libc::SIGCONT);
                 crate::signal_pid(child.id(), libc::SIGTERM);
                 let deadline = Instant::now() + Duration::from_secs(5);
                 while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
@@ -141,6 +142,21 @@ impl RedisServer {
                 let _ = child.kill();
             }
             let _ = child.wait();
+        }
+    }
+
+    /// Freezes the server (SIGSTOP): connections still open, nothing answers, as a stuck
+    /// Redis would.
+    pub fn pause(&self) {
+        if let Some(child) = &self.child {
+            crate::signal_pid(child.id(), libc::SIGSTOP);
+        }
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        if let Some(child) = &self.child {
+            crate::signal_pid(child.id(), libc::SIGCONT);
         }
     }
 

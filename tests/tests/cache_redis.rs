@@ -144,3 +144,25 @@ fn an_outage_is_a_quick_error_naming_redis_and_the_next_call_after_it_works() {
     lenient.set("k", &1, Timeout::Default).unwrap();
     assert!(!lenient.add("k", &1, Timeout::Default).unwrap());
 }
+
+#[test]
+fn a_stuck_redis_is_an_error_after_the_read_timeout_never_a_hang() {
+    let Some(redis) = redis_or_skip() else { return };
+    let c = redis_cache(&redis, "[caches.default.options]\nsocket_timeout = 0.3\n");
+    c.set("k", &1, Timeout::Default).unwrap();
+    redis.pause();
+    let start = Instant::now();
+    let result = c.get::<i64>("k");
+    let took = start.elapsed();
+    redis.resume();
+    assert!(
+        matches!(result, Err(CacheError::Backend { .. })),
+        "{result:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(1),
+        "failed after the 0.3 s read timeout: {took:?}"
+    );
+    // The timed-out connection was dropped: the next call reads its own answer.
+    assert_eq!(c.get::<i64>("k").unwrap(), Some(1));
+}
