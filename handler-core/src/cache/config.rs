@@ -129,7 +129,8 @@ pub struct CacheOptions {
     pub socket_connect_timeout: f64,
     /// redis-py's `socket_timeout`, in seconds.
     pub socket_timeout: f64,
-    /// Connections kept open per Redis server.
+    /// Idle connections kept per Redis server (a busy moment may open more; the extra ones
+    /// close when they come back to a full pool).
     pub max_connections: usize,
     /// Degrade instead of failing when the backend is unreachable.
     pub ignore_exceptions: bool,
