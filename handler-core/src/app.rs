@@ -122,6 +122,7 @@ impl App {
             Some(c) => UrlResolver::with_converters(self.urlpatterns, &c)?,
             None => UrlResolver::new(self.urlpatterns)?,
         };
+        crate::cache::configure(&settings)?;
         let mut extensions = self.extensions;
         // contrib's start-up work (Django's `apps.populate`): the session engine, built once
         // for the middleware and the test client.

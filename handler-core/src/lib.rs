@@ -13,7 +13,8 @@
 //! QueryDict, cookies, multipart), [`exception`] ([`ViewError`]), [`handler`] (BaseHandler),
 //! [`contrib`] ([`contrib::auth`]: User, login, [`hashers`](contrib::auth::hashers), its
 //! middleware and decorators; [`contrib::sessions`]; [`contrib::messages`]; `handler_core::auth`
-//! is a re-export of `contrib::auth`), [`signing`] (django.core.signing: Signer,
+//! is a re-export of `contrib::auth`), [`cache`] (django.core.cache: `[caches.*]`, locmem and Redis,
+//! `cache_page`), [`signing`] (django.core.signing: Signer,
 //! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
 //! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
 //! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
@@ -210,6 +211,7 @@
 
 pub mod adapter;
 pub mod app;
+pub mod cache;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;

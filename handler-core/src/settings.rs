@@ -70,6 +70,7 @@ struct RawSettings {
     secure_proxy_ssl_header: Option<(String, String)>,
     secret_key: String,
     secret_key_fallbacks: Vec<String>,
+    caches: BTreeMap<String, crate::cache::CacheConfig>,
     app: toml::Table,
 }
 
@@ -89,6 +90,7 @@ impl Default for RawSettings {
             secure_proxy_ssl_header: None,
             secret_key: String::new(),
             secret_key_fallbacks: Vec::new(),
+            caches: BTreeMap::new(),
             app: toml::Table::new(),
         }
     }
@@ -123,8 +125,8 @@ pub struct StackSettings {
     pub csrf_trusted_origins: Vec<String>,
     /// `CSRF_USE_SESSIONS`: keep the CSRF secret in the session instead of a cookie.
     pub csrf_use_sessions: bool,
-    /// `SESSION_ENGINE`: `db` (`django.contrib.sessions.backends.db`, the app's database) or
-    /// `signed_cookies` (`django.contrib.sessions.backends.signed_cookies`).
+    /// `SESSION_ENGINE`: `db` (`django.contrib.sessions.backends.db`, the app's database),
+    /// `signed_cookies`, `cache` or `cached_db` (Django's dotted names work too).
     pub session_engine: String,
     /// `SESSION_COOKIE_NAME`.
     pub session_cookie_name: String,
@@ -144,6 +146,14 @@ pub struct StackSettings {
     pub session_save_every_request: bool,
     /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
     pub session_expire_at_browser_close: bool,
+    /// `SESSION_CACHE_ALIAS`: the cache the `cache` and `cached_db` engines use.
+    pub session_cache_alias: String,
+    /// `CACHE_MIDDLEWARE_ALIAS`: the cache of `UpdateCacheMiddleware` / `FetchFromCacheMiddleware`.
+    pub cache_middleware_alias: String,
+    /// `CACHE_MIDDLEWARE_KEY_PREFIX`.
+    pub cache_middleware_key_prefix: String,
+    /// `CACHE_MIDDLEWARE_SECONDS`: how long the cache middleware keeps a page by default.
+    pub cache_middleware_seconds: i64,
     /// `LOGIN_REDIRECT_URL`: where `login` goes without a safe `next` (a path or route name).
     pub login_redirect_url: String,
     /// `LOGOUT_REDIRECT_URL`: where `logout` goes (a path or route name); none renders the
@@ -190,6 +200,10 @@ impl Default for StackSettings {
             session_cookie_samesite: "Lax".to_string(),
             session_save_every_request: false,
             session_expire_at_browser_close: false,
+            session_cache_alias: "default".to_string(),
+            cache_middleware_alias: "default".to_string(),
+            cache_middleware_key_prefix: String::new(),
+            cache_middleware_seconds: 600,
             login_redirect_url: "/accounts/profile/".to_string(),
             logout_redirect_url: None,
             message_storage: "django.contrib.messages.storage.fallback.FallbackStorage".to_string(),
@@ -201,7 +215,7 @@ impl Default for StackSettings {
 
 impl StackSettings {
     /// The top-level keys these settings read.
-    const KEYS: [&'static str; 26] = [
+    const KEYS: [&'static str; 30] = [
         "x_frame_options",
         "csrf_cookie_name",
         "csrf_cookie_age",
@@ -223,6 +237,10 @@ impl StackSettings {
         "session_cookie_samesite",
         "session_save_every_request",
         "session_expire_at_browser_close",
+        "session_cache_alias",
+        "cache_middleware_alias",
+        "cache_middleware_key_prefix",
+        "cache_middleware_seconds",
         "login_redirect_url",
         "logout_redirect_url",
         "message_storage",
@@ -273,6 +291,9 @@ pub struct Settings {
     /// The default stack's settings (sessions, CSRF, messages, ...), also reachable directly
     /// as `settings.csrf_cookie_name` and so on.
     pub stack: StackSettings,
+    /// `CACHES`: `[caches.<alias>]` tables ([`crate::cache::CacheConfig`]); empty means
+    /// Django's default, a locmem `default`.
+    pub caches: BTreeMap<String, crate::cache::CacheConfig>,
     /// The `[app]` table, for the app.
     pub app: toml::Table,
     path: Option<PathBuf>,
@@ -334,6 +355,7 @@ impl Settings {
             secret_key: raw.secret_key,
             secret_key_fallbacks: raw.secret_key_fallbacks,
             stack,
+            caches: raw.caches,
             app: raw.app,
             path,
             source,
@@ -487,7 +509,7 @@ impl std::ops::DerefMut for Settings {
 }
 
 /// The settings handler-core reads; anything else at the top level is unknown.
-const KNOWN_KEYS: [&str; 14] = [
+const KNOWN_KEYS: [&str; 15] = [
     "debug",
     "allowed_hosts",
     "append_slash",
@@ -501,6 +523,7 @@ const KNOWN_KEYS: [&str; 14] = [
     "secure_proxy_ssl_header",
     "secret_key",
     "secret_key_fallbacks",
+    "caches",
     "app",
 ];
 

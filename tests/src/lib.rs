@@ -8,6 +8,7 @@
 pub mod django;
 pub mod load;
 pub mod postgres;
+pub mod redis;
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsString;

@@ -1,7 +1,8 @@
 //! Middleware (Django's `MIDDLEWARE`): the [`Middleware`] trait with Django's hooks and the
 //! wrapper form, [`Next`] (Django's `get_response` as a value), the registry of factories by
 //! name, and the built-ins: `security`, `gzip`, `common`, `conditional_get`, `csrf`,
-//! `clickjacking`, and (from `contrib`) `sessions`, `auth`, `messages`. Each is also known by
+//! `clickjacking`, `cache_update` / `cache_fetch` / `cache` ([`cache`]), and (from `contrib`)
+//! `sessions`, `auth`, `messages`. Each is also known by
 //! Django's dotted name ([`DJANGO_NAMES`]), so a Django `MIDDLEWARE` list can be pasted.
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use crate::http::{Extensions, HttpRequest, HttpResponse};
 use crate::settings::{ConfigError, Settings};
 use crate::views::ViewFn;
 
+pub mod cache;
 pub mod clickjacking;
 pub mod common;
 pub mod conditional_get;
@@ -21,7 +23,7 @@ pub mod gzip;
 pub mod security;
 
 /// Django's dotted path of every built-in middleware and the short name it is registered under.
-pub const DJANGO_NAMES: [(&str, &str); 9] = [
+pub const DJANGO_NAMES: [(&str, &str); 12] = [
     ("django.middleware.security.SecurityMiddleware", "security"),
     ("django.middleware.gzip.GZipMiddleware", "gzip"),
     ("django.middleware.common.CommonMiddleware", "common"),
@@ -46,6 +48,15 @@ pub const DJANGO_NAMES: [(&str, &str); 9] = [
         "django.contrib.messages.middleware.MessageMiddleware",
         "messages",
     ),
+    (
+        "django.middleware.cache.UpdateCacheMiddleware",
+        "cache_update",
+    ),
+    (
+        "django.middleware.cache.FetchFromCacheMiddleware",
+        "cache_fetch",
+    ),
+    ("django.middleware.cache.CacheMiddleware", "cache"),
 ];
 
 /// The short name Django's dotted `name` stands for, or `name` itself.
@@ -174,6 +185,12 @@ impl MiddlewareRegistry {
             Ok(conditional_get::ConditionalGetMiddleware)
         });
         r.register("security", |_: &Settings| Ok(security::SecurityMiddleware));
+        r.register("cache_update", cache::UpdateCacheMiddleware::from_settings);
+        r.register(
+            "cache_fetch",
+            cache::FetchFromCacheMiddleware::from_settings,
+        );
+        r.register("cache", cache::CacheMiddleware::from_settings);
         r
     }
 
@@ -254,7 +271,7 @@ mod tests {
             .filter(|(_, short)| !matches!(*short, "sessions" | "auth" | "messages"))
             .map(|(d, _)| d.to_string())
             .collect();
-        assert_eq!(registry.load(&dotted).unwrap().len(), 6);
+        assert_eq!(registry.load(&dotted).unwrap().len(), 9);
         for (_, short) in DJANGO_NAMES.iter() {
             assert!(registry.names().contains(short), "{short} is registered");
         }

@@ -24,6 +24,12 @@ pub const SIGNED_COOKIE_ENGINES: [&str; 2] = [
     "django.contrib.sessions.backends.signed_cookies",
 ];
 
+/// The cache engine's names.
+pub const CACHE_ENGINES: [&str; 2] = ["cache", "django.contrib.sessions.backends.cache"];
+/// The cached-database engine's names.
+pub const CACHED_DB_ENGINES: [&str; 2] =
+    ["cached_db", "django.contrib.sessions.backends.cached_db"];
+
 /// Django's `SessionMiddleware`.
 pub struct SessionMiddleware {
     store: Arc<dyn SessionStore>,
@@ -80,15 +86,19 @@ impl SessionMiddleware {
             let store = SignedCookieSessionStore::new(settings)?;
             return SessionMiddleware::new(settings, Arc::new(store));
         }
-        if DB_ENGINES.contains(&engine) {
+        if CACHE_ENGINES.contains(&engine) {
+            let store = super::backends::cache::CacheSessionStore::from_settings(settings)?;
+            return SessionMiddleware::new(settings, Arc::new(store));
+        }
+        if DB_ENGINES.contains(&engine) || CACHED_DB_ENGINES.contains(&engine) {
             return Err(ConfigError::new(format!(
                 "session_engine = {engine:?} keeps sessions in the app's database: the app \
                  must call App::session_database(...)"
             )));
         }
         Err(ConfigError::new(format!(
-            "session_engine = {engine:?} is not an engine (known: {}, {})",
-            DB_ENGINES[1], SIGNED_COOKIE_ENGINES[1]
+            "session_engine = {engine:?} is not an engine (known: {}, {}, {}, {})",
+            DB_ENGINES[1], SIGNED_COOKIE_ENGINES[1], CACHE_ENGINES[1], CACHED_DB_ENGINES[1]
         )))
     }
 

@@ -2,12 +2,15 @@
 //! (`request.session()` through [`RequestSessionExt`], Django's `SessionBase`), the
 //! [`SessionStore`] trait its engines implement, the engines in [`backends`] (`db`, on a
 //! [`backends::db::SessionDatabase`] the app gives with [`AppSessionExt::session_database`],
-//! and `signed_cookies`), and [`middleware::SessionMiddleware`].
+//! `signed_cookies`, and `cache` / `cached_db` on [`crate::cache`]), and
+//! [`middleware::SessionMiddleware`].
 
 pub mod backends;
 pub mod base;
 pub mod middleware;
 
+pub use backends::cache::CacheSessionStore;
+pub use backends::cached_db::CachedDbSessionStore;
 pub use backends::db::{DbSessionStore, SessionDatabase};
 pub use backends::signed_cookies::SignedCookieSessionStore;
 pub use base::{RequestSessionExt, Session, SessionData, SessionError, SessionState, SessionStore};

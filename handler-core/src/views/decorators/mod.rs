@@ -1,10 +1,12 @@
 //! View decorators (Django's `views/decorators/http.py` and `contrib/auth/decorators.py`, with
-//! [`csrf`] and [`clickjacking`] beside them): they take a view and return a view, keeping its
+//! [`csrf`], [`clickjacking`] and [`cache`] (`cache_page`, `vary_on_cookie`) beside them): they take a view and return a view, keeping its
 //! name and attributes.
 
+pub mod cache;
 pub mod clickjacking;
 pub mod csrf;
 
+pub use cache::{cache_page, vary_on_cookie, vary_on_headers, CachePage};
 pub use clickjacking::{xframe_options_deny, xframe_options_exempt, xframe_options_sameorigin};
 pub use csrf::{csrf_exempt, csrf_protect, ensure_csrf_cookie, requires_csrf_token};
 

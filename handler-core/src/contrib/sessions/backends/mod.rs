@@ -1,18 +1,21 @@
 //! The session engines (Django's `django.contrib.sessions.backends`).
 
+pub mod cache;
+pub mod cached_db;
 pub mod db;
 pub mod signed_cookies;
 
 use std::sync::Arc;
 
-use super::middleware::{DB_ENGINES, SIGNED_COOKIE_ENGINES};
+use super::middleware::{CACHED_DB_ENGINES, CACHE_ENGINES, DB_ENGINES, SIGNED_COOKIE_ENGINES};
 use super::SessionStore;
 use crate::settings::{ConfigError, Settings};
 use db::{DbSessionStore, SessionDatabase};
 use signed_cookies::SignedCookieSessionStore;
 
 /// The session engine the settings name, built once: the database engine on the app's table,
-/// or the signed-cookie engine (only when `sessions` is in use, as it needs `secret_key`).
+/// the signed-cookie or the cache engine (only when `sessions` is in use: they need
+/// `secret_key` or a cache), or `cached_db`: the database engine behind the cache.
 pub(crate) fn engine(
     settings: &Settings,
     db: Option<Arc<dyn SessionDatabase>>,
@@ -38,6 +41,19 @@ pub(crate) fn engine(
             return Ok(None);
         }
         Ok(Some(Arc::new(SignedCookieSessionStore::new(settings)?)))
+    } else if CACHE_ENGINES.contains(&engine) {
+        if !in_use {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(cache::CacheSessionStore::from_settings(
+            settings,
+        )?)))
+    } else if CACHED_DB_ENGINES.contains(&engine) {
+        let Some(db) = db else { return Ok(None) };
+        let keys = crate::signing::SecretKeys::from_settings(settings)?;
+        let db = Arc::new(DbSessionStore::new(db, keys));
+        let store = cached_db::CachedDbSessionStore::from_settings(settings, db)?;
+        Ok(Some(Arc::new(store)))
     } else {
         Err(named(&format!("{engine:?} is not an engine")))
     }
