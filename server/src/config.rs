@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::access_log::Style;
+use crate::edge::access_log::Style;
+use crate::edge::log_format::{LineFormat, DEFAULT_FORMAT};
+use crate::edge::proxy::{ForwardedAllow, DEFAULT_ALLOW};
 use crate::http1::parse::Limits;
-use crate::log_format::{LineFormat, DEFAULT_FORMAT};
-use crate::proxy::{ForwardedAllow, DEFAULT_ALLOW};
 
 /// Default maximum number of open client connections. Each idle connection costs a socket and
 /// two small buffers (a few KiB), so 10 000 stays well under a typical `ulimit -n` of 65 536

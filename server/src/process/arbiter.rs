@@ -25,16 +25,16 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::access_log::AccessLog;
 use crate::config::{Config, MAX_WORKERS};
+use crate::edge::access_log::AccessLog;
 use crate::error::ServerError;
-use crate::listener::Listener;
-use crate::pidfile::PidFile;
-use crate::process::{self, Ending, Forked, MasterSignals};
-use crate::snapshot::Snapshot;
-use crate::systemd;
-use crate::worker::{self, Assignment};
-use crate::worker_link::{Heartbeat, Message, StatusReader, StatusWriter};
+use crate::process::pidfile::PidFile;
+use crate::process::snapshot::Snapshot;
+use crate::process::systemd;
+use crate::process::worker::{self, Assignment};
+use crate::process::worker_link::{Heartbeat, Message, StatusReader, StatusWriter};
+use crate::serve::listener::Listener;
+use crate::sys::{self, Ending, Forked, MasterSignals};
 
 /// The master's longest sleep: heartbeats, `--reload`'s file checks and deadlines are looked at
 /// this often (`--reload` promises a change is served within 2 s).
@@ -67,10 +67,10 @@ const RESPAWN_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Runs the master until it has stopped every worker (TERM, INT, QUIT), or returns the error
 /// that kept the first workers from starting.
 pub fn run(config: &Config) -> Result<(), ServerError> {
-    if process::thread_count() > 1 {
+    if sys::thread_count() > 1 {
         return Err(ServerError::io(
             "the master must be single-threaded to fork its workers",
-            std::io::Error::other(format!("{} threads", process::thread_count())),
+            std::io::Error::other(format!("{} threads", sys::thread_count())),
         ));
     }
     let (listeners, activated) = match systemd::listen_fds()? {
@@ -85,7 +85,7 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
     let pidfile = config.pid.as_deref().map(PidFile::create).transpose()?;
     let signals = MasterSignals::install()
         .map_err(|e| ServerError::io("cannot install the master's signal handlers", e))?;
-    let pid = process::own_pid();
+    let pid = sys::own_pid();
     for l in &listeners {
         log::info!(
             "portico {} master {pid} listening on {}{} ({} worker(s) of {} threads)",
@@ -322,7 +322,7 @@ impl Arbiter<'_> {
                     .filter(|w| w.status_open)
                     .map(|w| w.status.fd()),
             );
-            if let Err(e) = process::poll_readable(&fds, TICK) {
+            if let Err(e) = sys::poll_readable(&fds, TICK) {
                 log::error!("master: poll failed: {e}");
                 std::thread::sleep(TICK);
             }
@@ -332,7 +332,7 @@ impl Arbiter<'_> {
             for i in 0..self.workers.len() {
                 self.read_status(i);
             }
-            while let Some((pid, status)) = process::reap() {
+            while let Some((pid, status)) = sys::reap() {
                 self.on_exit(pid, Ending::of(status));
             }
             self.check_deadlines();
@@ -351,13 +351,10 @@ impl Arbiter<'_> {
     fn on_signal(&mut self, sig: libc::c_int) {
         match sig {
             libc::SIGCHLD => {} // reaped below, every turn
-            libc::SIGTERM | libc::SIGINT => self.begin_stop(false, process::signal_name(sig)),
+            libc::SIGTERM | libc::SIGINT => self.begin_stop(false, sys::signal_name(sig)),
             libc::SIGQUIT => self.begin_stop(true, "SIGQUIT"),
             _ if self.stop.is_some() => {
-                log::info!(
-                    "master: {} ignored while stopping",
-                    process::signal_name(sig)
-                );
+                log::info!("master: {} ignored while stopping", sys::signal_name(sig));
             }
             libc::SIGHUP => self.begin_reload("SIGHUP"),
             libc::SIGTTIN => {
@@ -377,7 +374,7 @@ impl Arbiter<'_> {
             libc::SIGUSR1 => {
                 log::info!("SIGUSR1: the workers reopen the access log");
                 for w in &self.workers {
-                    let _ = process::send_signal(w.pid, libc::SIGUSR1);
+                    let _ = sys::send_signal(w.pid, libc::SIGUSR1);
                 }
             }
             other => log::debug!("master: signal {other} ignored"),
@@ -501,7 +498,7 @@ impl Arbiter<'_> {
 
     fn check_deadlines(&mut self) {
         let now = Instant::now();
-        let mono = process::monotonic_ms();
+        let mono = sys::monotonic_ms();
         let timeout_ms = self.config.timeout.saturating_mul(1000);
         for w in &mut self.workers {
             if w.killed {
@@ -539,7 +536,7 @@ impl Arbiter<'_> {
             if let Some(why) = why {
                 log::error!("{why}: killing it");
                 w.killed = true;
-                let _ = process::send_signal(w.pid, libc::SIGKILL);
+                let _ = sys::send_signal(w.pid, libc::SIGKILL);
             }
         }
         if let Some(stop) = self.stop {
@@ -547,7 +544,7 @@ impl Arbiter<'_> {
                 for w in self.workers.iter_mut().filter(|w| !w.killed) {
                     log::warn!("worker {} did not stop in time: killing it", w.pid);
                     w.killed = true;
-                    let _ = process::send_signal(w.pid, libc::SIGKILL);
+                    let _ = sys::send_signal(w.pid, libc::SIGKILL);
                 }
             }
         }
@@ -639,16 +636,16 @@ impl Arbiter<'_> {
             State::Serving | State::Leaving { .. } | State::Retiring { .. } => libc::SIGHUP,
         };
         w.state = State::Retiring { deadline };
-        let _ = process::send_signal(w.pid, sig);
+        let _ = sys::send_signal(w.pid, sig);
     }
 
     /// Forks a worker of generation `id`.
     fn spawn(&mut self, id: u32) -> std::io::Result<()> {
-        let (read, write) = process::pipe()?;
+        let (read, write) = sys::pipe()?;
         let heartbeat = Heartbeat::new()?;
         // What the master buffered would be written again by the child.
         let _ = std::io::stdout().flush();
-        match process::fork()? {
+        match sys::fork()? {
             Forked::Child => {
                 drop(read);
                 let code = self.become_worker(id, write, heartbeat);
@@ -852,7 +849,7 @@ impl Arbiter<'_> {
             w.state = State::Retiring {
                 deadline: stop.deadline(),
             };
-            let _ = process::send_signal(w.pid, sig);
+            let _ = sys::send_signal(w.pid, sig);
         }
     }
 }

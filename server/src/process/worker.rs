@@ -22,16 +22,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::access_log::AccessLog;
-use crate::call_clock;
 use crate::config::Config;
-use crate::event_loop::EventLoop;
-use crate::listener::Listener;
+use crate::edge::access_log::AccessLog;
 use crate::loader::App;
-use crate::process;
-use crate::runtime::Runtime;
-use crate::signals::Shutdown;
-use crate::worker_link::{Heartbeat, Message, StatusWriter};
+use crate::process::worker_link::{Heartbeat, Message, StatusWriter};
+use crate::serve::call_clock;
+use crate::serve::event_loop::EventLoop;
+use crate::serve::listener::Listener;
+use crate::serve::runtime::Runtime;
+use crate::serve::signals::Shutdown;
+use crate::sys;
 
 /// The exit code of a worker that could not start (gunicorn's `WORKER_BOOT_ERROR`).
 pub const BOOT_ERROR: i32 = 3;
@@ -61,9 +61,9 @@ pub struct Assignment<'a> {
 /// Runs the worker to its end; returns its exit code. Called in the child right after the fork,
 /// with every signal still blocked.
 pub fn run(a: Assignment<'_>) -> i32 {
-    let pid = process::own_pid();
-    process::signal_on_parent_death(libc::SIGTERM);
-    if process::parent_pid() != a.master {
+    let pid = sys::own_pid();
+    sys::signal_on_parent_death(libc::SIGTERM);
+    if sys::parent_pid() != a.master {
         // The master died between the fork and the line above.
         return 0;
     }
@@ -71,7 +71,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         Ok(s) => s,
         Err(e) => return boot_failed(&a.status, e.to_string()),
     };
-    process::unblock_signals();
+    sys::unblock_signals();
     let config = a.config;
     let app = match App::open_as(a.library, &config.app, config.settings.as_deref()) {
         Ok(app) => app,
@@ -91,7 +91,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
     let addresses: Vec<String> = listeners.iter().map(Listener::describe).collect();
     let name = app.name.clone();
     let max_requests = max_requests(config, pid);
-    let settings = crate::runtime::Settings {
+    let settings = crate::serve::runtime::Settings {
         max_requests,
         ..crate::settings(config)
     };
@@ -108,7 +108,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         loops.len()
     );
     // The calls' clock must read the time before the first call starts.
-    call_clock::tick(process::monotonic_ms());
+    call_clock::tick(sys::monotonic_ms());
     a.status.send(&Message::Ready { app: name });
     let watch = Watchdog {
         rt: Arc::clone(&rt),
@@ -174,7 +174,7 @@ fn max_requests(config: &Config, pid: libc::pid_t) -> u64 {
     }
     let jitter = match config.max_requests_jitter {
         0 => 0,
-        j => spread(pid as u64 ^ process::monotonic_ms()) % (j + 1),
+        j => spread(pid as u64 ^ sys::monotonic_ms()) % (j + 1),
     };
     config.max_requests.saturating_add(jitter)
 }
@@ -214,7 +214,7 @@ impl Watchdog {
     fn run(mut self) {
         let mut master_gone = false;
         loop {
-            let now = process::monotonic_ms();
+            let now = sys::monotonic_ms();
             call_clock::tick(now);
             self.heartbeat.beat(now);
             if self.shutdown.quit_requested() {
@@ -227,7 +227,7 @@ impl Watchdog {
                     log.reopen();
                 }
             }
-            if !master_gone && process::parent_pid() != self.master {
+            if !master_gone && sys::parent_pid() != self.master {
                 master_gone = true;
                 log::warn!("worker {}: the master is gone; draining", self.pid);
                 self.shutdown.stop();

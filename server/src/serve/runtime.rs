@@ -17,16 +17,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::access_log::AccessLog;
-use crate::call_clock::{self, CallClock, CallEnd};
-use crate::connection::ConnConfig;
-use crate::event_loop::{EventLoop, Step};
-use crate::exchange::{Call, CallEnv};
-use crate::io::Stream;
+use crate::edge::access_log::AccessLog;
+use crate::edge::peer::Peer;
+use crate::edge::proxy::ForwardedAllow;
 use crate::loader::App;
-use crate::peer::Peer;
-use crate::proxy::ForwardedAllow;
-use crate::signals::Shutdown;
+use crate::serve::call_clock::{self, CallClock, CallEnd};
+use crate::serve::connection::ConnConfig;
+use crate::serve::event_loop::{EventLoop, Step};
+use crate::serve::exchange::{Call, CallEnv};
+use crate::serve::io::Stream;
+use crate::serve::signals::Shutdown;
 
 /// The monitor's period. A call still running after one full period (so between one and two)
 /// has its loop handed to a spare thread: short enough that a blocked call costs the loop's
@@ -656,7 +656,7 @@ mod tests {
     //! serving an app compiled into the test, driven over raw TCP.
     use super::*;
     use crate::config::Config;
-    use crate::listener::Listener;
+    use crate::serve::listener::Listener;
     use clap::Parser;
     use gateway_api::{
         app_table, AppTable, ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, GW_OK,

@@ -15,8 +15,8 @@
 use std::net::IpAddr;
 use std::ops::Range;
 
+use crate::edge::peer::{AddrText, Local, Peer};
 use crate::http1::parse::Head;
-use crate::peer::{AddrText, Local, Peer};
 
 /// The longest `X-Forwarded-Host` taken: a DNS name has at most 253 characters, and a port
 /// fits in what is left.

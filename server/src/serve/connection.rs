@@ -15,14 +15,14 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::access_log::AccessLog;
+use crate::edge::access_log::AccessLog;
+use crate::edge::log_format::{Headers, Record};
+use crate::edge::peer::Peer;
+use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::simple_response;
 use crate::http1::parse::{error_status, parse_head_reusing, BodyKind, Head, Limits};
-use crate::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
-use crate::log_format::{Headers, Record};
-use crate::peer::Peer;
-use crate::ratelimit::RateLimited;
+use crate::serve::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
 
 /// Unsent response bytes past which the next pipelined request is not started, and an app's
 /// `write` waits for the client: bounds a connection's output memory whatever the client does.

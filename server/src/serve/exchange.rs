@@ -22,18 +22,20 @@ use gateway_api::{
     GW_ERR_CLIENT_GONE, GW_ERR_INVALID, GW_ERR_NOT_STARTED, GW_ERR_OVERFLOW, GW_OK,
 };
 
-use crate::access_log::AccessLog;
-use crate::call_clock;
 use crate::clock::now_unix_ms;
-use crate::connection::{ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND};
+use crate::edge::access_log::AccessLog;
+use crate::edge::proxy::{Forwarded, ForwardedAllow};
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::{
     self, app_head, bodyless, chunk_header, simple_response, AppHead, Framing, CONTINUE, LAST_CHUNK,
 };
 use crate::http1::parse::{BodyKind, Head};
-use crate::io::{self, Readiness};
 use crate::loader::App;
-use crate::proxy::{Forwarded, ForwardedAllow};
+use crate::serve::call_clock;
+use crate::serve::connection::{
+    ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND,
+};
+use crate::serve::io::{self, Readiness};
 
 /// Unsent bytes at which a `write` pushes what it has to the socket without waiting for the
 /// app to return: small writes are coalesced up to here, and a large response starts moving

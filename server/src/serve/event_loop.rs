@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::connection::{Connection, Env, Next};
-use crate::exchange::Call;
-use crate::io::Stream;
-use crate::listener::Listener;
-use crate::peer::Peer;
-use crate::ratelimit::RateLimited;
-use crate::runtime::{LoopShared, Runtime};
+use crate::edge::peer::Peer;
+use crate::edge::ratelimit::RateLimited;
+use crate::serve::connection::{Connection, Env, Next};
+use crate::serve::exchange::Call;
+use crate::serve::io::Stream;
+use crate::serve::listener::Listener;
+use crate::serve::runtime::{LoopShared, Runtime};
 
 /// How often timeouts and the shutdown flag are checked: one pass over the connections, and
 /// fine-grained enough for second-based timeouts.

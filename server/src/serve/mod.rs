@@ -1,0 +1,15 @@
+//! Owns the request path inside one process: the threads, the monitor and the state they
+//! share ([`runtime`]), one event loop ([`event_loop`]; no HTTP), a connection's
+//! reading and writing states ([`connection`]), one request through the app ([`exchange`]: the
+//! ABI trampolines), the socket and its buffers ([`io`]), stuck-handler clocks
+//! ([`call_clock`]), binding and accepting ([`listener`]) and the shutdown flags the loops read
+//! ([`signals`]). It knows nothing of worker processes: `process` runs it.
+
+pub mod call_clock;
+pub mod connection;
+pub mod event_loop;
+pub mod exchange;
+pub mod io;
+pub mod listener;
+pub mod runtime;
+pub mod signals;
