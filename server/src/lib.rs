@@ -67,8 +67,8 @@
 //! The two halves the model above describes are two folders, with the edge and the wire
 //! format beside them and a few foundations under all:
 //!
-//! - [`serve`](mod@serve): the request path in one process: [`serve::runtime`] (threads, the
-//!   monitor, app slots),
+//! - [`serve`](mod@serve): the request path in one process: [`serve::scheduler`] (threads, the monitor,
+//!   spares), [`serve::runtime`] (the state they share: app slots, the queue, the drain),
 //!   [`serve::event_loop`] (one loop; no HTTP), [`serve::connection`] (a connection's reading
 //!   and writing states), [`serve::exchange`] (one request through the app: the ABI
 //!   trampolines), [`serve::io`] (socket, buffers, blocking waits), [`serve::call_clock`]
@@ -87,7 +87,8 @@
 //!   [`error`].
 //!
 //! Dependencies point one way: `process` → `serve` → `edge` → `http1`, and every folder onto
-//! the foundations (`config` reads `edge`'s formats).
+//! the foundations (`config` reads `edge`'s formats); inside `serve`, `scheduler` drives
+//! `event_loop`, which reads `runtime`.
 
 pub mod clock;
 pub mod config;
@@ -183,6 +184,6 @@ pub fn run(rt: &Arc<Runtime>, listeners: Vec<Listener>, loops: usize) -> Result<
         .map(|id| EventLoop::new(rt, id, first.take().unwrap_or_default()))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| ServerError::io("cannot create an event loop", e))?;
-    rt.run(event_loops)
+    serve::scheduler::run(rt, event_loops)
         .map_err(|e| ServerError::io("cannot start the server's threads", e))
 }

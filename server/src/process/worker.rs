@@ -30,6 +30,7 @@ use crate::serve::call_clock;
 use crate::serve::event_loop::EventLoop;
 use crate::serve::listener::Listener;
 use crate::serve::runtime::Runtime;
+use crate::serve::scheduler;
 use crate::serve::signals::Shutdown;
 use crate::sys;
 
@@ -129,7 +130,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         Ok(handle) => rt.set_watchdog(handle.thread().clone()),
         Err(e) => log::error!("worker {pid}: cannot start its watchdog ({e}); serving without one"),
     }
-    let clean = rt.run(loops).unwrap_or_else(|e| {
+    let clean = scheduler::run(&rt, loops).unwrap_or_else(|e| {
         log::error!("worker {pid}: cannot start its threads: {e}");
         false
     });
