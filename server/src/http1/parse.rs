@@ -102,6 +102,16 @@ pub enum ParseError {
     UnsupportedTransferCoding,
     /// More than one Host field (RFC 9112 section 3.2: the target would be ambiguous).
     DuplicateHost,
+    /// A target in none of the four forms (`foo/bar`, `s://]x/:`, a scheme other than http(s)).
+    InvalidTarget,
+    /// The asterisk-form (`*`) with a method other than OPTIONS.
+    AsteriskForm,
+    /// The authority-form (`host:port`) with a method other than CONNECT.
+    AuthorityForm,
+    /// CONNECT with a target other than the authority-form.
+    ConnectTarget,
+    /// CONNECT (a tunnel), which portico does not implement.
+    Connect,
 }
 
 /// The status and one-line reason for a refused head: the one place parse failures map to HTTP.
@@ -127,6 +137,12 @@ pub fn error_status(err: ParseError) -> (u16, &'static str) {
         // coding it does not understand SHOULD respond with 501 (Not Implemented)."
         ParseError::UnsupportedTransferCoding => (501, "unsupported transfer coding"),
         ParseError::DuplicateHost => (400, "more than one Host header"),
+        ParseError::InvalidTarget => (400, "invalid request target"),
+        ParseError::AsteriskForm => (400, "the asterisk-form target is for OPTIONS only"),
+        ParseError::AuthorityForm => (400, "the authority-form target is for CONNECT only"),
+        ParseError::ConnectTarget => (400, "CONNECT needs an authority-form target"),
+        // RFC 9110 section 9.1: a method the origin server does not implement "SHOULD" get 501.
+        ParseError::Connect => (501, "CONNECT is not supported"),
     }
 }
 
@@ -243,6 +259,7 @@ fn parse_with<'b>(
     }
     let target = offset(buf, target.as_bytes());
     let (authority, origin) = split_absolute_form(buf, target.clone())?;
+    super::target::check_form(method.as_bytes(), &buf[target.clone()], authority.is_some())?;
     let (path, query) = match memchr::memchr(b'?', &buf[origin.clone()]) {
         Some(i) => (
             origin.start..origin.start + i,
