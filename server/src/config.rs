@@ -10,6 +10,12 @@ use crate::edge::log_format::{LineFormat, DEFAULT_FORMAT};
 use crate::edge::proxy::{ForwardedAllow, DEFAULT_ALLOW};
 use crate::http1::parse::Limits;
 
+/// `--body-timeout`'s default: mod_reqtimeout's `body=20`.
+pub const DEFAULT_BODY_TIMEOUT: u64 = 20;
+
+/// `--body-min-rate`'s default: mod_reqtimeout's `MinRate=500`.
+pub const DEFAULT_BODY_MIN_RATE: u64 = 500;
+
 /// Default maximum number of open client connections. Each idle connection costs a socket and
 /// two small buffers (a few KiB), so 10 000 stays well under a typical `ulimit -n` of 65 536
 /// while being far above what one process serves with good latency.
@@ -72,6 +78,17 @@ pub struct Config {
     /// first), and how long a worker may take to start (0: none of these).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
+
+    /// Seconds a request body (or a response the client is slow to take) may take before
+    /// --body-min-rate applies, as mod_reqtimeout's `body=`.
+    #[arg(long = "body-timeout", value_name = "SECS", default_value_t = DEFAULT_BODY_TIMEOUT)]
+    pub body_timeout: u64,
+
+    /// Bytes a second a client must average, past --body-timeout, sending a request body or
+    /// taking a response a handler waits on; each such bytes buy a second more (0: no minimum).
+    /// A client behind it gets 408 (or, taking a response, is closed).
+    #[arg(long = "body-min-rate", value_name = "BYTES", default_value_t = DEFAULT_BODY_MIN_RATE)]
+    pub body_min_rate: u64,
 
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, and in a worker being
     /// replaced (HUP, --max-requests, TTOU, a stuck handler).

@@ -36,6 +36,9 @@
 //!   `block_in_place`. The common path pays two atomic stores and a swap for this.
 //! - `--threads` keeps gunicorn's meaning: how many requests may run app code at once. A
 //!   request that finds them all busy waits in its loop (`--max-queue` in all, then 503).
+//!   A call waiting on its client (body bytes, or room for its response) does not count: a
+//!   slow client holds one blocked thread, not one of `--threads`, and only for as long as
+//!   `--body-timeout` and `--body-min-rate` allow (see [`serve::min_rate`]).
 //! - Memory per connection is bounded both ways: a read window of 16 KiB (a head may grow it
 //!   to the head limits), and at most 256 KiB of unsent response, past which the app's `write`
 //!   waits and the next pipelined request is not started. An idle connection holds neither.
@@ -109,6 +112,7 @@ use crate::loader::App;
 use crate::serve::connection::ConnConfig;
 use crate::serve::event_loop::EventLoop;
 use crate::serve::listener::Listener;
+use crate::serve::min_rate::MinRate;
 use crate::serve::runtime::{Runtime, Settings};
 
 /// Installs the logger: `RUST_LOG` when set and non-empty, else `--log-level`. Each line
@@ -150,6 +154,10 @@ pub fn settings(config: &Config) -> Settings {
             body_limit: config.body_limit(),
             timeout: (config.timeout > 0).then(|| config.timeout()),
             keep_alive: config.keep_alive(),
+            min_rate: MinRate {
+                grace: std::time::Duration::from_secs(config.body_timeout),
+                bytes_per_sec: config.body_min_rate,
+            },
         },
         threads: config.thread_count(),
         max_queue: config.max_queue,

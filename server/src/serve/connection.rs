@@ -23,6 +23,7 @@ use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::simple_response;
 use crate::http1::parse::{error_status, parse_head_reusing, BodyKind, Head, Limits};
 use crate::serve::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
+use crate::serve::min_rate::MinRate;
 
 /// Unsent response bytes past which the next pipelined request is not started, and an app's
 /// `write` waits for the client: bounds a connection's output memory whatever the client does.
@@ -61,6 +62,9 @@ pub struct ConnConfig {
     pub timeout: Option<Duration>,
     /// `--keep-alive`: idle time allowed between requests; zero: no keep-alive.
     pub keep_alive: Duration,
+    /// `--body-timeout` and `--body-min-rate`: how fast a client must send a body, or take a
+    /// response, that a call waits on.
+    pub min_rate: MinRate,
 }
 
 impl ConnConfig {
@@ -795,6 +799,7 @@ mod tests {
         body_limit: Some(1000),
         timeout: Some(Duration::from_secs(30)),
         keep_alive: Duration::from_secs(2),
+        min_rate: MinRate::NONE,
     };
 
     fn pair() -> (Connection, UnixStream) {

@@ -16,7 +16,7 @@ use crate::edge::proxy::ForwardedAllow;
 use crate::loader::App;
 use crate::serve::call_clock::{self, CallClock};
 use crate::serve::connection::ConnConfig;
-use crate::serve::exchange::{Call, CallEnv};
+use crate::serve::exchange::{Call, CallEnv, ClientWaits};
 use crate::serve::io::Stream;
 use crate::serve::signals::Shutdown;
 
@@ -145,8 +145,9 @@ pub struct Runtime {
     stopped: AtomicBool,
     /// Every call-running thread's clock (see `call_clock`).
     clocks: Mutex<Vec<Arc<CallClock>>>,
-    /// App slots lent out because their calls were abandoned as stuck: requests beyond
-    /// `--threads` may run while those calls hold their threads.
+    /// App slots lent out because their calls were abandoned as stuck, or wait on their
+    /// client (see [`ClientWaits`]): requests beyond `--threads` may run while those calls hold
+    /// their threads.
     lent_slots: AtomicUsize,
     /// Calls left before `--max-requests` retires the process.
     requests_left: AtomicU64,
@@ -214,6 +215,7 @@ impl Runtime {
             cancel_all: &self.cancel_all,
             access_log: self.access_log.as_ref(),
             forwarded: &self.settings.forwarded,
+            waits: self,
         }
     }
 
@@ -429,6 +431,18 @@ impl Runtime {
     /// Whether every loop has exited.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
+    }
+}
+
+/// A call waiting on its client lends its app slot out for the wait, as a stuck one does.
+impl ClientWaits for Runtime {
+    fn begin_client_wait(&self) {
+        self.lent_slots.fetch_add(1, Ordering::AcqRel);
+        self.wake_starved();
+    }
+
+    fn end_client_wait(&self) {
+        self.lent_slots.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
