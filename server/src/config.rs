@@ -90,6 +90,11 @@ pub struct Config {
     #[arg(long = "body-min-rate", value_name = "BYTES", default_value_t = DEFAULT_BODY_MIN_RATE)]
     pub body_min_rate: u64,
 
+    /// Serve Prometheus metrics (GET /metrics) on HOST:PORT from the master, on a listener of
+    /// its own, summed over every worker [default: none].
+    #[arg(long = "metrics-bind", value_name = "HOST:PORT")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, and in a worker being
     /// replaced (HUP, --max-requests, TTOU, a stuck handler).
     #[arg(long = "graceful-timeout", value_name = "SECS", default_value_t = 30)]

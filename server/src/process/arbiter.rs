@@ -27,7 +27,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, MAX_WORKERS};
 use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::{MasterMetrics, MetricsPage, RestartCause};
 use crate::error::ServerError;
+use crate::process::metrics_endpoint::MetricsEndpoint;
 use crate::process::pidfile::PidFile;
 use crate::process::snapshot::Snapshot;
 use crate::process::systemd;
@@ -97,6 +99,12 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
         );
     }
     log_limits(config);
+    let metrics_endpoint = config.metrics_bind.map(MetricsEndpoint::bind).transpose()?;
+    if let Some(ep) = &metrics_endpoint {
+        if let Ok(addr) = ep.local_addr() {
+            log::info!("master {pid}: metrics on http://{addr}/metrics");
+        }
+    }
     let mut arbiter = Arbiter {
         config,
         pid,
@@ -113,6 +121,8 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
         backoff: Backoff::default(),
         watch: config.reload.then(|| Watch::new(config)),
         next_look: Instant::now(),
+        metrics_endpoint,
+        metrics: MasterMetrics::default(),
     };
     let result = arbiter.supervise();
     for l in &arbiter.listeners {
@@ -171,6 +181,10 @@ struct Worker {
     status: StatusReader,
     status_open: bool,
     heartbeat: Heartbeat,
+    /// Its metrics page, with `--metrics-bind`.
+    metrics: Option<MetricsPage>,
+    /// Why it asked to be (or was) replaced, for `portico_worker_restarts_total`.
+    restart_cause: Option<RestartCause>,
     /// What it said when it could not start.
     boot_error: Option<String>,
     /// Already sent SIGKILL (a second one would only repeat the log line).
@@ -305,6 +319,10 @@ struct Arbiter<'a> {
     backoff: Backoff,
     watch: Option<Watch>,
     next_look: Instant,
+    /// The `--metrics-bind` listener.
+    metrics_endpoint: Option<MetricsEndpoint>,
+    /// The gone workers' totals and the master's own counts.
+    metrics: MasterMetrics,
 }
 
 impl Arbiter<'_> {
@@ -322,9 +340,16 @@ impl Arbiter<'_> {
                     .filter(|w| w.status_open)
                     .map(|w| w.status.fd()),
             );
+            fds.extend(self.metrics_endpoint.as_ref().map(MetricsEndpoint::fd));
             if let Err(e) = sys::poll_readable(&fds, TICK) {
                 log::error!("master: poll failed: {e}");
                 std::thread::sleep(TICK);
+            }
+            if let Some(ep) = &self.metrics_endpoint {
+                ep.serve(|| {
+                    let live = self.workers.iter().filter_map(|w| w.metrics.as_ref());
+                    self.metrics.render(live.map(MetricsPage::get))
+                });
             }
             for sig in self.signals.take() {
                 self.on_signal(sig);
@@ -425,6 +450,13 @@ impl Arbiter<'_> {
                 }
             }
             Message::Retiring { reason } => {
+                w.restart_cause = if reason.contains("--max-requests") {
+                    Some(RestartCause::MaxRequests)
+                } else if reason.contains("--timeout") {
+                    Some(RestartCause::Timeout)
+                } else {
+                    w.restart_cause
+                };
                 if matches!(w.state, State::Serving | State::Booting { .. }) {
                     w.state = State::Leaving { since: now };
                 }
@@ -451,6 +483,21 @@ impl Arbiter<'_> {
         self.read_status(i);
         let w = self.workers.remove(i);
         let generation = w.generation;
+        if let Some(page) = &w.metrics {
+            self.metrics.worker_gone(page);
+        }
+        let replaced = match w.state {
+            State::Serving => self.stop.is_none(),
+            State::Retiring { .. } | State::Leaving { .. } => w.restart_cause.is_some(),
+            State::Booting { .. } => false,
+        };
+        if replaced {
+            self.metrics
+                .restarted(w.restart_cause.unwrap_or(match ending {
+                    Ending::Killed { .. } => RestartCause::Signal,
+                    Ending::Exited(_) => RestartCause::Exit,
+                }));
+        }
         match w.state {
             State::Retiring { .. } | State::Leaving { .. } => {
                 if ending.is_clean() {
@@ -518,6 +565,7 @@ impl Arbiter<'_> {
                 State::Serving | State::Leaving { .. } | State::Retiring { .. }
                     if timeout_ms > 0 && mono.saturating_sub(w.heartbeat.last()) > timeout_ms =>
                 {
+                    w.restart_cause = Some(RestartCause::Timeout);
                     Some(format!(
                         "worker {} (generation {}) sent no heartbeat for {:.1}s: it is frozen",
                         w.pid,
@@ -643,12 +691,17 @@ impl Arbiter<'_> {
     fn spawn(&mut self, id: u32) -> std::io::Result<()> {
         let (read, write) = sys::pipe()?;
         let heartbeat = Heartbeat::new()?;
+        let metrics = self
+            .metrics_endpoint
+            .is_some()
+            .then(MetricsPage::new)
+            .transpose()?;
         // What the master buffered would be written again by the child.
         let _ = std::io::stdout().flush();
         match sys::fork()? {
             Forked::Child => {
                 drop(read);
-                let code = self.become_worker(id, write, heartbeat);
+                let code = self.become_worker(id, write, heartbeat, metrics);
                 std::process::exit(code)
             }
             Forked::Parent(pid) => {
@@ -662,6 +715,8 @@ impl Arbiter<'_> {
                     status: StatusReader::new(read),
                     status_open: true,
                     heartbeat,
+                    metrics,
+                    restart_cause: None,
                     boot_error: None,
                     killed: false,
                 });
@@ -677,6 +732,7 @@ impl Arbiter<'_> {
         id: u32,
         status: std::os::fd::OwnedFd,
         heartbeat: Heartbeat,
+        metrics: Option<MetricsPage>,
     ) -> i32 {
         self.signals.forget_in_child();
         // SAFETY: closing the child's copies of descriptors it must not hold (the other
@@ -706,6 +762,7 @@ impl Arbiter<'_> {
             generation: id,
             status: StatusWriter::new(status),
             heartbeat,
+            metrics,
             master: self.pid,
         })
     }
@@ -721,6 +778,7 @@ impl Arbiter<'_> {
         let snapshot = match Snapshot::take(&self.config.app) {
             Ok(s) => s,
             Err(e) => {
+                self.metrics.reloaded(false);
                 log::error!(
                     "reload failed: {e}; generation {} keeps serving",
                     self.current.id
@@ -769,6 +827,7 @@ impl Arbiter<'_> {
         for &i in &retiring {
             self.retire(i, &format!("replaced by generation {id}"));
         }
+        self.metrics.reloaded(true);
         log::info!(
             "reload complete: generation {id} serving ({}); {} worker(s) of generation {} \
              finishing their requests",
@@ -788,6 +847,7 @@ impl Arbiter<'_> {
         let Some(pending) = self.pending.take() else {
             return;
         };
+        self.metrics.reloaded(false);
         log::error!(
             "reload failed: {why}; generation {} keeps serving",
             self.current.id

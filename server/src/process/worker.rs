@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::MetricsPage;
 use crate::loader::App;
 use crate::process::worker_link::{Heartbeat, Message, StatusWriter};
 use crate::serve::call_clock;
@@ -55,6 +56,8 @@ pub struct Assignment<'a> {
     pub status: StatusWriter,
     /// The heartbeat page shared with the master.
     pub heartbeat: Heartbeat,
+    /// The metrics page shared with the master, with `--metrics-bind`.
+    pub metrics: Option<MetricsPage>,
     /// The master's pid.
     pub master: libc::pid_t,
 }
@@ -97,6 +100,9 @@ pub fn run(a: Assignment<'_>) -> i32 {
         ..crate::settings(config)
     };
     let rt = Runtime::new(app, settings, access_log, shutdown.clone());
+    if let Some(page) = a.metrics {
+        rt.set_metrics(page);
+    }
     let loops = match build_loops(&rt, listeners, config.loop_count()) {
         Ok(loops) => loops,
         Err(e) => return boot_failed(&a.status, format!("cannot create an event loop: {e}")),
@@ -218,6 +224,7 @@ impl Watchdog {
             let now = sys::monotonic_ms();
             call_clock::tick(now);
             self.heartbeat.beat(now);
+            self.rt.publish_gauges();
             if self.shutdown.quit_requested() {
                 log::info!("worker {}: QUIT: exiting at once", self.pid);
                 self.flush();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::edge::access_log::AccessLog;
 use crate::edge::log_format::{Headers, Record};
+use crate::edge::metrics::WorkerMetrics;
 use crate::edge::peer::Peer;
 use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
@@ -299,6 +300,8 @@ pub struct Env<'a> {
     pub close_idle: bool,
     /// The access log, when enabled.
     pub access_log: Option<&'a AccessLog>,
+    /// This worker's metrics page, with `--metrics-bind`.
+    pub metrics: Option<&'a WorkerMetrics>,
     /// The header list the next parsed head takes (and finished heads give back).
     pub spare: &'a mut Vec<(Range<usize>, Range<usize>)>,
 }
@@ -559,7 +562,18 @@ impl Connection {
                 log::debug!("connection from {client}: {status} {message}")
             }
         }
+        let before = self.wbuf.total_len();
         let body_bytes = simple_response(self.wbuf.vec(), status, message, false, false, &[]);
+        if let Some(m) = env.metrics {
+            let sent = self.wbuf.total_len() - before;
+            m.request(
+                b"",
+                status,
+                Duration::ZERO,
+                self.pending().len() as u64,
+                sent,
+            );
+        }
         if let Some(log) = env.access_log {
             let line = LogLine::of_partial(self.pending(), env.config.limits.request_line);
             line.write(log, self.peer.client(), status, body_bytes);
@@ -574,7 +588,13 @@ impl Connection {
     fn refuse_head(&mut self, env: &mut Env<'_>, head: &Head, status: u16, message: &str) {
         log::info!("Invalid request from ip={}: {message}", self.peer.client());
         let is_head = &self.pending()[head.method.clone()] == b"HEAD";
+        let before = self.wbuf.total_len();
         let body_bytes = simple_response(self.wbuf.vec(), status, message, false, is_head, &[]);
+        if let Some(m) = env.metrics {
+            let method = &self.pending()[head.method.clone()];
+            let sent = self.wbuf.total_len() - before;
+            m.request(method, status, Duration::ZERO, head.len as u64, sent);
+        }
         if let Some(log) = env.access_log {
             LogLine::of_head(head, self.pending()).write(
                 log,
@@ -604,6 +624,7 @@ impl Connection {
             && !env.draining
             && !env.config.keep_alive.is_zero();
         let is_head = &self.pending()[head.method.clone()] == b"HEAD";
+        let before = self.wbuf.total_len();
         let body_bytes = simple_response(
             self.wbuf.vec(),
             503,
@@ -612,6 +633,12 @@ impl Connection {
             is_head,
             &[("Retry-After", "1")],
         );
+        if let Some(m) = env.metrics {
+            let method = &self.pending()[head.method.clone()];
+            let sent = self.wbuf.total_len() - before;
+            m.queue_full();
+            m.request(method, 503, Duration::ZERO, head.len as u64, sent);
+        }
         if let Some(log) = env.access_log {
             LogLine::of_head(&head, self.pending()).write(log, self.peer.client(), 503, body_bytes);
         }
@@ -816,6 +843,7 @@ mod tests {
             draining: false,
             close_idle: false,
             access_log: None,
+            metrics: None,
             spare,
         }
     }

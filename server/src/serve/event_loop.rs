@@ -117,6 +117,7 @@ fn conn_env<'a>(
         draining,
         close_idle,
         access_log: rt.access_log.as_ref(),
+        metrics: rt.metrics(),
         spare,
     }
 }

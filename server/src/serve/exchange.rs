@@ -24,6 +24,7 @@ use gateway_api::{
 
 use crate::clock::now_unix_ms;
 use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::WorkerMetrics;
 use crate::edge::proxy::{Forwarded, ForwardedAllow};
 use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
@@ -117,6 +118,8 @@ pub struct CallEnv<'a> {
     pub forwarded: &'a ForwardedAllow,
     /// Where waits on the client are reported.
     pub waits: &'a dyn ClientWaits,
+    /// This worker's metrics page, with `--metrics-bind`.
+    pub metrics: Option<&'a WorkerMetrics>,
 }
 
 /// A request handed from its event loop to the thread that runs it, with its connection.
@@ -193,6 +196,10 @@ struct Exchange<'a> {
     body_since: Option<Instant>,
     /// Body bytes read from the socket so far (after those that came with the head).
     body_bytes: u64,
+    /// Decoded body bytes handed to the app.
+    body_read: u64,
+    /// Where this exchange's output begins in the connection's (for the bytes-sent metric).
+    out_start: u64,
     /// When the response first had to wait for the client, and the bytes sent by then.
     send_since: Option<(Instant, u64)>,
     status: u16,
@@ -309,6 +316,8 @@ impl<'a> Exchange<'a> {
             body_failure: None,
             body_since: None,
             body_bytes: 0,
+            body_read: 0,
+            out_start: conn.wbuf.total_len(),
             send_since: None,
             status: 0,
             double_start: false,
@@ -321,7 +330,7 @@ impl<'a> Exchange<'a> {
             gone: false,
             last_probe: None,
             forwarded,
-            started: env.access_log.map(|_| Instant::now()),
+            started: (env.access_log.is_some() || env.metrics.is_some()).then(Instant::now),
             conn,
             env,
         }
@@ -632,6 +641,9 @@ impl<'a> Exchange<'a> {
                         self.conn.client()
                     );
                 }
+                if let Some(m) = self.env.metrics {
+                    m.slow_reader();
+                }
                 self.gone = true;
                 self.conn.writing = Writing::Broken;
                 return Err(GW_ERR_CLIENT_GONE);
@@ -677,7 +689,10 @@ impl<'a> Exchange<'a> {
         }
         loop {
             match self.read_step(out) {
-                ReadStep::Got(n) => return n as isize,
+                ReadStep::Got(n) => {
+                    self.body_read += n as u64;
+                    return n as isize;
+                }
                 ReadStep::Again => {}
                 ReadStep::Wait => {
                     if let Err(rc) = self.wait_readable() {
@@ -787,6 +802,9 @@ impl<'a> Exchange<'a> {
                         self.conn.client()
                     );
                 }
+                if let Some(m) = self.env.metrics {
+                    m.slow_body();
+                }
                 self.body_failure = Some(BodyFailure::TooSlow);
                 return Err(GW_ERR_BODY);
             }
@@ -880,6 +898,18 @@ impl<'a> Exchange<'a> {
         } else {
             Leftover::Close
         };
+        if let Some(m) = self.env.metrics {
+            let elapsed = self.started.map_or(Duration::ZERO, |t| now - t);
+            let method = &self.head_slice(head)[head.method.clone()];
+            let sent = self.conn.wbuf.total_len() - self.out_start;
+            m.request(
+                method,
+                status,
+                elapsed,
+                head.len as u64 + self.body_read,
+                sent,
+            );
+        }
         if let Some(log) = self.env.access_log {
             let bytes = self.head_slice(head);
             let line = LogLine::of_head(head, bytes);

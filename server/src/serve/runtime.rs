@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::{MetricsPage, WorkerMetrics};
 use crate::edge::peer::Peer;
 use crate::edge::proxy::ForwardedAllow;
 use crate::loader::App;
@@ -149,6 +150,10 @@ pub struct Runtime {
     /// client (see [`ClientWaits`]): requests beyond `--threads` may run while those calls hold
     /// their threads.
     lent_slots: AtomicUsize,
+    /// Calls waiting on their client now (each lends its slot; see [`ClientWaits`]).
+    client_waits: AtomicUsize,
+    /// This worker's metrics page, with `--metrics-bind`.
+    metrics: OnceLock<MetricsPage>,
     /// Calls left before `--max-requests` retires the process.
     requests_left: AtomicU64,
     /// `--max-requests` was reached (and the gentle drain started).
@@ -185,10 +190,36 @@ impl Runtime {
             stopped: AtomicBool::new(false),
             clocks: Mutex::new(Vec::new()),
             lent_slots: AtomicUsize::new(0),
+            client_waits: AtomicUsize::new(0),
+            metrics: OnceLock::new(),
             requests_left: AtomicU64::new(max_requests),
             max_requests_reached: AtomicBool::new(false),
             watchdog: OnceLock::new(),
         })
+    }
+
+    /// Gives this worker its metrics page (before its loops start).
+    pub fn set_metrics(&self, page: MetricsPage) {
+        let _ = self.metrics.set(page);
+    }
+
+    /// This worker's metrics, with `--metrics-bind`.
+    pub fn metrics(&self) -> Option<&WorkerMetrics> {
+        self.metrics.get().map(MetricsPage::get)
+    }
+
+    /// Publishes the gauges to the metrics page (the watchdog does, on each tick).
+    pub fn publish_gauges(&self) {
+        if let Some(m) = self.metrics() {
+            let in_app = self.in_app.load(Ordering::Relaxed);
+            let waits = self.client_waits.load(Ordering::Relaxed);
+            m.set_gauges(
+                in_app,
+                in_app.saturating_sub(waits),
+                self.waiting.load(Ordering::Relaxed),
+                self.connections.load(Ordering::Relaxed),
+            );
+        }
     }
 
     /// Records the loops' shared parts, once, before their threads start.
@@ -216,6 +247,7 @@ impl Runtime {
             access_log: self.access_log.as_ref(),
             forwarded: &self.settings.forwarded,
             waits: self,
+            metrics: self.metrics(),
         }
     }
 
@@ -437,11 +469,13 @@ impl Runtime {
 /// A call waiting on its client lends its app slot out for the wait, as a stuck one does.
 impl ClientWaits for Runtime {
     fn begin_client_wait(&self) {
+        self.client_waits.fetch_add(1, Ordering::Relaxed);
         self.lent_slots.fetch_add(1, Ordering::AcqRel);
         self.wake_starved();
     }
 
     fn end_client_wait(&self) {
+        self.client_waits.fetch_sub(1, Ordering::Relaxed);
         self.lent_slots.fetch_sub(1, Ordering::AcqRel);
     }
 }
