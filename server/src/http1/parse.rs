@@ -4,6 +4,8 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::target::{check_form, TargetError};
+
 /// The limits a head is checked against (from the command line), counted as gunicorn counts them.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -259,7 +261,15 @@ fn parse_with<'b>(
     }
     let target = offset(buf, target.as_bytes());
     let (authority, origin) = split_absolute_form(buf, target.clone())?;
-    super::target::check_form(method.as_bytes(), &buf[target.clone()], authority.is_some())?;
+    check_form(method.as_bytes(), &buf[target.clone()], authority.is_some()).map_err(
+        |e| match e {
+            TargetError::Invalid => ParseError::InvalidTarget,
+            TargetError::AsteriskForm => ParseError::AsteriskForm,
+            TargetError::AuthorityForm => ParseError::AuthorityForm,
+            TargetError::ConnectTarget => ParseError::ConnectTarget,
+            TargetError::Connect => ParseError::Connect,
+        },
+    )?;
     let (path, query) = match memchr::memchr(b'?', &buf[origin.clone()]) {
         Some(i) => (
             origin.start..origin.start + i,

@@ -4,11 +4,24 @@
 //! implemented (portico is no tunnel). Anything else (`foo/bar`, `s://]x/:`) is a 400, as nginx
 //! and gunicorn answer: a front proxy that reads such a target differently is how desyncs start.
 
-use super::parse::ParseError;
+/// Why a target was refused (`parse` maps each to its status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetError {
+    /// In none of the four forms.
+    Invalid,
+    /// The asterisk-form with a method other than OPTIONS.
+    AsteriskForm,
+    /// The authority-form with a method other than CONNECT.
+    AuthorityForm,
+    /// CONNECT with another form.
+    ConnectTarget,
+    /// CONNECT itself, which is not implemented.
+    Connect,
+}
 
 /// Checks `target` (as received) against `method`; `absolute` when the parser already took it
 /// as an http(s) absolute-form target (whose authority it has checked).
-pub fn check_form(method: &[u8], target: &[u8], absolute: bool) -> Result<(), ParseError> {
+pub fn check_form(method: &[u8], target: &[u8], absolute: bool) -> Result<(), TargetError> {
     // RFC 9110 section 9.1: "The method token is case-sensitive".
     let connect = method == b"CONNECT";
     // The common case first: one byte compared.
@@ -20,9 +33,9 @@ pub fn check_form(method: &[u8], target: &[u8], absolute: bool) -> Result<(), Pa
         // one or more proxies, a client MUST send only the host and port of the tunnel
         // destination as the request-target."
         return Err(if is_authority_form(target) {
-            ParseError::Connect
+            TargetError::Connect
         } else {
-            ParseError::ConnectTarget
+            TargetError::ConnectTarget
         });
     }
     if target == b"*" {
@@ -31,13 +44,13 @@ pub fn check_form(method: &[u8], target: &[u8], absolute: bool) -> Result<(), Pa
         return if method == b"OPTIONS" {
             Ok(())
         } else {
-            Err(ParseError::AsteriskForm)
+            Err(TargetError::AsteriskForm)
         };
     }
     if is_authority_form(target) {
-        return Err(ParseError::AuthorityForm);
+        return Err(TargetError::AuthorityForm);
     }
-    Err(ParseError::InvalidTarget)
+    Err(TargetError::Invalid)
 }
 
 /// `uri-host ":" port` (RFC 9112 section 3.2.3), without userinfo: a reg-name or IPv4 address,
@@ -75,37 +88,42 @@ mod tests {
             (b"POST", b"/", false, Ok(())),
             (b"GET", b"http://h/x", true, Ok(())),
             (b"OPTIONS", b"*", false, Ok(())),
-            (b"GET", b"*", false, Err(ParseError::AsteriskForm)),
-            (b"options", b"*", false, Err(ParseError::AsteriskForm)),
+            (b"GET", b"*", false, Err(TargetError::AsteriskForm)),
+            (b"options", b"*", false, Err(TargetError::AsteriskForm)),
             (
                 b"GET",
                 b"example.com:443",
                 false,
-                Err(ParseError::AuthorityForm),
+                Err(TargetError::AuthorityForm),
             ),
-            (b"GET", b"[::1]:8000", false, Err(ParseError::AuthorityForm)),
+            (
+                b"GET",
+                b"[::1]:8000",
+                false,
+                Err(TargetError::AuthorityForm),
+            ),
             (
                 b"CONNECT",
                 b"example.com:443",
                 false,
-                Err(ParseError::Connect),
+                Err(TargetError::Connect),
             ),
-            (b"CONNECT", b"[::1]:443", false, Err(ParseError::Connect)),
-            (b"CONNECT", b"/", false, Err(ParseError::ConnectTarget)),
+            (b"CONNECT", b"[::1]:443", false, Err(TargetError::Connect)),
+            (b"CONNECT", b"/", false, Err(TargetError::ConnectTarget)),
             (
                 b"CONNECT",
                 b"http://h/",
                 true,
-                Err(ParseError::ConnectTarget),
+                Err(TargetError::ConnectTarget),
             ),
-            (b"CONNECT", b"*", false, Err(ParseError::ConnectTarget)),
-            (b"GET", b"foo/bar", false, Err(ParseError::InvalidTarget)),
-            (b"GET", b"s://]ufd/:", false, Err(ParseError::InvalidTarget)),
-            (b"GET", b"ftp://h/x", false, Err(ParseError::InvalidTarget)),
-            (b"GET", b"x", false, Err(ParseError::InvalidTarget)),
-            (b"GET", b"", false, Err(ParseError::InvalidTarget)),
-            (b"OPTIONS", b"**", false, Err(ParseError::InvalidTarget)),
-            (b"GET", b"user@h:80", false, Err(ParseError::InvalidTarget)),
+            (b"CONNECT", b"*", false, Err(TargetError::ConnectTarget)),
+            (b"GET", b"foo/bar", false, Err(TargetError::Invalid)),
+            (b"GET", b"s://]ufd/:", false, Err(TargetError::Invalid)),
+            (b"GET", b"ftp://h/x", false, Err(TargetError::Invalid)),
+            (b"GET", b"x", false, Err(TargetError::Invalid)),
+            (b"GET", b"", false, Err(TargetError::Invalid)),
+            (b"OPTIONS", b"**", false, Err(TargetError::Invalid)),
+            (b"GET", b"user@h:80", false, Err(TargetError::Invalid)),
         ] {
             assert_eq!(
                 check_form(method, target, absolute),
