@@ -126,6 +126,19 @@ pub struct Config {
           default_value = DEFAULT_ALLOW, value_parser = ForwardedAllow::parse)]
     pub forwarded_allow_ips: ForwardedAllow,
 
+    /// Expect the PROXY protocol (v1 or v2, as HAProxy's send-proxy / send-proxy-v2 and AWS
+    /// NLB send it) at the start of every connection: its client address becomes the one the
+    /// app and the access log see. A connection without one, or from a peer not in
+    /// --proxy-allow-from, is closed.
+    #[arg(long = "proxy-protocol")]
+    pub proxy_protocol: bool,
+
+    /// Peers allowed to send a PROXY protocol header: comma-separated addresses or networks,
+    /// or `*` for any. Unix-socket peers are always allowed.
+    #[arg(long = "proxy-allow-from", value_name = "LIST", default_value = DEFAULT_ALLOW,
+          value_parser = ForwardedAllow::parse)]
+    pub proxy_allow_from: ForwardedAllow,
+
     /// Listen backlog: connections the kernel queues before accept.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub backlog: u32,

@@ -76,15 +76,18 @@
 //!   and writing states), [`serve::exchange`] (one request through the app: the ABI
 //!   trampolines), [`serve::io`] (socket, buffers, blocking waits), [`serve::call_clock`]
 //!   (stuck handlers), [`serve::listener`] (binding, accepting), [`serve::signals`] (the
-//!   shutdown flags the loops read).
+//!   shutdown flags the loops read), [`serve::min_rate`] (how fast a client must send a body
+//!   or take a response).
 //! - [`process`]: the master and its workers: [`process::arbiter`] (the master),
 //!   [`process::worker`], [`process::worker_link`] (status pipe, heartbeat),
-//!   [`process::snapshot`] (the library copies), [`process::pidfile`], [`process::systemd`].
+//!   [`process::snapshot`] (the library copies), [`process::pidfile`], [`process::systemd`],
+//!   [`process::metrics_endpoint`] (the master's `--metrics-bind` listener).
 //! - [`http1`]: the wire format (parse, body, encode, date), used by both and depending on
 //!   neither.
 //! - [`edge`]: what the server says to and believes of the outside: [`edge::peer`],
-//!   [`edge::proxy`] (`X-Forwarded-*` from trusted peers), [`edge::access_log`] and
-//!   [`edge::log_format`], [`edge::ratelimit`].
+//!   [`edge::proxy`] (`X-Forwarded-*` from trusted peers), [`edge::proxy_protocol`] (HAProxy's
+//!   PROXY header), [`edge::metrics`] (each worker's shared page, the Prometheus text),
+//!   [`edge::access_log`] and [`edge::log_format`], [`edge::ratelimit`].
 //! - foundations: [`config`] (the flags), [`loader`] (the app library), [`sys`] (fork, pipes,
 //!   wait statuses, the monotonic clock: the OS plumbing both halves share), [`clock`],
 //!   [`error`].
@@ -158,6 +161,9 @@ pub fn settings(config: &Config) -> Settings {
                 grace: std::time::Duration::from_secs(config.body_timeout),
                 bytes_per_sec: config.body_min_rate,
             },
+            proxy_protocol: config
+                .proxy_protocol
+                .then(|| config.proxy_allow_from.clone()),
         },
         threads: config.thread_count(),
         max_queue: config.max_queue,

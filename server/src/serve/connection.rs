@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use crate::edge::access_log::AccessLog;
 use crate::edge::log_format::{Headers, Record};
 use crate::edge::metrics::WorkerMetrics;
-use crate::edge::peer::Peer;
+use crate::edge::peer::{AddrText, Peer};
+use crate::edge::proxy::ForwardedAllow;
+use crate::edge::proxy_protocol;
 use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::simple_response;
@@ -49,6 +51,9 @@ pub const LINGER_TOTAL: Duration = Duration::from_secs(30);
 /// connecting, and one that sends nothing is not worth keeping a retiring worker for.
 pub const DRAIN_FRESH_GRACE: Duration = Duration::from_secs(2);
 
+/// Connections refused for their PROXY header (or its absence), at most once a second.
+static PROXY_REFUSED: RateLimited = RateLimited::new();
+
 /// The 503 answer's warning, at most once a second with a count.
 static QUEUE_FULL: RateLimited = RateLimited::new();
 
@@ -66,6 +71,9 @@ pub struct ConnConfig {
     /// `--body-timeout` and `--body-min-rate`: how fast a client must send a body, or take a
     /// response, that a call waits on.
     pub min_rate: MinRate,
+    /// `--proxy-protocol`: the peers allowed to send the PROXY header every connection must
+    /// start with (`--proxy-allow-from`); `None`: no header is expected.
+    pub proxy_protocol: Option<ForwardedAllow>,
 }
 
 impl ConnConfig {
@@ -85,6 +93,11 @@ impl ConnConfig {
 
 /// What the bytes the client sends next are for.
 pub enum Reading {
+    /// `--proxy-protocol`: the PROXY header must come first, within `--timeout` of `since`.
+    Proxy {
+        /// When the connection was accepted.
+        since: Instant,
+    },
     /// Between requests with nothing buffered: a fresh connection, or a kept-alive one. Such a
     /// connection is on its loop's idle list and may be closed to make room (oldest first).
     Idle {
@@ -336,6 +349,11 @@ impl Connection {
         }
     }
 
+    /// Expects the PROXY protocol header before the first request (`--proxy-protocol`).
+    pub fn expect_proxy_header(&mut self, now: Instant) {
+        self.reading = Reading::Proxy { since: now };
+    }
+
     /// The socket, for (de)registration.
     pub fn stream_mut(&mut self) -> &mut Stream {
         &mut self.stream
@@ -431,6 +449,11 @@ impl Connection {
             }
             match &mut self.reading {
                 Reading::Queued { .. } => return Next::Wait,
+                Reading::Proxy { .. } => {
+                    if !self.take_proxy_header(env, now) {
+                        return Next::Wait;
+                    }
+                }
                 Reading::Done => {
                     // Before the last response is out, unread bytes just wait in the socket;
                     // after it, they are thrown away until the client closes.
@@ -534,6 +557,60 @@ impl Connection {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Reads and checks the PROXY header (`Reading::Proxy`): true once it is taken (the peer
+    /// is now the client it names) and the connection goes on to its first request; false to
+    /// wait for more bytes, or when the connection is refused (then it is broken and closes).
+    fn take_proxy_header(&mut self, env: &mut Env<'_>, now: Instant) -> bool {
+        let Some(allow) = env.config.proxy_protocol.as_ref() else {
+            self.reading = Reading::Idle { since: now };
+            return true;
+        };
+        if !allow.trusts_peer(&self.peer) {
+            if let Some(n) = PROXY_REFUSED.hit() {
+                log::warn!(
+                    "closed {n} connection(s) from a peer not in --proxy-allow-from; last: {}",
+                    self.client()
+                );
+            }
+            self.writing = Writing::Broken;
+            return false;
+        }
+        loop {
+            match proxy_protocol::parse(self.pending()) {
+                Ok(Some(header)) => {
+                    if let Some(buf) = self.rbuf.as_mut() {
+                        buf.consume(header.len);
+                    }
+                    if let Some(client) = header.source {
+                        self.peer.remote = AddrText::of(client.ip());
+                        self.peer.remote_port = client.port();
+                    }
+                    self.reading = Reading::Idle { since: now };
+                    return true;
+                }
+                Ok(None) => match self.fill(env.config) {
+                    Fill::Data => {}
+                    Fill::WouldBlock => return false,
+                    Fill::Eof | Fill::Full | Fill::Broken => {
+                        self.writing = Writing::Broken;
+                        return false;
+                    }
+                },
+                Err(e) => {
+                    if let Some(n) = PROXY_REFUSED.hit() {
+                        log::warn!(
+                            "closed {n} connection(s) without a valid PROXY protocol header \
+                             (--proxy-protocol); last: {} ({e})",
+                            self.client()
+                        );
+                    }
+                    self.writing = Writing::Broken;
+                    return false;
                 }
             }
         }
@@ -786,6 +863,13 @@ impl Connection {
                 };
                 env.close_idle || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
             }
+            Reading::Proxy { since } if config.timed_out(since, now) => {
+                log::debug!(
+                    "connection from {}: no PROXY protocol header in time; closing",
+                    self.client()
+                );
+                true
+            }
             Reading::Head { since } if config.timed_out(since, now) => {
                 let message = "request head not received in time";
                 self.refuse(env, 408, message, Refusal::Timeout);
@@ -827,6 +911,7 @@ mod tests {
         timeout: Some(Duration::from_secs(30)),
         keep_alive: Duration::from_secs(2),
         min_rate: MinRate::NONE,
+        proxy_protocol: None,
     };
 
     fn pair() -> (Connection, UnixStream) {

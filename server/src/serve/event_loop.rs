@@ -573,7 +573,13 @@ impl EventLoop {
             return;
         }
         entry.insert(Slot {
-            conn: Some(Box::new(Connection::new(stream, peer, self.now))),
+            conn: Some(Box::new({
+                let mut conn = Connection::new(stream, peer, self.now);
+                if self.rt.settings.conn.proxy_protocol.is_some() {
+                    conn.expect_proxy_header(self.now);
+                }
+                conn
+            })),
             prev: NIL,
             next: NIL,
             idle: false,
