@@ -289,7 +289,7 @@ impl MasterMetrics {
             &mut out,
             "portico_request_duration_seconds",
             "histogram",
-            "Time from a request's head to the end of its response.",
+            "Time from the start of a request's handling (its app call, or the server's own answer) to the end of its response; time queued for a thread is not included.",
         );
         let mut cumulative = 0;
         for (bound, n) in BUCKETS_US.iter().zip(&t.duration) {
