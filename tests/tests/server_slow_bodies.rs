@@ -171,3 +171,51 @@ fn a_body_behind_the_minimum_rate_is_cut_off_with_408_and_the_view_sees_an_error
     assert_eq!(r.status, 200, "a 100 KB/s upload; curl {}", r.stderr);
     assert_eq!(r.body.len(), body.len());
 }
+
+#[test]
+fn a_client_taking_its_response_behind_the_minimum_rate_is_cut_off() {
+    use std::io::Read;
+    // --timeout alone would never fire: the client takes a few bytes every 50 ms.
+    let server = tests::Server::builder(tests::app_lib("raw_hello"))
+        .args(["--body-timeout", "1", "--body-min-rate", "100000"])
+        .start();
+    let mut slow = tests::connect_with_small_receive_buffer(server.addr, 4096);
+    let body_len = 8 * 1024 * 1024;
+    slow.write_all(
+        format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {body_len}\r\n\r\n").as_bytes(),
+    )
+    .expect("send head");
+    let mut uploader = slow.try_clone().expect("clone");
+    let upload = thread::spawn(move || uploader.write_all(&vec![b'x'; body_len]).is_ok());
+    let started = Instant::now();
+    slow.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("read timeout");
+    let mut buf = [0u8; 100];
+    let mut taken = 0usize;
+    let ended = loop {
+        match slow.read(&mut buf) {
+            Ok(0) | Err(_) => break started.elapsed(),
+            Ok(n) => taken += n,
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "still connected after {taken} bytes; log:\n{}",
+            server.logs()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(taken < body_len, "the response could not have completed");
+    assert!(
+        ended < Duration::from_secs(10),
+        "cut off after {ended:?}, expected soon after --body-timeout 1"
+    );
+    assert!(
+        server.wait_for_log(
+            "whose client took its response slower than 100000 bytes/s",
+            Duration::from_secs(5)
+        ),
+        "the cut-off is logged; log:\n{}",
+        server.logs()
+    );
+    assert!(!upload.join().expect("uploader"), "the upload was cut too");
+}
