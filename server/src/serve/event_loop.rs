@@ -202,6 +202,7 @@ impl EventLoop {
             key,
             mut conn,
             mut head,
+            ..
         } = call;
         if self.spare.capacity() < head.headers.capacity() {
             head.headers.clear();
@@ -304,7 +305,12 @@ impl EventLoop {
                     if self.rt.try_enter_app() {
                         let conn = slot.conn.take()?;
                         self.out_on_call += 1;
-                        return Some(Call { key, conn, head });
+                        return Some(Call {
+                            key,
+                            conn,
+                            head,
+                            since: now,
+                        });
                     }
                     if self.rt.queue_full() {
                         conn.answer_overloaded(&mut env, head, now);

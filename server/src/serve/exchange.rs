@@ -130,6 +130,9 @@ pub struct Call {
     pub conn: Box<Connection>,
     /// The parsed head; its ranges index the connection's unconsumed bytes.
     pub head: Head,
+    /// The loop's clock when the call was handed out (the metrics' start: no clock read of
+    /// its own).
+    pub since: Instant,
 }
 
 /// Why the server refused a body the app was reading.
@@ -222,6 +225,8 @@ struct Exchange<'a> {
     forwarded: Option<&'a Forwarded>,
     /// When the call began (only when there is an access log to say how long it took).
     started: Option<Instant>,
+    /// When the loop handed the call out.
+    since: Instant,
 }
 
 impl Call {
@@ -243,6 +248,7 @@ impl Call {
             env,
             head_bytes,
             forwarded.as_ref(),
+            self.since,
         );
         ex.request_headers(&self.head, &mut headers);
         let rc = {
@@ -274,6 +280,7 @@ impl<'a> Exchange<'a> {
         env: &'a CallEnv<'a>,
         mut head_bytes: Vec<u8>,
         forwarded: Option<&'a Forwarded>,
+        since: Instant,
     ) -> Exchange<'a> {
         head_bytes.clear();
         let Some(rbuf) = conn.rbuf.as_mut() else {
@@ -330,7 +337,8 @@ impl<'a> Exchange<'a> {
             gone: false,
             last_probe: None,
             forwarded,
-            started: (env.access_log.is_some() || env.metrics.is_some()).then(Instant::now),
+            started: env.access_log.map(|_| Instant::now()),
+            since,
             conn,
             env,
         }
@@ -899,7 +907,7 @@ impl<'a> Exchange<'a> {
             Leftover::Close
         };
         if let Some(m) = self.env.metrics {
-            let elapsed = self.started.map_or(Duration::ZERO, |t| now - t);
+            let elapsed = now.saturating_duration_since(self.since);
             let method = &self.head_slice(head)[head.method.clone()];
             let sent = self.conn.wbuf.total_len() - self.out_start;
             m.request(
