@@ -13,6 +13,7 @@
 # and the worker's instructions: callgrind follows the fork and writes a file for each). The top
 # functions of the measured run (callgrind_annotate, self cost) go into the report,
 # bench/out/callgrind-<timestamp>.md, which is also printed. Run it with --no-build to skip cargo.
+# PORTICO_ARGS adds flags to every run (PORTICO_ARGS="--metrics-bind 127.0.0.1:0" prices metrics).
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -113,7 +114,7 @@ profile() {
     fi
     port="$(free_port)"
     valgrind --tool=callgrind --callgrind-out-file="$WORK/$app-$label.%p.out" \
-        "$PORTICO" --bind "127.0.0.1:$port" --threads 1 --log-level warn "${settings[@]}" "$lib" \
+        "$PORTICO" --bind "127.0.0.1:$port" --threads 1 --log-level warn "${settings[@]}" ${PORTICO_ARGS:-} "$lib" \
         >"$WORK/$app-$label.log" 2>&1 &
     SERVER_PID=$!
     wait_listening "$port" || { echo "callgrind.sh: portico + $app did not start: $(tail -n 3 "$WORK/$app-$label.log")" >&2; return 1; }
@@ -131,7 +132,7 @@ profile() {
 {
     echo "# Portico instructions per request (callgrind), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "- command: \`bench/callgrind.sh $*\`; $REQUESTS keep-alive GETs on one connection, \`portico --threads 1\`"
+    echo "- command: \`${PORTICO_ARGS:+PORTICO_ARGS=\"$PORTICO_ARGS\" }bench/callgrind.sh $*\`; $REQUESTS keep-alive GETs on one connection, \`portico --threads 1\`"
     echo "- per request = (Ir of the measured run - Ir of a baseline run idle for as long) / $REQUESTS"
     echo "- git: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown); $(valgrind --version)"
     echo

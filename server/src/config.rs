@@ -5,10 +5,16 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::access_log::Style;
+use crate::edge::access_log::Style;
+use crate::edge::log_format::{LineFormat, DEFAULT_FORMAT};
+use crate::edge::proxy::{ForwardedAllow, DEFAULT_ALLOW};
 use crate::http1::parse::Limits;
-use crate::log_format::{LineFormat, DEFAULT_FORMAT};
-use crate::proxy::{ForwardedAllow, DEFAULT_ALLOW};
+
+/// `--body-timeout`'s default: mod_reqtimeout's `body=20`.
+pub const DEFAULT_BODY_TIMEOUT: u64 = 20;
+
+/// `--body-min-rate`'s default: mod_reqtimeout's `MinRate=500`.
+pub const DEFAULT_BODY_MIN_RATE: u64 = 500;
 
 /// Default maximum number of open client connections. Each idle connection costs a socket and
 /// two small buffers (a few KiB), so 10 000 stays well under a typical `ulimit -n` of 65 536
@@ -73,6 +79,22 @@ pub struct Config {
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
+    /// Seconds a request body (or a response the client is slow to take) may take before
+    /// --body-min-rate applies, as mod_reqtimeout's `body=`.
+    #[arg(long = "body-timeout", value_name = "SECS", default_value_t = DEFAULT_BODY_TIMEOUT)]
+    pub body_timeout: u64,
+
+    /// Bytes a second a client must average, past --body-timeout, sending a request body or
+    /// taking a response a handler waits on; each such bytes buy a second more (0: no minimum).
+    /// A client behind it gets 408 (or, taking a response, is closed).
+    #[arg(long = "body-min-rate", value_name = "BYTES", default_value_t = DEFAULT_BODY_MIN_RATE)]
+    pub body_min_rate: u64,
+
+    /// Serve Prometheus metrics (GET /metrics) on HOST:PORT from the master, on a listener of
+    /// its own, summed over every worker [default: none].
+    #[arg(long = "metrics-bind", value_name = "HOST:PORT")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, and in a worker being
     /// replaced (HUP, --max-requests, TTOU, a stuck handler).
     #[arg(long = "graceful-timeout", value_name = "SECS", default_value_t = 30)]
@@ -103,6 +125,19 @@ pub struct Config {
     #[arg(long = "forwarded-allow-ips", value_name = "LIST", env = "FORWARDED_ALLOW_IPS",
           default_value = DEFAULT_ALLOW, value_parser = ForwardedAllow::parse)]
     pub forwarded_allow_ips: ForwardedAllow,
+
+    /// Expect the PROXY protocol (v1 or v2, as HAProxy's send-proxy / send-proxy-v2 and AWS
+    /// NLB send it) at the start of every connection: its client address becomes the one the
+    /// app and the access log see. A connection without one, or from a peer not in
+    /// --proxy-allow-from, is closed.
+    #[arg(long = "proxy-protocol")]
+    pub proxy_protocol: bool,
+
+    /// Peers allowed to send a PROXY protocol header: comma-separated addresses or networks,
+    /// or `*` for any. Unix-socket peers are always allowed.
+    #[arg(long = "proxy-allow-from", value_name = "LIST", default_value = DEFAULT_ALLOW,
+          value_parser = ForwardedAllow::parse)]
+    pub proxy_allow_from: ForwardedAllow,
 
     /// Listen backlog: connections the kernel queues before accept.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..=65535))]

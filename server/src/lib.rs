@@ -1,6 +1,6 @@
 //! portico's server library: the process (CLI and config, sockets, the event loops, HTTP/1.1
 //! parsing and writing, the threads that run the app, loading apps, signals, logging). The
-//! `portico` binary is a thin `main` over [`serve`]; the modules are public so that fuzz targets
+//! `portico` binary is a thin `main` over [`serve()`]; the modules are public so that fuzz targets
 //! and benchmarks can drive the wire-level parts (`http1::parse::parse_head`,
 //! `http1::body::Decoder`) directly.
 //!
@@ -36,6 +36,9 @@
 //!   `block_in_place`. The common path pays two atomic stores and a swap for this.
 //! - `--threads` keeps gunicorn's meaning: how many requests may run app code at once. A
 //!   request that finds them all busy waits in its loop (`--max-queue` in all, then 503).
+//!   A call waiting on its client (body bytes, or room for its response) does not count: a
+//!   slow client holds one blocked thread, not one of `--threads`, and only for as long as
+//!   `--body-timeout` and `--body-min-rate` allow (see [`serve::min_rate`]).
 //! - Memory per connection is bounded both ways: a read window of 16 KiB (a head may grow it
 //!   to the head limits), and at most 256 KiB of unsent response, past which the app's `write`
 //!   waits and the next pipelined request is not started. An idle connection holds neither.
@@ -61,55 +64,59 @@
 //! A reload starts a full new generation beside the old one and retires the old workers only
 //! once every new one has created its app; a retiring worker drains gently (each connection's
 //! next response closes it, idle keep-alive connections run out their `--keep-alive`), so no
-//! request is refused or cut. See [`arbiter`] and [`worker`].
+//! request is refused or cut. See [`process::arbiter`] and [`process::worker`].
 //!
 //! # Layout
-//! [`config`] (the flags), [`listener`] (binding, accepting), [`runtime`] (threads, the
-//! monitor, app slots), [`event_loop`] (one loop; no HTTP), [`connection`] (a connection's
-//! reading and writing states), [`exchange`] (one request through the app: the ABI
-//! trampolines), [`http1`] (parse, body, encode, date), [`io`] (socket, buffers, blocking
-//! waits), [`loader`] (the app library), [`peer`], [`proxy`] (`X-Forwarded-*` from trusted
-//! peers), [`access_log`] and [`log_format`], [`ratelimit`], [`clock`], [`signals`],
-//! [`error`]; the processes: [`arbiter`] (the master), [`worker`], [`worker_link`] (status
-//! pipe, heartbeat), [`process`] (fork, signals, wait), [`snapshot`] (the library copies),
-//! [`call_clock`] (stuck handlers), [`pidfile`], [`systemd`].
+//! The two halves the model above describes are two folders, with the edge and the wire
+//! format beside them and a few foundations under all:
+//!
+//! - [`serve`](mod@serve): the request path in one process: [`serve::scheduler`] (threads, the monitor,
+//!   spares), [`serve::runtime`] (the state they share: app slots, the queue, the drain),
+//!   [`serve::event_loop`] (one loop; no HTTP), [`serve::connection`] (a connection's reading
+//!   and writing states), [`serve::exchange`] (one request through the app: the ABI
+//!   trampolines), [`serve::io`] (socket, buffers, blocking waits), [`serve::call_clock`]
+//!   (stuck handlers), [`serve::listener`] (binding, accepting), [`serve::signals`] (the
+//!   shutdown flags the loops read), [`serve::min_rate`] (how fast a client must send a body
+//!   or take a response).
+//! - [`process`]: the master and its workers: [`process::arbiter`] (the master),
+//!   [`process::worker`], [`process::worker_link`] (status pipe, heartbeat),
+//!   [`process::snapshot`] (the library copies), [`process::pidfile`], [`process::systemd`],
+//!   [`process::metrics_endpoint`] (the master's `--metrics-bind` listener).
+//! - [`http1`]: the wire format (parse, body, encode, date), used by both and depending on
+//!   neither.
+//! - [`edge`]: what the server says to and believes of the outside: [`edge::peer`],
+//!   [`edge::proxy`] (`X-Forwarded-*` from trusted peers), [`edge::proxy_protocol`] (HAProxy's
+//!   PROXY header), [`edge::metrics`] (each worker's shared page, the Prometheus text),
+//!   [`edge::access_log`] and [`edge::log_format`], [`edge::ratelimit`].
+//! - foundations: [`config`] (the flags), [`loader`] (the app library), [`sys`] (fork, pipes,
+//!   wait statuses, the monotonic clock: the OS plumbing both halves share), [`clock`],
+//!   [`error`].
+//!
+//! Dependencies point one way: `process` → `serve` → `edge` → `http1`, and every folder onto
+//! the foundations (`config` reads `edge`'s formats); inside `serve`, `scheduler` drives
+//! `event_loop`, which reads `runtime`.
 
-pub mod access_log;
-pub mod arbiter;
-pub mod call_clock;
 pub mod clock;
 pub mod config;
-pub mod connection;
+pub mod edge;
 pub mod error;
-pub mod event_loop;
-pub mod exchange;
 pub mod http1;
-pub mod io;
-pub mod listener;
 pub mod loader;
-pub mod log_format;
-pub mod peer;
-pub mod pidfile;
 pub mod process;
-pub mod proxy;
-pub mod ratelimit;
-pub mod runtime;
-pub mod signals;
-pub mod snapshot;
-pub mod systemd;
-pub mod worker;
-pub mod worker_link;
+pub mod serve;
+pub mod sys;
 
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::connection::ConnConfig;
 use crate::error::ServerError;
-use crate::event_loop::EventLoop;
 use crate::http1::parse::Limits;
-use crate::listener::Listener;
 use crate::loader::App;
-use crate::runtime::{Runtime, Settings};
+use crate::serve::connection::ConnConfig;
+use crate::serve::event_loop::EventLoop;
+use crate::serve::listener::Listener;
+use crate::serve::min_rate::MinRate;
+use crate::serve::runtime::{Runtime, Settings};
 
 /// Installs the logger: `RUST_LOG` when set and non-empty, else `--log-level`. Each line
 /// carries the process id (the master's or a worker's), as gunicorn's do.
@@ -150,6 +157,13 @@ pub fn settings(config: &Config) -> Settings {
             body_limit: config.body_limit(),
             timeout: (config.timeout > 0).then(|| config.timeout()),
             keep_alive: config.keep_alive(),
+            min_rate: MinRate {
+                grace: std::time::Duration::from_secs(config.body_timeout),
+                bytes_per_sec: config.body_min_rate,
+            },
+            proxy_protocol: config
+                .proxy_protocol
+                .then(|| config.proxy_allow_from.clone()),
         },
         threads: config.thread_count(),
         max_queue: config.max_queue,
@@ -161,7 +175,7 @@ pub fn settings(config: &Config) -> Settings {
 }
 
 /// Serves the app until a shutdown signal has been handled: a master process and its workers
-/// (see [`arbiter`]). With `--check-config`, loads the app in this process, reports on it and
+/// (see [`process::arbiter`]). With `--check-config`, loads the app in this process, reports on it and
 /// returns.
 pub fn serve(config: &Config) -> Result<(), ServerError> {
     if config.check_config {
@@ -174,7 +188,7 @@ pub fn serve(config: &Config) -> Result<(), ServerError> {
         app.destroy();
         return Ok(());
     }
-    arbiter::run(config)
+    process::arbiter::run(config)
 }
 
 /// Builds `loops` event loops (the first with the listeners) and runs them to the end.
@@ -184,6 +198,6 @@ pub fn run(rt: &Arc<Runtime>, listeners: Vec<Listener>, loops: usize) -> Result<
         .map(|id| EventLoop::new(rt, id, first.take().unwrap_or_default()))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| ServerError::io("cannot create an event loop", e))?;
-    rt.run(event_loops)
+    serve::scheduler::run(rt, event_loops)
         .map_err(|e| ServerError::io("cannot start the server's threads", e))
 }

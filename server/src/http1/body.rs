@@ -37,8 +37,11 @@ impl BodyError {
 enum State {
     /// Reading hex digits of a chunk size.
     Size,
-    /// After the digits: optional whitespace (BWS) before `;` or the line end.
+    /// After the digits: `;`, the line end, or whitespace (BWS) that must lead to a `;`.
     SizeLws,
+    /// Whitespace after the digits: only more of it or a `;` may follow (`0 ` then the line
+    /// end is not a chunk-size line).
+    SizeBws,
     /// Inside chunk extensions, until the line end.
     Extension,
     /// Saw the CR ending a chunk-size line.
@@ -204,13 +207,15 @@ impl Decoder {
                 },
                 // RFC 9112 section 7.1.1: chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS
                 // ext-val ] ). A CR must end the line: a bare CR inside it could be read as a line
-                // end by a proxy in front and desync the framing.
+                // end by a proxy in front and desync the framing. Whitespace is BWS before a `;`
+                // only: `0 ` ending its line is no chunk-size line, and a front proxy may read it
+                // otherwise.
                 State::SizeLws => {
                     if let Err(e) = self.count_line() {
                         fail!(e);
                     }
                     match b {
-                        b' ' | b'\t' => {}
+                        b' ' | b'\t' => self.state = State::SizeBws,
                         b';' => self.state = State::Extension,
                         b'\r' => self.state = State::SizeLf,
                         b'\n' => {
@@ -218,6 +223,16 @@ impl Decoder {
                                 fail!(e);
                             }
                         }
+                        _ => fail!(BodyError::Malformed),
+                    }
+                }
+                State::SizeBws => {
+                    if let Err(e) = self.count_line() {
+                        fail!(e);
+                    }
+                    match b {
+                        b' ' | b'\t' => {}
+                        b';' => self.state = State::Extension,
                         _ => fail!(BodyError::Malformed),
                     }
                 }
@@ -436,8 +451,12 @@ mod tests {
             &b"5\rX\r\nhello\r\n0\r\n\r\n"[..],
             b"5;a\rb\r\nhello\r\n0\r\n\r\n",
             b"5\r\nhello\r\n0\r\nT: a\rb\r\n\r\n",
-            // Whitespace after the size must lead to an extension.
+            // Whitespace after the size must lead to an extension: `1*HEXDIG [ BWS ";" ext ]`.
             b"5 x\r\nhello\r\n0\r\n\r\n",
+            b"5 \r\nhello\r\n0\r\n\r\n",
+            b"5\t\nhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0 \r\n\r\n",
+            b"5\r\nhello\r\n0  \t\r\n\r\n",
             // Control bytes in an extension or a trailer.
             b"5;a\x00\r\nhello\r\n0\r\n\r\n",
             b"5\r\nhello\r\n0\r\nT: \x01\r\n\r\n",

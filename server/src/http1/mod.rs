@@ -5,3 +5,4 @@ pub mod body;
 pub mod date;
 pub mod encode;
 pub mod parse;
+pub mod target;

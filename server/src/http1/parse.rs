@@ -4,6 +4,8 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::target::{check_form, TargetError};
+
 /// The limits a head is checked against (from the command line), counted as gunicorn counts them.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -105,6 +107,16 @@ pub enum ParseError {
     /// More than one Content-Type field: a singleton field (RFC 9110 section 5.3) that cannot be
     /// joined, so the body's type would be ambiguous; gunicorn refuses it too.
     DuplicateContentType,
+    /// A target in none of the four forms (`foo/bar`, `s://]x/:`, a scheme other than http(s)).
+    InvalidTarget,
+    /// The asterisk-form (`*`) with a method other than OPTIONS.
+    AsteriskForm,
+    /// The authority-form (`host:port`) with a method other than CONNECT.
+    AuthorityForm,
+    /// CONNECT with a target other than the authority-form.
+    ConnectTarget,
+    /// CONNECT (a tunnel), which portico does not implement.
+    Connect,
 }
 
 /// The status and one-line reason for a refused head: the one place parse failures map to HTTP.
@@ -131,6 +143,12 @@ pub fn error_status(err: ParseError) -> (u16, &'static str) {
         ParseError::UnsupportedTransferCoding => (501, "unsupported transfer coding"),
         ParseError::DuplicateHost => (400, "more than one Host header"),
         ParseError::DuplicateContentType => (400, "more than one Content-Type header"),
+        ParseError::InvalidTarget => (400, "invalid request target"),
+        ParseError::AsteriskForm => (400, "the asterisk-form target is for OPTIONS only"),
+        ParseError::AuthorityForm => (400, "the authority-form target is for CONNECT only"),
+        ParseError::ConnectTarget => (400, "CONNECT needs an authority-form target"),
+        // RFC 9110 section 9.1: a method the origin server does not implement "SHOULD" get 501.
+        ParseError::Connect => (501, "CONNECT is not supported"),
     }
 }
 
@@ -247,6 +265,15 @@ fn parse_with<'b>(
     }
     let target = offset(buf, target.as_bytes());
     let (authority, mut origin) = split_absolute_form(buf, target.clone())?;
+    check_form(method.as_bytes(), &buf[target.clone()], authority.is_some()).map_err(
+        |e| match e {
+            TargetError::Invalid => ParseError::InvalidTarget,
+            TargetError::AsteriskForm => ParseError::AsteriskForm,
+            TargetError::AuthorityForm => ParseError::AuthorityForm,
+            TargetError::ConnectTarget => ParseError::ConnectTarget,
+            TargetError::Connect => ParseError::Connect,
+        },
+    )?;
     // A fragment is the client's own (RFC 9110 section 4.2.4: never sent); gunicorn's urlsplit
     // drops it from PATH_INFO and QUERY_STRING, so a stray one must not reach the app's routes.
     if let Some(i) = memchr::memchr(b'#', &buf[origin.clone()]) {

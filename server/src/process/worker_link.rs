@@ -86,7 +86,7 @@ pub struct StatusWriter {
 impl StatusWriter {
     /// Wraps the write end (made blocking: a message is written whole).
     pub fn new(fd: OwnedFd) -> StatusWriter {
-        let _ = crate::process::set_blocking(fd.as_raw_fd());
+        let _ = crate::sys::set_blocking(fd.as_raw_fd());
         StatusWriter { fd }
     }
 
@@ -194,7 +194,7 @@ impl Heartbeat {
             return Err(io::Error::last_os_error());
         }
         let beat = Heartbeat { page };
-        beat.beat(crate::process::monotonic_ms());
+        beat.beat(crate::sys::monotonic_ms());
         Ok(beat)
     }
 
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_reader_collects_whole_lines_and_sees_the_end() {
-        let (r, w) = crate::process::pipe().unwrap();
+        let (r, w) = crate::sys::pipe().unwrap();
         let writer = StatusWriter::new(w);
         let mut reader = StatusReader::new(r);
         writer.send(&Message::Ready { app: "a".into() });

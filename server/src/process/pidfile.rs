@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ServerError;
-use crate::process;
+use crate::sys;
 
 /// The written pid file; removed on drop if it still holds this process's pid.
 pub struct PidFile {
@@ -21,10 +21,10 @@ impl PidFile {
             path: path.to_path_buf(),
             problem,
         };
-        let pid = process::own_pid();
+        let pid = sys::own_pid();
         if let Ok(text) = std::fs::read_to_string(path) {
             if let Ok(old) = text.trim().parse::<libc::pid_t>() {
-                if old != pid && process::is_alive(old) {
+                if old != pid && sys::is_alive(old) {
                     return Err(fail(format!(
                         "already running as pid {old} (or the pid file is stale: remove it)"
                     )));

@@ -4,7 +4,7 @@
 //! `$NOTIFY_SOCKET`, for `Type=notify` units). Outside systemd both do nothing.
 
 use crate::error::ServerError;
-use crate::listener::Listener;
+use crate::serve::listener::Listener;
 
 /// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
 const LISTEN_FDS_START: i32 = 3;

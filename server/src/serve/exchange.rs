@@ -22,18 +22,22 @@ use gateway_api::{
     GW_ERR_CLIENT_GONE, GW_ERR_INVALID, GW_ERR_NOT_STARTED, GW_ERR_OVERFLOW, GW_OK,
 };
 
-use crate::access_log::AccessLog;
-use crate::call_clock;
 use crate::clock::now_unix_ms;
-use crate::connection::{ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND};
+use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::WorkerMetrics;
+use crate::edge::proxy::{Forwarded, ForwardedAllow};
+use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::{
     self, app_head, bodyless, chunk_header, simple_response, AppHead, Framing, CONTINUE, LAST_CHUNK,
 };
 use crate::http1::parse::{BodyKind, Head};
-use crate::io::{self, Readiness};
 use crate::loader::App;
-use crate::proxy::{Forwarded, ForwardedAllow};
+use crate::serve::call_clock;
+use crate::serve::connection::{
+    ConnConfig, Connection, Inbound, Leftover, LogLine, Writing, WRITE_BOUND,
+};
+use crate::serve::io::{self, Readiness};
 
 /// Unsent bytes at which a `write` pushes what it has to the socket without waiting for the
 /// app to return: small writes are coalesced up to here, and a large response starts moving
@@ -67,6 +71,39 @@ thread_local! {
     static JOINED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// How a call tells the runtime that it waits on its client (body bytes to arrive, or room
+/// for its response), so that the wait does not hold one of `--threads`: between `begin` and
+/// `end` another request may run app code in its place. A call back from such a wait goes on at
+/// once, so for a moment more than `--threads` may run; at most one per waiting call.
+pub trait ClientWaits {
+    /// The call starts waiting on its client.
+    fn begin_client_wait(&self);
+    /// The call's wait is over: it runs app code again.
+    fn end_client_wait(&self);
+}
+
+/// One wait on the client, ended when dropped.
+struct ClientWait<'a>(&'a dyn ClientWaits);
+
+impl<'a> ClientWait<'a> {
+    fn begin(waits: &'a dyn ClientWaits) -> ClientWait<'a> {
+        waits.begin_client_wait();
+        ClientWait(waits)
+    }
+}
+
+impl Drop for ClientWait<'_> {
+    fn drop(&mut self) {
+        self.0.end_client_wait();
+    }
+}
+
+/// Connections closed because their client sent its body too slowly (rate-limited warning).
+static SLOW_BODY: RateLimited = RateLimited::new();
+
+/// Connections closed because their client took its response too slowly.
+static SLOW_READER: RateLimited = RateLimited::new();
+
 /// Everything a call needs from the server, shared by all calls.
 pub struct CallEnv<'a> {
     /// The app.
@@ -81,6 +118,10 @@ pub struct CallEnv<'a> {
     pub access_log: Option<&'a AccessLog>,
     /// The peers whose `X-Forwarded-*` headers are believed.
     pub forwarded: &'a ForwardedAllow,
+    /// Where waits on the client are reported.
+    pub waits: &'a dyn ClientWaits,
+    /// This worker's metrics page, with `--metrics-bind`.
+    pub metrics: Option<&'a WorkerMetrics>,
 }
 
 /// A request handed from its event loop to the thread that runs it, with its connection.
@@ -91,6 +132,9 @@ pub struct Call {
     pub conn: Box<Connection>,
     /// The parsed head; its ranges index the connection's unconsumed bytes.
     pub head: Head,
+    /// The loop's clock when the call was handed out (the metrics' start: no clock read of
+    /// its own).
+    pub since: Instant,
 }
 
 /// Why the server refused a body the app was reading.
@@ -100,6 +144,8 @@ enum BodyFailure {
     Refused(BodyError),
     /// The client stopped sending within `--timeout`.
     Timeout,
+    /// The client fell behind `--body-min-rate` past `--body-timeout`.
+    TooSlow,
     /// The client closed before the body was whole.
     Cut,
 }
@@ -151,6 +197,16 @@ struct Exchange<'a> {
     /// The client waits for `100 Continue` before sending its body, and it was not sent yet.
     awaiting_continue: bool,
     body_failure: Option<BodyFailure>,
+    /// When the app first asked for body bytes (the minimum rate counts from there).
+    body_since: Option<Instant>,
+    /// Body bytes read from the socket so far (after those that came with the head).
+    body_bytes: u64,
+    /// Decoded body bytes handed to the app.
+    body_read: u64,
+    /// Where this exchange's output begins in the connection's (for the bytes-sent metric).
+    out_start: u64,
+    /// When the response first had to wait for the client, and the bytes sent by then.
+    send_since: Option<(Instant, u64)>,
     status: u16,
     double_start: bool,
     app_head: AppHead,
@@ -171,6 +227,8 @@ struct Exchange<'a> {
     forwarded: Option<&'a Forwarded>,
     /// When the call began (only when there is an access log to say how long it took).
     started: Option<Instant>,
+    /// When the loop handed the call out.
+    since: Instant,
 }
 
 impl Call {
@@ -193,6 +251,7 @@ impl Call {
             env,
             head_bytes,
             forwarded.as_ref(),
+            self.since,
         );
         ex.request_headers(&self.head, &mut headers, &mut joined);
         let rc = {
@@ -226,6 +285,7 @@ impl<'a> Exchange<'a> {
         env: &'a CallEnv<'a>,
         mut head_bytes: Vec<u8>,
         forwarded: Option<&'a Forwarded>,
+        since: Instant,
     ) -> Exchange<'a> {
         head_bytes.clear();
         let Some(rbuf) = conn.rbuf.as_mut() else {
@@ -266,6 +326,11 @@ impl<'a> Exchange<'a> {
             body_pos: head_at + head.len,
             awaiting_continue: head.expect_continue,
             body_failure: None,
+            body_since: None,
+            body_bytes: 0,
+            body_read: 0,
+            out_start: conn.wbuf.total_len(),
+            send_since: None,
             status: 0,
             double_start: false,
             app_head: AppHead::default(),
@@ -278,6 +343,7 @@ impl<'a> Exchange<'a> {
             last_probe: None,
             forwarded,
             started: env.access_log.map(|_| Instant::now()),
+            since,
             conn,
             env,
         }
@@ -585,10 +651,34 @@ impl<'a> Exchange<'a> {
     /// is given up on, as one that is gone.
     fn wait_writable(&mut self) -> Result<(), i32> {
         let since = Instant::now();
+        let sent = self.conn.wbuf.total_len() - self.conn.wbuf.unsent() as u64;
+        let (send_since, sent_before) = *self.send_since.get_or_insert((since, sent));
+        let _wait = ClientWait::begin(self.env.waits);
         loop {
             if self.cancelled_by_server() {
                 return Err(GW_ERR_CANCELLED);
             }
+            let rule = self.env.config.min_rate;
+            let sent = self.conn.wbuf.total_len() - self.conn.wbuf.unsent() as u64;
+            let left = rule.time_left(send_since, sent - sent_before, Instant::now());
+            if left == Some(Duration::ZERO) {
+                if let Some(n) = SLOW_READER.hit() {
+                    log::warn!(
+                        "closed {n} connection(s) whose client took its response slower than \
+                         {} bytes/s past {:?} (--body-min-rate, --body-timeout); last: {}",
+                        rule.bytes_per_sec,
+                        rule.grace,
+                        self.conn.client()
+                    );
+                }
+                if let Some(m) = self.env.metrics {
+                    m.slow_reader();
+                }
+                self.gone = true;
+                self.conn.writing = Writing::Broken;
+                return Err(GW_ERR_CLIENT_GONE);
+            }
+            let slice = left.map_or(WAIT_SLICE, |l| l.min(WAIT_SLICE));
             let waited = since.elapsed();
             if let Some(limit) = self.env.config.timeout {
                 if waited > limit {
@@ -604,7 +694,7 @@ impl<'a> Exchange<'a> {
             }
             let fd = self.conn.stream.as_raw_fd();
             // Waiting on the client is not the app being stuck (`call_clock`).
-            match call_clock::while_waiting(|| io::wait(fd, false, true, WAIT_SLICE)) {
+            match call_clock::while_waiting(|| io::wait(fd, false, true, slice)) {
                 Ok(Some(Readiness { broken: true, .. })) => {
                     return Err(self.lost(std::io::ErrorKind::BrokenPipe.into()))
                 }
@@ -624,9 +714,15 @@ impl<'a> Exchange<'a> {
         if self.body_failure.is_some() {
             return GW_ERR_BODY as isize;
         }
+        if self.body_since.is_none() {
+            self.body_since = Some(Instant::now());
+        }
         loop {
             match self.read_step(out) {
-                ReadStep::Got(n) => return n as isize,
+                ReadStep::Got(n) => {
+                    self.body_read += n as u64;
+                    return n as isize;
+                }
                 ReadStep::Again => {}
                 ReadStep::Wait => {
                     if let Err(rc) = self.wait_readable() {
@@ -701,10 +797,14 @@ impl<'a> Exchange<'a> {
                 ReadStep::Failed(GW_ERR_BODY)
             }
             Ok(n) if direct.is_some() => {
+                self.body_bytes += n as u64;
                 decoder.advance_length(n);
                 ReadStep::Got(n)
             }
-            Ok(_) => ReadStep::Again,
+            Ok(n) => {
+                self.body_bytes += n as u64;
+                ReadStep::Again
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ReadStep::Wait,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => ReadStep::Again,
             Err(e) => ReadStep::Lost(e),
@@ -714,10 +814,31 @@ impl<'a> Exchange<'a> {
     /// Waits until body bytes arrive, at most `--timeout` without one.
     fn wait_readable(&mut self) -> Result<(), i32> {
         let since = Instant::now();
+        let body_since = *self.body_since.get_or_insert(since);
+        let _wait = ClientWait::begin(self.env.waits);
         loop {
             if self.cancelled_by_server() {
                 return Err(GW_ERR_CANCELLED);
             }
+            let rule = self.env.config.min_rate;
+            let left = rule.time_left(body_since, self.body_bytes, Instant::now());
+            if left == Some(Duration::ZERO) {
+                if let Some(n) = SLOW_BODY.hit() {
+                    log::warn!(
+                        "answered 408 to {n} request(s) whose body came slower than {} bytes/s \
+                         past {:?} (--body-min-rate, --body-timeout); last: {}",
+                        rule.bytes_per_sec,
+                        rule.grace,
+                        self.conn.client()
+                    );
+                }
+                if let Some(m) = self.env.metrics {
+                    m.slow_body();
+                }
+                self.body_failure = Some(BodyFailure::TooSlow);
+                return Err(GW_ERR_BODY);
+            }
+            let slice = left.map_or(WAIT_SLICE, |l| l.min(WAIT_SLICE));
             if self
                 .env
                 .config
@@ -729,7 +850,7 @@ impl<'a> Exchange<'a> {
             }
             let owed = !self.conn.wbuf.is_empty();
             let fd = self.conn.stream.as_raw_fd();
-            match call_clock::while_waiting(|| io::wait(fd, true, owed, WAIT_SLICE)) {
+            match call_clock::while_waiting(|| io::wait(fd, true, owed, slice)) {
                 Ok(Some(r)) if r.broken => {
                     return Err(self.lost(std::io::ErrorKind::ConnectionReset.into()))
                 }
@@ -807,6 +928,18 @@ impl<'a> Exchange<'a> {
         } else {
             Leftover::Close
         };
+        if let Some(m) = self.env.metrics {
+            let elapsed = now.saturating_duration_since(self.since);
+            let method = &self.head_slice(head)[head.method.clone()];
+            let sent = self.conn.wbuf.total_len() - self.out_start;
+            m.request(
+                method,
+                status,
+                elapsed,
+                head.len as u64 + self.body_read,
+                sent,
+            );
+        }
         if let Some(log) = self.env.access_log {
             let bytes = self.head_slice(head);
             let line = LogLine::of_head(head, bytes);
@@ -904,6 +1037,7 @@ impl<'a> Exchange<'a> {
         let (status, message) = match failure {
             BodyFailure::Refused(e) => e.status(),
             BodyFailure::Timeout => (408, "request body not received in time"),
+            BodyFailure::TooSlow => (408, "request body sent too slowly"),
             BodyFailure::Cut => (400, "incomplete request body"),
         };
         let client = self.conn.client().to_string();

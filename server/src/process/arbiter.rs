@@ -25,16 +25,18 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::access_log::AccessLog;
 use crate::config::{Config, MAX_WORKERS};
+use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::{MasterMetrics, MetricsPage, RestartCause};
 use crate::error::ServerError;
-use crate::listener::Listener;
-use crate::pidfile::PidFile;
-use crate::process::{self, Ending, Forked, MasterSignals};
-use crate::snapshot::Snapshot;
-use crate::systemd;
-use crate::worker::{self, Assignment};
-use crate::worker_link::{Heartbeat, Message, StatusReader, StatusWriter};
+use crate::process::metrics_endpoint::MetricsEndpoint;
+use crate::process::pidfile::PidFile;
+use crate::process::snapshot::Snapshot;
+use crate::process::systemd;
+use crate::process::worker::{self, Assignment};
+use crate::process::worker_link::{Heartbeat, Message, StatusReader, StatusWriter};
+use crate::serve::listener::Listener;
+use crate::sys::{self, Ending, Forked, MasterSignals};
 
 /// The master's longest sleep: heartbeats, `--reload`'s file checks and deadlines are looked at
 /// this often (`--reload` promises a change is served within 2 s).
@@ -67,10 +69,10 @@ const RESPAWN_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Runs the master until it has stopped every worker (TERM, INT, QUIT), or returns the error
 /// that kept the first workers from starting.
 pub fn run(config: &Config) -> Result<(), ServerError> {
-    if process::thread_count() > 1 {
+    if sys::thread_count() > 1 {
         return Err(ServerError::io(
             "the master must be single-threaded to fork its workers",
-            std::io::Error::other(format!("{} threads", process::thread_count())),
+            std::io::Error::other(format!("{} threads", sys::thread_count())),
         ));
     }
     let (listeners, activated) = match systemd::listen_fds()? {
@@ -85,7 +87,7 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
     let pidfile = config.pid.as_deref().map(PidFile::create).transpose()?;
     let signals = MasterSignals::install()
         .map_err(|e| ServerError::io("cannot install the master's signal handlers", e))?;
-    let pid = process::own_pid();
+    let pid = sys::own_pid();
     for l in &listeners {
         log::info!(
             "portico {} master {pid} listening on {}{} ({} worker(s) of {} threads)",
@@ -97,6 +99,12 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
         );
     }
     log_limits(config);
+    let metrics_endpoint = config.metrics_bind.map(MetricsEndpoint::bind).transpose()?;
+    if let Some(ep) = &metrics_endpoint {
+        if let Ok(addr) = ep.local_addr() {
+            log::info!("master {pid}: metrics on http://{addr}/metrics");
+        }
+    }
     let mut arbiter = Arbiter {
         config,
         pid,
@@ -113,6 +121,8 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
         backoff: Backoff::default(),
         watch: config.reload.then(|| Watch::new(config)),
         next_look: Instant::now(),
+        metrics_endpoint,
+        metrics: MasterMetrics::default(),
     };
     let result = arbiter.supervise();
     for l in &arbiter.listeners {
@@ -171,6 +181,10 @@ struct Worker {
     status: StatusReader,
     status_open: bool,
     heartbeat: Heartbeat,
+    /// Its metrics page, with `--metrics-bind`.
+    metrics: Option<MetricsPage>,
+    /// Why it asked to be (or was) replaced, for `portico_worker_restarts_total`.
+    restart_cause: Option<RestartCause>,
     /// What it said when it could not start.
     boot_error: Option<String>,
     /// Already sent SIGKILL (a second one would only repeat the log line).
@@ -305,6 +319,10 @@ struct Arbiter<'a> {
     backoff: Backoff,
     watch: Option<Watch>,
     next_look: Instant,
+    /// The `--metrics-bind` listener.
+    metrics_endpoint: Option<MetricsEndpoint>,
+    /// The gone workers' totals and the master's own counts.
+    metrics: MasterMetrics,
 }
 
 impl Arbiter<'_> {
@@ -322,9 +340,16 @@ impl Arbiter<'_> {
                     .filter(|w| w.status_open)
                     .map(|w| w.status.fd()),
             );
-            if let Err(e) = process::poll_readable(&fds, TICK) {
+            fds.extend(self.metrics_endpoint.as_ref().map(MetricsEndpoint::fd));
+            if let Err(e) = sys::poll_readable(&fds, TICK) {
                 log::error!("master: poll failed: {e}");
                 std::thread::sleep(TICK);
+            }
+            if let Some(ep) = &self.metrics_endpoint {
+                ep.serve(|| {
+                    let live = self.workers.iter().filter_map(|w| w.metrics.as_ref());
+                    self.metrics.render(live.map(MetricsPage::get))
+                });
             }
             for sig in self.signals.take() {
                 self.on_signal(sig);
@@ -332,7 +357,7 @@ impl Arbiter<'_> {
             for i in 0..self.workers.len() {
                 self.read_status(i);
             }
-            while let Some((pid, status)) = process::reap() {
+            while let Some((pid, status)) = sys::reap() {
                 self.on_exit(pid, Ending::of(status));
             }
             self.check_deadlines();
@@ -351,13 +376,10 @@ impl Arbiter<'_> {
     fn on_signal(&mut self, sig: libc::c_int) {
         match sig {
             libc::SIGCHLD => {} // reaped below, every turn
-            libc::SIGTERM | libc::SIGINT => self.begin_stop(false, process::signal_name(sig)),
+            libc::SIGTERM | libc::SIGINT => self.begin_stop(false, sys::signal_name(sig)),
             libc::SIGQUIT => self.begin_stop(true, "SIGQUIT"),
             _ if self.stop.is_some() => {
-                log::info!(
-                    "master: {} ignored while stopping",
-                    process::signal_name(sig)
-                );
+                log::info!("master: {} ignored while stopping", sys::signal_name(sig));
             }
             libc::SIGHUP => self.begin_reload("SIGHUP"),
             libc::SIGTTIN => {
@@ -377,7 +399,7 @@ impl Arbiter<'_> {
             libc::SIGUSR1 => {
                 log::info!("SIGUSR1: the workers reopen the access log");
                 for w in &self.workers {
-                    let _ = process::send_signal(w.pid, libc::SIGUSR1);
+                    let _ = sys::send_signal(w.pid, libc::SIGUSR1);
                 }
             }
             other => log::debug!("master: signal {other} ignored"),
@@ -428,6 +450,13 @@ impl Arbiter<'_> {
                 }
             }
             Message::Retiring { reason } => {
+                w.restart_cause = if reason.contains("--max-requests") {
+                    Some(RestartCause::MaxRequests)
+                } else if reason.contains("--timeout") {
+                    Some(RestartCause::Timeout)
+                } else {
+                    w.restart_cause
+                };
                 if matches!(w.state, State::Serving | State::Booting { .. }) {
                     w.state = State::Leaving { since: now };
                 }
@@ -454,6 +483,21 @@ impl Arbiter<'_> {
         self.read_status(i);
         let w = self.workers.remove(i);
         let generation = w.generation;
+        if let Some(page) = &w.metrics {
+            self.metrics.worker_gone(page);
+        }
+        let replaced = match w.state {
+            State::Serving => self.stop.is_none(),
+            State::Retiring { .. } | State::Leaving { .. } => w.restart_cause.is_some(),
+            State::Booting { .. } => false,
+        };
+        if replaced {
+            self.metrics
+                .restarted(w.restart_cause.unwrap_or(match ending {
+                    Ending::Killed { .. } => RestartCause::Signal,
+                    Ending::Exited(_) => RestartCause::Exit,
+                }));
+        }
         match w.state {
             State::Retiring { .. } | State::Leaving { .. } => {
                 if ending.is_clean() {
@@ -501,7 +545,7 @@ impl Arbiter<'_> {
 
     fn check_deadlines(&mut self) {
         let now = Instant::now();
-        let mono = process::monotonic_ms();
+        let mono = sys::monotonic_ms();
         let timeout_ms = self.config.timeout.saturating_mul(1000);
         for w in &mut self.workers {
             if w.killed {
@@ -521,6 +565,7 @@ impl Arbiter<'_> {
                 State::Serving | State::Leaving { .. } | State::Retiring { .. }
                     if timeout_ms > 0 && mono.saturating_sub(w.heartbeat.last()) > timeout_ms =>
                 {
+                    w.restart_cause = Some(RestartCause::Timeout);
                     Some(format!(
                         "worker {} (generation {}) sent no heartbeat for {:.1}s: it is frozen",
                         w.pid,
@@ -539,7 +584,7 @@ impl Arbiter<'_> {
             if let Some(why) = why {
                 log::error!("{why}: killing it");
                 w.killed = true;
-                let _ = process::send_signal(w.pid, libc::SIGKILL);
+                let _ = sys::send_signal(w.pid, libc::SIGKILL);
             }
         }
         if let Some(stop) = self.stop {
@@ -547,7 +592,7 @@ impl Arbiter<'_> {
                 for w in self.workers.iter_mut().filter(|w| !w.killed) {
                     log::warn!("worker {} did not stop in time: killing it", w.pid);
                     w.killed = true;
-                    let _ = process::send_signal(w.pid, libc::SIGKILL);
+                    let _ = sys::send_signal(w.pid, libc::SIGKILL);
                 }
             }
         }
@@ -639,19 +684,24 @@ impl Arbiter<'_> {
             State::Serving | State::Leaving { .. } | State::Retiring { .. } => libc::SIGHUP,
         };
         w.state = State::Retiring { deadline };
-        let _ = process::send_signal(w.pid, sig);
+        let _ = sys::send_signal(w.pid, sig);
     }
 
     /// Forks a worker of generation `id`.
     fn spawn(&mut self, id: u32) -> std::io::Result<()> {
-        let (read, write) = process::pipe()?;
+        let (read, write) = sys::pipe()?;
         let heartbeat = Heartbeat::new()?;
+        let metrics = self
+            .metrics_endpoint
+            .is_some()
+            .then(MetricsPage::new)
+            .transpose()?;
         // What the master buffered would be written again by the child.
         let _ = std::io::stdout().flush();
-        match process::fork()? {
+        match sys::fork()? {
             Forked::Child => {
                 drop(read);
-                let code = self.become_worker(id, write, heartbeat);
+                let code = self.become_worker(id, write, heartbeat, metrics);
                 std::process::exit(code)
             }
             Forked::Parent(pid) => {
@@ -665,6 +715,8 @@ impl Arbiter<'_> {
                     status: StatusReader::new(read),
                     status_open: true,
                     heartbeat,
+                    metrics,
+                    restart_cause: None,
                     boot_error: None,
                     killed: false,
                 });
@@ -680,6 +732,7 @@ impl Arbiter<'_> {
         id: u32,
         status: std::os::fd::OwnedFd,
         heartbeat: Heartbeat,
+        metrics: Option<MetricsPage>,
     ) -> i32 {
         self.signals.forget_in_child();
         // SAFETY: closing the child's copies of descriptors it must not hold (the other
@@ -709,6 +762,7 @@ impl Arbiter<'_> {
             generation: id,
             status: StatusWriter::new(status),
             heartbeat,
+            metrics,
             master: self.pid,
         })
     }
@@ -724,6 +778,7 @@ impl Arbiter<'_> {
         let snapshot = match Snapshot::take(&self.config.app) {
             Ok(s) => s,
             Err(e) => {
+                self.metrics.reloaded(false);
                 log::error!(
                     "reload failed: {e}; generation {} keeps serving",
                     self.current.id
@@ -772,6 +827,7 @@ impl Arbiter<'_> {
         for &i in &retiring {
             self.retire(i, &format!("replaced by generation {id}"));
         }
+        self.metrics.reloaded(true);
         log::info!(
             "reload complete: generation {id} serving ({}); {} worker(s) of generation {} \
              finishing their requests",
@@ -791,6 +847,7 @@ impl Arbiter<'_> {
         let Some(pending) = self.pending.take() else {
             return;
         };
+        self.metrics.reloaded(false);
         log::error!(
             "reload failed: {why}; generation {} keeps serving",
             self.current.id
@@ -852,7 +909,7 @@ impl Arbiter<'_> {
             w.state = State::Retiring {
                 deadline: stop.deadline(),
             };
-            let _ = process::send_signal(w.pid, sig);
+            let _ = sys::send_signal(w.pid, sig);
         }
     }
 }

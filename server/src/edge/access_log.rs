@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::clock::{now_unix_ms, now_unix_secs};
+use crate::edge::log_format::{render_json, LineFormat, Record};
 use crate::error::ServerError;
-use crate::log_format::{render_json, LineFormat, Record};
 
 /// Buffered bytes past which a line is written out at once rather than at the batch's end.
 const BUFFER: usize = 64 * 1024;
@@ -189,7 +189,7 @@ fn piece_for(fd: std::os::fd::RawFd) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log_format::Headers;
+    use crate::edge::log_format::Headers;
     use std::sync::Arc;
     use std::time::Duration;
 

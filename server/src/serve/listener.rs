@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{Bind, Config};
+use crate::edge::peer::Peer;
 use crate::error::ServerError;
-use crate::io::Stream;
-use crate::peer::Peer;
+use crate::serve::io::Stream;
 
 /// A listening socket.
 pub enum Listener {

@@ -15,14 +15,18 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::access_log::AccessLog;
+use crate::edge::access_log::AccessLog;
+use crate::edge::log_format::{Headers, Record};
+use crate::edge::metrics::WorkerMetrics;
+use crate::edge::peer::{AddrText, Peer};
+use crate::edge::proxy::ForwardedAllow;
+use crate::edge::proxy_protocol;
+use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::simple_response;
 use crate::http1::parse::{error_status, parse_head_reusing, BodyKind, Head, Limits};
-use crate::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
-use crate::log_format::{Headers, Record};
-use crate::peer::Peer;
-use crate::ratelimit::RateLimited;
+use crate::serve::io::{ReadBuf, Stream, WriteBuf, READ_BUF};
+use crate::serve::min_rate::MinRate;
 
 /// Unsent response bytes past which the next pipelined request is not started, and an app's
 /// `write` waits for the client: bounds a connection's output memory whatever the client does.
@@ -47,6 +51,9 @@ pub const LINGER_TOTAL: Duration = Duration::from_secs(30);
 /// connecting, and one that sends nothing is not worth keeping a retiring worker for.
 pub const DRAIN_FRESH_GRACE: Duration = Duration::from_secs(2);
 
+/// Connections refused for their PROXY header (or its absence), at most once a second.
+static PROXY_REFUSED: RateLimited = RateLimited::new();
+
 /// The 503 answer's warning, at most once a second with a count.
 static QUEUE_FULL: RateLimited = RateLimited::new();
 
@@ -61,6 +68,12 @@ pub struct ConnConfig {
     pub timeout: Option<Duration>,
     /// `--keep-alive`: idle time allowed between requests; zero: no keep-alive.
     pub keep_alive: Duration,
+    /// `--body-timeout` and `--body-min-rate`: how fast a client must send a body, or take a
+    /// response, that a call waits on.
+    pub min_rate: MinRate,
+    /// `--proxy-protocol`: the peers allowed to send the PROXY header every connection must
+    /// start with (`--proxy-allow-from`); `None`: no header is expected.
+    pub proxy_protocol: Option<ForwardedAllow>,
 }
 
 impl ConnConfig {
@@ -80,6 +93,11 @@ impl ConnConfig {
 
 /// What the bytes the client sends next are for.
 pub enum Reading {
+    /// `--proxy-protocol`: the PROXY header must come first, within `--timeout` of `since`.
+    Proxy {
+        /// When the connection was accepted.
+        since: Instant,
+    },
     /// Between requests with nothing buffered: a fresh connection, or a kept-alive one. Such a
     /// connection is on its loop's idle list and may be closed to make room (oldest first).
     Idle {
@@ -295,6 +313,8 @@ pub struct Env<'a> {
     pub close_idle: bool,
     /// The access log, when enabled.
     pub access_log: Option<&'a AccessLog>,
+    /// This worker's metrics page, with `--metrics-bind`.
+    pub metrics: Option<&'a WorkerMetrics>,
     /// The header list the next parsed head takes (and finished heads give back).
     pub spare: &'a mut Vec<(Range<usize>, Range<usize>)>,
 }
@@ -327,6 +347,11 @@ impl Connection {
             inbound: Inbound::Ready,
             served: 0,
         }
+    }
+
+    /// Expects the PROXY protocol header before the first request (`--proxy-protocol`).
+    pub fn expect_proxy_header(&mut self, now: Instant) {
+        self.reading = Reading::Proxy { since: now };
     }
 
     /// The socket, for (de)registration.
@@ -424,6 +449,11 @@ impl Connection {
             }
             match &mut self.reading {
                 Reading::Queued { .. } => return Next::Wait,
+                Reading::Proxy { .. } => {
+                    if !self.take_proxy_header(env, now) {
+                        return Next::Wait;
+                    }
+                }
                 Reading::Done => {
                     // Before the last response is out, unread bytes just wait in the socket;
                     // after it, they are thrown away until the client closes.
@@ -532,6 +562,60 @@ impl Connection {
         }
     }
 
+    /// Reads and checks the PROXY header (`Reading::Proxy`): true once it is taken (the peer
+    /// is now the client it names) and the connection goes on to its first request; false to
+    /// wait for more bytes, or when the connection is refused (then it is broken and closes).
+    fn take_proxy_header(&mut self, env: &mut Env<'_>, now: Instant) -> bool {
+        let Some(allow) = env.config.proxy_protocol.as_ref() else {
+            self.reading = Reading::Idle { since: now };
+            return true;
+        };
+        if !allow.trusts_peer(&self.peer) {
+            if let Some(n) = PROXY_REFUSED.hit() {
+                log::warn!(
+                    "closed {n} connection(s) from a peer not in --proxy-allow-from; last: {}",
+                    self.client()
+                );
+            }
+            self.writing = Writing::Broken;
+            return false;
+        }
+        loop {
+            match proxy_protocol::parse(self.pending()) {
+                Ok(Some(header)) => {
+                    if let Some(buf) = self.rbuf.as_mut() {
+                        buf.consume(header.len);
+                    }
+                    if let Some(client) = header.source {
+                        self.peer.remote = AddrText::of(client.ip());
+                        self.peer.remote_port = client.port();
+                    }
+                    self.reading = Reading::Idle { since: now };
+                    return true;
+                }
+                Ok(None) => match self.fill(env.config) {
+                    Fill::Data => {}
+                    Fill::WouldBlock => return false,
+                    Fill::Eof | Fill::Full | Fill::Broken => {
+                        self.writing = Writing::Broken;
+                        return false;
+                    }
+                },
+                Err(e) => {
+                    if let Some(n) = PROXY_REFUSED.hit() {
+                        log::warn!(
+                            "closed {n} connection(s) without a valid PROXY protocol header \
+                             (--proxy-protocol); last: {} ({e})",
+                            self.client()
+                        );
+                    }
+                    self.writing = Writing::Broken;
+                    return false;
+                }
+            }
+        }
+    }
+
     /// The state after a response, when the connection may serve another request.
     fn next_head(&self, now: Instant) -> Reading {
         if self.pending().is_empty() {
@@ -555,7 +639,18 @@ impl Connection {
                 log::debug!("connection from {client}: {status} {message}")
             }
         }
+        let before = self.wbuf.total_len();
         let body_bytes = simple_response(self.wbuf.vec(), status, message, false, false, &[]);
+        if let Some(m) = env.metrics {
+            let sent = self.wbuf.total_len() - before;
+            m.request(
+                b"",
+                status,
+                Duration::ZERO,
+                self.pending().len() as u64,
+                sent,
+            );
+        }
         if let Some(log) = env.access_log {
             let line = LogLine::of_partial(self.pending(), env.config.limits.request_line);
             line.write(log, self.peer.client(), status, body_bytes);
@@ -570,7 +665,13 @@ impl Connection {
     fn refuse_head(&mut self, env: &mut Env<'_>, head: &Head, status: u16, message: &str) {
         log::info!("Invalid request from ip={}: {message}", self.peer.client());
         let is_head = &self.pending()[head.method.clone()] == b"HEAD";
+        let before = self.wbuf.total_len();
         let body_bytes = simple_response(self.wbuf.vec(), status, message, false, is_head, &[]);
+        if let Some(m) = env.metrics {
+            let method = &self.pending()[head.method.clone()];
+            let sent = self.wbuf.total_len() - before;
+            m.request(method, status, Duration::ZERO, head.len as u64, sent);
+        }
         if let Some(log) = env.access_log {
             LogLine::of_head(head, self.pending()).write(
                 log,
@@ -600,6 +701,7 @@ impl Connection {
             && !env.draining
             && !env.config.keep_alive.is_zero();
         let is_head = &self.pending()[head.method.clone()] == b"HEAD";
+        let before = self.wbuf.total_len();
         let body_bytes = simple_response(
             self.wbuf.vec(),
             503,
@@ -608,6 +710,12 @@ impl Connection {
             is_head,
             &[("Retry-After", "1")],
         );
+        if let Some(m) = env.metrics {
+            let method = &self.pending()[head.method.clone()];
+            let sent = self.wbuf.total_len() - before;
+            m.queue_full();
+            m.request(method, 503, Duration::ZERO, head.len as u64, sent);
+        }
         if let Some(log) = env.access_log {
             LogLine::of_head(&head, self.pending()).write(log, self.peer.client(), 503, body_bytes);
         }
@@ -755,6 +863,13 @@ impl Connection {
                 };
                 env.close_idle || limit.is_some_and(|l| now.saturating_duration_since(since) > l)
             }
+            Reading::Proxy { since } if config.timed_out(since, now) => {
+                log::debug!(
+                    "connection from {}: no PROXY protocol header in time; closing",
+                    self.client()
+                );
+                true
+            }
             Reading::Head { since } if config.timed_out(since, now) => {
                 let message = "request head not received in time";
                 self.refuse(env, 408, message, Refusal::Timeout);
@@ -795,6 +910,8 @@ mod tests {
         body_limit: Some(1000),
         timeout: Some(Duration::from_secs(30)),
         keep_alive: Duration::from_secs(2),
+        min_rate: MinRate::NONE,
+        proxy_protocol: None,
     };
 
     fn pair() -> (Connection, UnixStream) {
@@ -811,6 +928,7 @@ mod tests {
             draining: false,
             close_idle: false,
             access_log: None,
+            metrics: None,
             spare,
         }
     }

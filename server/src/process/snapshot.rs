@@ -100,7 +100,7 @@ impl Snapshot {
             .file_name()
             .map_or_else(|| "app".into(), |s| s.to_string_lossy().into_owned());
         let path =
-            std::env::temp_dir().join(format!("portico-{}-{n}-{name}", crate::process::own_pid()));
+            std::env::temp_dir().join(format!("portico-{}-{n}-{name}", crate::sys::own_pid()));
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::connection::{Connection, Env, Next};
-use crate::exchange::Call;
-use crate::io::Stream;
-use crate::listener::Listener;
-use crate::peer::Peer;
-use crate::ratelimit::RateLimited;
-use crate::runtime::{LoopShared, Runtime};
+use crate::edge::peer::Peer;
+use crate::edge::ratelimit::RateLimited;
+use crate::serve::connection::{Connection, Env, Next};
+use crate::serve::exchange::Call;
+use crate::serve::io::Stream;
+use crate::serve::listener::Listener;
+use crate::serve::runtime::{LoopShared, Runtime};
 
 /// How often timeouts and the shutdown flag are checked: one pass over the connections, and
 /// fine-grained enough for second-based timeouts.
@@ -117,6 +117,7 @@ fn conn_env<'a>(
         draining,
         close_idle,
         access_log: rt.access_log.as_ref(),
+        metrics: rt.metrics(),
         spare,
     }
 }
@@ -201,6 +202,7 @@ impl EventLoop {
             key,
             mut conn,
             mut head,
+            ..
         } = call;
         if self.spare.capacity() < head.headers.capacity() {
             head.headers.clear();
@@ -303,7 +305,12 @@ impl EventLoop {
                     if self.rt.try_enter_app() {
                         let conn = slot.conn.take()?;
                         self.out_on_call += 1;
-                        return Some(Call { key, conn, head });
+                        return Some(Call {
+                            key,
+                            conn,
+                            head,
+                            since: now,
+                        });
                     }
                     if self.rt.queue_full() {
                         conn.answer_overloaded(&mut env, head, now);
@@ -572,7 +579,13 @@ impl EventLoop {
             return;
         }
         entry.insert(Slot {
-            conn: Some(Box::new(Connection::new(stream, peer, self.now))),
+            conn: Some(Box::new({
+                let mut conn = Connection::new(stream, peer, self.now);
+                if self.rt.settings.conn.proxy_protocol.is_some() {
+                    conn.expect_proxy_header(self.now);
+                }
+                conn
+            })),
             prev: NIL,
             next: NIL,
             idle: false,

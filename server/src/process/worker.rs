@@ -22,16 +22,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::access_log::AccessLog;
-use crate::call_clock;
 use crate::config::Config;
-use crate::event_loop::EventLoop;
-use crate::listener::Listener;
+use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::MetricsPage;
 use crate::loader::App;
-use crate::process;
-use crate::runtime::Runtime;
-use crate::signals::Shutdown;
-use crate::worker_link::{Heartbeat, Message, StatusWriter};
+use crate::process::worker_link::{Heartbeat, Message, StatusWriter};
+use crate::serve::call_clock;
+use crate::serve::event_loop::EventLoop;
+use crate::serve::listener::Listener;
+use crate::serve::runtime::Runtime;
+use crate::serve::scheduler;
+use crate::serve::signals::Shutdown;
+use crate::sys;
 
 /// The exit code of a worker that could not start (gunicorn's `WORKER_BOOT_ERROR`).
 pub const BOOT_ERROR: i32 = 3;
@@ -54,6 +56,8 @@ pub struct Assignment<'a> {
     pub status: StatusWriter,
     /// The heartbeat page shared with the master.
     pub heartbeat: Heartbeat,
+    /// The metrics page shared with the master, with `--metrics-bind`.
+    pub metrics: Option<MetricsPage>,
     /// The master's pid.
     pub master: libc::pid_t,
 }
@@ -61,9 +65,9 @@ pub struct Assignment<'a> {
 /// Runs the worker to its end; returns its exit code. Called in the child right after the fork,
 /// with every signal still blocked.
 pub fn run(a: Assignment<'_>) -> i32 {
-    let pid = process::own_pid();
-    process::signal_on_parent_death(libc::SIGTERM);
-    if process::parent_pid() != a.master {
+    let pid = sys::own_pid();
+    sys::signal_on_parent_death(libc::SIGTERM);
+    if sys::parent_pid() != a.master {
         // The master died between the fork and the line above.
         return 0;
     }
@@ -71,7 +75,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         Ok(s) => s,
         Err(e) => return boot_failed(&a.status, e.to_string()),
     };
-    process::unblock_signals();
+    sys::unblock_signals();
     let config = a.config;
     let app = match App::open_as(a.library, &config.app, config.settings.as_deref()) {
         Ok(app) => app,
@@ -91,11 +95,14 @@ pub fn run(a: Assignment<'_>) -> i32 {
     let addresses: Vec<String> = listeners.iter().map(Listener::describe).collect();
     let name = app.name.clone();
     let max_requests = max_requests(config, pid);
-    let settings = crate::runtime::Settings {
+    let settings = crate::serve::runtime::Settings {
         max_requests,
         ..crate::settings(config)
     };
     let rt = Runtime::new(app, settings, access_log, shutdown.clone());
+    if let Some(page) = a.metrics {
+        rt.set_metrics(page);
+    }
     let loops = match build_loops(&rt, listeners, config.loop_count()) {
         Ok(loops) => loops,
         Err(e) => return boot_failed(&a.status, format!("cannot create an event loop: {e}")),
@@ -108,7 +115,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         loops.len()
     );
     // The calls' clock must read the time before the first call starts.
-    call_clock::tick(process::monotonic_ms());
+    call_clock::tick(sys::monotonic_ms());
     a.status.send(&Message::Ready { app: name });
     let watch = Watchdog {
         rt: Arc::clone(&rt),
@@ -129,7 +136,7 @@ pub fn run(a: Assignment<'_>) -> i32 {
         Ok(handle) => rt.set_watchdog(handle.thread().clone()),
         Err(e) => log::error!("worker {pid}: cannot start its watchdog ({e}); serving without one"),
     }
-    let clean = rt.run(loops).unwrap_or_else(|e| {
+    let clean = scheduler::run(&rt, loops).unwrap_or_else(|e| {
         log::error!("worker {pid}: cannot start its threads: {e}");
         false
     });
@@ -174,7 +181,7 @@ fn max_requests(config: &Config, pid: libc::pid_t) -> u64 {
     }
     let jitter = match config.max_requests_jitter {
         0 => 0,
-        j => spread(pid as u64 ^ process::monotonic_ms()) % (j + 1),
+        j => spread(pid as u64 ^ sys::monotonic_ms()) % (j + 1),
     };
     config.max_requests.saturating_add(jitter)
 }
@@ -214,9 +221,10 @@ impl Watchdog {
     fn run(mut self) {
         let mut master_gone = false;
         loop {
-            let now = process::monotonic_ms();
+            let now = sys::monotonic_ms();
             call_clock::tick(now);
             self.heartbeat.beat(now);
+            self.rt.publish_gauges();
             if self.shutdown.quit_requested() {
                 log::info!("worker {}: QUIT: exiting at once", self.pid);
                 self.flush();
@@ -227,7 +235,7 @@ impl Watchdog {
                     log.reopen();
                 }
             }
-            if !master_gone && process::parent_pid() != self.master {
+            if !master_gone && sys::parent_pid() != self.master {
                 master_gone = true;
                 log::warn!("worker {}: the master is gone; draining", self.pid);
                 self.shutdown.stop();

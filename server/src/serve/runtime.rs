@@ -1,57 +1,34 @@
-//! Owns the threads: the event loops' threads, the spare threads a loop is handed to when its
-//! app call blocks, the monitor that decides when (`sysmon`, after Go's scheduler), the count of
-//! requests running app code (`--threads`), and the wait queue's count (`--max-queue`). The
-//! crate docs draw the whole model.
-//!
-//! A loop is a value ([`EventLoop`]) that whichever thread runs it owns. Before an app call its
-//! thread publishes the loop in the loop's [`LoopShared::parked`] slot and makes the call with
-//! only the connection; after it, the thread takes the loop back. If the call outlives the grace
-//! period, the monitor takes the loop from the slot first and gives it to a spare thread; the
-//! calling thread, when its call returns, finds the slot empty, sends the connection back to its
-//! loop over a channel, and becomes a spare itself. The common path costs two atomic stores and
-//! one swap: no lock, no channel, no thread switch.
+//! Owns the state a process's serving threads share: the app and its settings, the count of
+//! requests running app code (`--threads`), the wait queue's count (`--max-queue`), the open
+//! connections (`--max-connections`), the drain, the stuck-call clocks, and each loop's shared
+//! part ([`LoopShared`]: its channels and waker). The threads themselves, and the monitor that
+//! hands a blocked loop on, are [`crate::serve::scheduler`]'s; the crate docs draw the model.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::access_log::AccessLog;
-use crate::call_clock::{self, CallClock, CallEnd};
-use crate::connection::ConnConfig;
-use crate::event_loop::{EventLoop, Step};
-use crate::exchange::{Call, CallEnv};
-use crate::io::Stream;
+use crate::edge::access_log::AccessLog;
+use crate::edge::metrics::{MetricsPage, WorkerMetrics};
+use crate::edge::peer::Peer;
+use crate::edge::proxy::ForwardedAllow;
 use crate::loader::App;
-use crate::peer::Peer;
-use crate::proxy::ForwardedAllow;
-use crate::signals::Shutdown;
-
-/// The monitor's period. A call still running after one full period (so between one and two)
-/// has its loop handed to a spare thread: short enough that a blocked call costs the loop's
-/// other connections about a millisecond, long enough that ordinary calls never pay a switch.
-pub const GRACE: Duration = Duration::from_millis(1);
-
-/// Periods without any app call after which the monitor sleeps until the next call (an idle
-/// server does not wake a thousand times a second).
-const QUIET_PERIODS: u32 = 100;
-
-/// How long an idle spare thread waits before checking whether the server has stopped.
-const SPARE_POLL: Duration = Duration::from_millis(500);
+use crate::serve::call_clock::{self, CallClock};
+use crate::serve::connection::ConnConfig;
+use crate::serve::exchange::{Call, CallEnv, ClientWaits};
+use crate::serve::io::Stream;
+use crate::serve::signals::Shutdown;
 
 /// A connection accepted by loop 0 for another loop.
 type Accepted = (Stream, Peer);
 
-/// The part of a loop other threads see: the slot its thread parks it in during a call, and the
-/// ways to reach it (channels and a waker).
+/// The part of a loop other threads see: the ways to reach it (channels and a waker) and the
+/// counts other loops balance by.
 pub struct LoopShared {
     /// The loop's index.
     pub id: usize,
-    /// The loop while its thread is inside an app call; null otherwise.
-    parked: AtomicPtr<EventLoop>,
-    /// App calls started on this loop (the monitor compares it between periods).
-    calls: AtomicU64,
     waker: mio::Waker,
     wake_pending: AtomicBool,
     /// Calls whose thread lost the loop while they ran, coming back with their connection.
@@ -73,8 +50,6 @@ impl LoopShared {
     pub fn new(id: usize, waker: mio::Waker) -> LoopShared {
         LoopShared {
             id,
-            parked: AtomicPtr::new(std::ptr::null_mut()),
-            calls: AtomicU64::new(0),
             waker,
             wake_pending: AtomicBool::new(false),
             returns: crossbeam_channel::unbounded(),
@@ -105,6 +80,13 @@ impl LoopShared {
         self.returns.1.try_recv().ok()
     }
 
+    /// Sends a call whose thread lost the loop while it ran back to the loop.
+    pub fn send_back(&self, call: Call) {
+        if self.returns.0.send(call).is_ok() {
+            self.wake();
+        }
+    }
+
     /// The next connection handed to this loop, if any.
     pub fn next_accepted(&self) -> Option<(Stream, Peer)> {
         self.accepted.1.try_recv().ok()
@@ -116,13 +98,6 @@ impl LoopShared {
             self.wake();
         }
     }
-}
-
-/// The monitor's sleep state: it sleeps through quiet times and is woken by the next call.
-struct Sysmon {
-    sleeping: AtomicBool,
-    lock: Mutex<()>,
-    wake: Condvar,
 }
 
 /// Server-wide settings the loops and calls read.
@@ -168,16 +143,17 @@ pub struct Runtime {
     /// Loop 0 left clients in the backlog at the connection limit.
     pub accept_paused: AtomicBool,
     loops: OnceLock<Vec<Arc<LoopShared>>>,
-    sysmon: Sysmon,
-    spares: (Sender<Box<EventLoop>>, Receiver<Box<EventLoop>>),
-    idle_spares: AtomicUsize,
-    exits: (Sender<bool>, Receiver<bool>),
     stopped: AtomicBool,
     /// Every call-running thread's clock (see `call_clock`).
     clocks: Mutex<Vec<Arc<CallClock>>>,
-    /// App slots lent out because their calls were abandoned as stuck: requests beyond
-    /// `--threads` may run while those calls hold their threads.
+    /// App slots lent out because their calls were abandoned as stuck, or wait on their
+    /// client (see [`ClientWaits`]): requests beyond `--threads` may run while those calls hold
+    /// their threads.
     lent_slots: AtomicUsize,
+    /// Calls waiting on their client now (each lends its slot; see [`ClientWaits`]).
+    client_waits: AtomicUsize,
+    /// This worker's metrics page, with `--metrics-bind`.
+    metrics: OnceLock<MetricsPage>,
     /// Calls left before `--max-requests` retires the process.
     requests_left: AtomicU64,
     /// `--max-requests` was reached (and the gentle drain started).
@@ -188,7 +164,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime for `app`; [`Runtime::start`] starts its threads.
+    /// A runtime for `app`; [`crate::serve::scheduler::run`] starts its threads.
     pub fn new(
         app: App,
         settings: Settings,
@@ -211,51 +187,49 @@ impl Runtime {
             starved_loops: AtomicUsize::new(0),
             accept_paused: AtomicBool::new(false),
             loops: OnceLock::new(),
-            sysmon: Sysmon {
-                sleeping: AtomicBool::new(false),
-                lock: Mutex::new(()),
-                wake: Condvar::new(),
-            },
-            spares: crossbeam_channel::unbounded(),
-            idle_spares: AtomicUsize::new(0),
-            exits: crossbeam_channel::unbounded(),
             stopped: AtomicBool::new(false),
             clocks: Mutex::new(Vec::new()),
             lent_slots: AtomicUsize::new(0),
+            client_waits: AtomicUsize::new(0),
+            metrics: OnceLock::new(),
             requests_left: AtomicU64::new(max_requests),
             max_requests_reached: AtomicBool::new(false),
             watchdog: OnceLock::new(),
         })
     }
 
-    /// Starts a thread per loop and the monitor, then waits until every loop has exited.
-    /// Returns true when every request finished (so the app may be destroyed), false when the
-    /// graceful timeout cut some off.
-    pub fn run(self: &Arc<Runtime>, loops: Vec<EventLoop>) -> std::io::Result<bool> {
-        let shared: Vec<Arc<LoopShared>> = loops.iter().map(|l| Arc::clone(l.shared())).collect();
-        let count = shared.len();
-        let _ = self.loops.set(shared);
-        let monitor = {
-            let rt = Arc::clone(self);
-            std::thread::Builder::new()
-                .name("portico-sysmon".into())
-                .spawn(move || rt.sysmon())?
-        };
-        for lp in loops {
-            let rt = Arc::clone(self);
-            let id = lp.shared().id;
-            std::thread::Builder::new()
-                .name(format!("portico-loop-{id}"))
-                .spawn(move || rt.drive(Box::new(lp)))?;
+    /// Gives this worker its metrics page (before its loops start).
+    pub fn set_metrics(&self, page: MetricsPage) {
+        let _ = self.metrics.set(page);
+    }
+
+    /// This worker's metrics, with `--metrics-bind`.
+    pub fn metrics(&self) -> Option<&WorkerMetrics> {
+        self.metrics.get().map(MetricsPage::get)
+    }
+
+    /// Publishes the gauges to the metrics page (the watchdog does, on each tick).
+    pub fn publish_gauges(&self) {
+        if let Some(m) = self.metrics() {
+            let in_app = self.in_app.load(Ordering::Relaxed);
+            let waits = self.client_waits.load(Ordering::Relaxed);
+            m.set_gauges(
+                in_app,
+                in_app.saturating_sub(waits),
+                self.waiting.load(Ordering::Relaxed),
+                self.connections.load(Ordering::Relaxed),
+            );
         }
-        let mut clean = true;
-        for _ in 0..count {
-            clean &= self.exits.1.recv().unwrap_or(false);
-        }
+    }
+
+    /// Records the loops' shared parts, once, before their threads start.
+    pub fn set_loops(&self, loops: Vec<Arc<LoopShared>>) {
+        let _ = self.loops.set(loops);
+    }
+
+    /// Records that every loop has exited.
+    pub fn set_stopped(&self) {
         self.stopped.store(true, Ordering::Release);
-        self.wake_sysmon();
-        let _ = monitor.join();
-        Ok(clean)
     }
 
     /// The loops' shared parts.
@@ -272,13 +246,15 @@ impl Runtime {
             cancel_all: &self.cancel_all,
             access_log: self.access_log.as_ref(),
             forwarded: &self.settings.forwarded,
+            waits: self,
+            metrics: self.metrics(),
         }
     }
 
     /// One more call toward `--max-requests`: the last one tells the watchdog, which asks the
     /// master for a replacement (this worker serves until it is up; the shared counter is only
     /// paid for when the flag is given).
-    fn count_toward_max_requests(&self) {
+    pub fn count_toward_max_requests(&self) {
         let left = self
             .requests_left
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
@@ -296,7 +272,7 @@ impl Runtime {
     }
 
     /// A clock for a thread about to run calls, registered for the watchdog.
-    fn register_clock(&self) -> Arc<CallClock> {
+    pub fn register_clock(&self) -> Arc<CallClock> {
         let clock = Arc::new(CallClock::default());
         call_clock::set_current(&clock);
         self.clocks
@@ -304,172 +280,6 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .push(Arc::clone(&clock));
         clock
-    }
-
-    /// Runs a loop on this thread: its turns, the app calls it returns, and what happens when a
-    /// call outlives the loop's stay here.
-    fn drive(self: Arc<Runtime>, mut lp: Box<EventLoop>) {
-        let clock = self.register_clock();
-        loop {
-            match lp.turn() {
-                Step::Exit(clean) => {
-                    let _ = self.exits.0.send(clean);
-                    return;
-                }
-                Step::Call(mut call) => {
-                    let shared = Arc::clone(lp.shared());
-                    shared.calls.fetch_add(1, Ordering::Relaxed);
-                    if self.settings.max_requests > 0 {
-                        self.count_toward_max_requests();
-                    }
-                    shared.parked.store(Box::into_raw(lp), Ordering::SeqCst);
-                    if self.sysmon.sleeping.load(Ordering::SeqCst) {
-                        self.wake_sysmon();
-                    }
-                    clock.begin();
-                    call.run(&self.call_env());
-                    if clock.end() == CallEnd::AfterAbandoned {
-                        // Its slot was lent out when it was given up on: take it back.
-                        self.lent_slots.fetch_sub(1, Ordering::AcqRel);
-                        log::warn!("a request given up on as stuck returned after all");
-                    }
-                    self.leave_app();
-                    let back = shared.parked.swap(std::ptr::null_mut(), Ordering::SeqCst);
-                    if back.is_null() {
-                        // The monitor gave the loop to another thread while the call ran.
-                        if shared.returns.0.send(call).is_ok() {
-                            shared.wake();
-                        }
-                        match self.become_spare() {
-                            Some(next) => lp = next,
-                            None => return,
-                        }
-                    } else {
-                        // SAFETY: the pointer came from Box::into_raw above, and the swap made
-                        // this thread its only owner again (the monitor swaps it out too, and
-                        // only one of the two swaps can see it non-null).
-                        lp = unsafe { Box::from_raw(back) };
-                        lp.resume(call);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The monitor: every [`GRACE`] it looks at each loop's slot, and hands a loop whose same
-    /// call is still running to a spare thread.
-    fn sysmon(self: Arc<Runtime>) {
-        let mut seen: Vec<u64> = self.loops().iter().map(|_| u64::MAX).collect();
-        let mut quiet = 0;
-        while !self.stopped.load(Ordering::Acquire) {
-            std::thread::sleep(GRACE);
-            let mut active = false;
-            for (i, shared) in self.loops().iter().enumerate() {
-                let calls = shared.calls.load(Ordering::Acquire);
-                let in_call = !shared.parked.load(Ordering::Acquire).is_null();
-                if calls != seen[i] {
-                    active = true;
-                } else if in_call {
-                    active = true;
-                    let taken = shared.parked.swap(std::ptr::null_mut(), Ordering::SeqCst);
-                    if !taken.is_null() {
-                        // SAFETY: the loop's thread published it with Box::into_raw and the
-                        // swap made the monitor its only owner.
-                        let lp = unsafe { Box::from_raw(taken) };
-                        log::trace!("loop {i}: a call outlived {GRACE:?}; handing the loop on");
-                        self.hand_off(lp);
-                    }
-                }
-                seen[i] = calls;
-            }
-            quiet = if active { 0 } else { quiet + 1 };
-            if quiet >= QUIET_PERIODS {
-                self.sysmon_sleep();
-                quiet = 0;
-            }
-        }
-    }
-
-    /// Sleeps until a call starts (or the server stops).
-    fn sysmon_sleep(&self) {
-        let guard = self.sysmon.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.sysmon.sleeping.store(true, Ordering::SeqCst);
-        // A call that started before the flag was up did not wake us: look once more.
-        if self
-            .loops()
-            .iter()
-            .any(|l| !l.parked.load(Ordering::SeqCst).is_null())
-        {
-            self.sysmon.sleeping.store(false, Ordering::SeqCst);
-            return;
-        }
-        let _guard = self
-            .sysmon
-            .wake
-            .wait_while(guard, |_| {
-                self.sysmon.sleeping.load(Ordering::SeqCst) && !self.stopped.load(Ordering::Acquire)
-            })
-            .unwrap_or_else(|p| p.into_inner());
-    }
-
-    fn wake_sysmon(&self) {
-        let _guard = self.sysmon.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.sysmon.sleeping.store(false, Ordering::SeqCst);
-        self.sysmon.wake.notify_one();
-    }
-
-    /// Gives a loop to an idle spare thread, or to a new one.
-    fn hand_off(self: &Arc<Runtime>, lp: Box<EventLoop>) {
-        let reserved = self
-            .idle_spares
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok();
-        if !reserved {
-            let rt = Arc::clone(self);
-            let (tx, rx) = crossbeam_channel::bounded::<Box<EventLoop>>(1);
-            let spawned = std::thread::Builder::new()
-                .name("portico-spare".into())
-                .spawn(move || {
-                    if let Ok(lp) = rx.recv() {
-                        rt.drive(lp);
-                    }
-                });
-            match spawned {
-                Ok(_) => {
-                    let _ = tx.send(lp);
-                    return;
-                }
-                Err(e) => {
-                    // The next thread whose call returns takes it from the spare queue.
-                    log::error!("cannot start a spare thread: {e}; the loop waits for one");
-                }
-            }
-        }
-        let _ = self.spares.0.send(lp);
-    }
-
-    /// A thread without a loop waits for one to run (or for the server to stop).
-    fn become_spare(&self) -> Option<Box<EventLoop>> {
-        if let Some(log) = &self.access_log {
-            log.flush();
-        }
-        self.idle_spares.fetch_add(1, Ordering::AcqRel);
-        loop {
-            match self.spares.1.recv_timeout(SPARE_POLL) {
-                Ok(lp) => return Some(lp),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if self.stopped.load(Ordering::Acquire)
-                        && self
-                            .idle_spares
-                            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-                            .is_ok()
-                    {
-                        return None;
-                    }
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
-            }
-        }
     }
 
     // ---- app threads and the wait queue ----
@@ -491,9 +301,15 @@ impl Runtime {
     }
 
     /// Gives an app slot back, and wakes loops with requests waiting for one.
-    fn leave_app(&self) {
+    pub fn leave_app(&self) {
         self.in_app.fetch_sub(1, Ordering::AcqRel);
         self.wake_starved();
+    }
+
+    /// Takes back the app slot lent out when a call was given up on as stuck (it returned after
+    /// all).
+    pub fn return_lent_slot(&self) {
+        self.lent_slots.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Wakes the loops with requests waiting for an app slot.
@@ -650,13 +466,27 @@ impl Runtime {
     }
 }
 
+/// A call waiting on its client lends its app slot out for the wait, as a stuck one does.
+impl ClientWaits for Runtime {
+    fn begin_client_wait(&self) {
+        self.client_waits.fetch_add(1, Ordering::Relaxed);
+        self.lent_slots.fetch_add(1, Ordering::AcqRel);
+        self.wake_starved();
+    }
+
+    fn end_client_wait(&self) {
+        self.client_waits.fetch_sub(1, Ordering::Relaxed);
+        self.lent_slots.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The whole request path in one process: real event loops, the monitor and spare threads,
     //! serving an app compiled into the test, driven over raw TCP.
     use super::*;
     use crate::config::Config;
-    use crate::listener::Listener;
+    use crate::serve::listener::Listener;
     use clap::Parser;
     use gateway_api::{
         app_table, AppTable, ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, GW_OK,

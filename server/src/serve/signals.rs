@@ -38,7 +38,7 @@ impl Shutdown {
     /// Registers a worker's signals: TERM, INT, HUP, QUIT and USR1.
     pub fn install() -> Result<Shutdown, ServerError> {
         let failed = |e| ServerError::io("cannot install signal handlers", e);
-        let doorbell = crate::process::pipe().map_err(failed)?;
+        let doorbell = crate::sys::pipe().map_err(failed)?;
         let ring = doorbell.1.as_raw_fd();
         let flags = Flags {
             doorbell: Some(doorbell),
@@ -143,10 +143,10 @@ mod tests {
         unsafe { libc::raise(libc::SIGHUP) };
         assert!(s.requested() && s.gentle() && s.retiring());
         let bell = s.doorbell().expect("a doorbell");
-        let rung = crate::process::poll_readable(&[bell], std::time::Duration::from_secs(1));
+        let rung = crate::sys::poll_readable(&[bell], std::time::Duration::from_secs(1));
         assert_eq!(rung.ok(), Some(vec![bell]), "the signal rang the doorbell");
         s.drain_doorbell();
-        let quiet = crate::process::poll_readable(&[bell], std::time::Duration::ZERO);
+        let quiet = crate::sys::poll_readable(&[bell], std::time::Duration::ZERO);
         assert_eq!(quiet.ok(), Some(vec![]));
         unsafe { libc::raise(libc::SIGTERM) };
         assert!(

@@ -17,8 +17,8 @@
 use std::net::IpAddr;
 use std::ops::Range;
 
+use crate::edge::peer::{AddrText, Local, Peer};
 use crate::http1::parse::Head;
-use crate::peer::{AddrText, Local, Peer};
 
 /// gunicorn's default `forwarded_allow_ips`.
 pub const DEFAULT_ALLOW: &str = "127.0.0.1";
