@@ -15,8 +15,9 @@
 //! decorators), [`contrib`] (sessions, messages), [`signing`] (django.core.signing: Signer,
 //! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
 //! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
-//! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
-//! export).
+//! [`shortcuts`] (redirect, reverse, get_object_or_404), [`management`] (django-admin's
+//! commands: `portico manage`) and [`checks`] (the system check framework), [`adapter`]
+//! (WSGIHandler: the ABI export).
 //!
 //! # A complete app
 //!
@@ -200,11 +201,13 @@
 pub mod adapter;
 pub mod app;
 pub mod auth;
+pub mod checks;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;
 pub mod handler;
 pub mod http;
+pub mod management;
 pub mod middleware;
 pub mod python;
 pub mod settings;
@@ -219,6 +222,7 @@ pub mod views;
 #[cfg(test)]
 mod test_log;
 
+pub use clap;
 pub use gateway_api;
 
 pub use app::App;
