@@ -22,6 +22,25 @@ pub enum ServerError {
         /// The app's message.
         message: String,
     },
+    /// `portico manage` on an app without management commands (a 1.0 table, a NULL entry).
+    NoCommands {
+        /// The library path.
+        path: PathBuf,
+        /// The app's name.
+        app: String,
+        /// Why: what its table lacks.
+        why: String,
+    },
+    /// `portico manage`: the app could not start for the command (its message names the
+    /// settings file, line and problem).
+    Manage {
+        /// The library path.
+        path: PathBuf,
+        /// The app's name.
+        app: String,
+        /// The app's message.
+        message: String,
+    },
     /// A listening socket could not be opened.
     Bind {
         /// The address, as given.
@@ -70,6 +89,16 @@ impl fmt::Display for ServerError {
             ServerError::Create { path, app, message } => write!(
                 f,
                 "cannot start app {} ({app}): create failed: {message}",
+                path.display()
+            ),
+            ServerError::NoCommands { path, app, why } => write!(
+                f,
+                "app {} ({app}) has no management commands: {why}",
+                path.display()
+            ),
+            ServerError::Manage { path, app, message } => write!(
+                f,
+                "cannot start app {} ({app}) for a management command: {message}",
                 path.display()
             ),
             ServerError::Bind { address, source } => {
