@@ -20,7 +20,7 @@ use crate::handler::Handler;
 use crate::http::request::RequestBuffers;
 use crate::http::response::Body;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::management::{execute_from_command_line, Io, Management, Setup};
+use crate::management::{execute_from_command_line, Io, Management, ManagementError, Setup};
 use crate::settings::{ConfigError, Settings};
 
 /// The app's build function: gets the settings, returns the app.
@@ -206,7 +206,7 @@ pub unsafe fn manage(
     app_label: &str,
     build: BuildFn,
 ) -> i32 {
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<i32, ConfigError> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<i32, ManagementError> {
         install_logger(host);
         crate::exception::install_panic_location_hook();
         // SAFETY: the server passes `argc` valid strings for the duration of the call.
@@ -249,7 +249,14 @@ pub unsafe fn manage(
     }));
     let message = match outcome {
         Ok(Ok(status)) => return status.clamp(0, 255),
-        Ok(Err(e)) => e.to_string(),
+        // The app started and its command ran, but its output could not be written (a closed
+        // pipe): a failed command, told on stderr while it is still there.
+        Ok(Err(ManagementError::Output(e))) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "cannot write the command's output: {e}");
+            return 1;
+        }
+        Ok(Err(ManagementError::Setup(e))) => e.to_string(),
         Err(payload) => format!(
             "the command panicked: {}",
             ViewError::from_panic(payload).message()

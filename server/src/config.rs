@@ -190,9 +190,11 @@ pub struct ManageArgs {
     #[arg(long, value_name = "PATH")]
     pub settings: Option<PathBuf>,
 
-    /// Most verbose level of the log records printed on stderr (the app's through the host's
-    /// logging callback); RUST_LOG wins when set.
-    #[arg(long = "log-level", value_enum, default_value_t = LogLevel::Warning)]
+    /// Most verbose level of the log records printed on stderr (the app's, through the host's
+    /// logging callback): trace, debug, info, warning, error, critical or off; RUST_LOG wins
+    /// when set.
+    #[arg(long = "log-level", value_enum, default_value_t = LogLevel::Warning,
+          hide_possible_values = true)]
     pub log_level: LogLevel,
 
     /// Path of the app library (.so / .dylib) exporting `portico_app_entry`.

@@ -21,6 +21,7 @@ pub mod base;
 pub mod commands;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 pub use base::{BaseCommand, CommandContext, CommandError, FnCommand, Io, OutputWrapper};
@@ -143,7 +144,7 @@ pub fn execute_from_command_line(
     argv: &[String],
     setup: Result<Setup<'_>, &ConfigError>,
     io: &mut Io<'_>,
-) -> Result<i32, ConfigError> {
+) -> Result<i32, ManagementError> {
     let prog = argv.first().map_or("portico manage", String::as_str);
     let subcommand = argv.get(1).map_or("help", String::as_str);
     let args = argv.get(2..).unwrap_or_default();
@@ -207,10 +208,36 @@ pub fn execute_from_command_line(
     Ok(status)
 }
 
-impl From<std::io::Error> for ConfigError {
-    /// The streams of `portico manage` cannot be written.
-    fn from(e: std::io::Error) -> ConfigError {
-        ConfigError::new(format!("cannot write the command's output: {e}"))
+/// Why [`execute_from_command_line`] could not give an exit status.
+#[derive(Debug)]
+pub enum ManagementError {
+    /// The app could not be built from its settings: the start-up error, naming the file, line
+    /// and problem, for the caller to report as the server reports a failed `create`.
+    Setup(ConfigError),
+    /// The command's output could not be written (a closed pipe).
+    Output(std::io::Error),
+}
+
+impl fmt::Display for ManagementError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManagementError::Setup(e) => e.fmt(f),
+            ManagementError::Output(e) => write!(f, "cannot write the command's output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ManagementError {}
+
+impl From<ConfigError> for ManagementError {
+    fn from(e: ConfigError) -> ManagementError {
+        ManagementError::Setup(e)
+    }
+}
+
+impl From<std::io::Error> for ManagementError {
+    fn from(e: std::io::Error) -> ManagementError {
+        ManagementError::Output(e)
     }
 }
 
@@ -223,9 +250,9 @@ fn unknown_command(
     management: &Management,
     setup_error: Option<&ConfigError>,
     io: &mut Io<'_>,
-) -> Result<i32, ConfigError> {
+) -> Result<i32, ManagementError> {
     if let Some(e) = setup_error {
-        return Err(e.clone());
+        return Err(ManagementError::Setup(e.clone()));
     }
     write!(
         io.stderr,
@@ -312,7 +339,7 @@ pub fn run_from_argv(
     command: &dyn BaseCommand,
     args: &[String],
     io: &mut Io<'_>,
-) -> Result<i32, ConfigError> {
+) -> Result<i32, ManagementError> {
     let matches = match create_parser(prog, name, command).try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
