@@ -210,6 +210,11 @@ fn the_apps_command_runs_with_its_arguments_and_sets_the_exit_status() {
     assert_eq!(r.stdout, "HELLO, ADA!\nHELLO, ADA!\n");
     assert_eq!(r.stderr, "");
 
+    // The app's log records reach the server's logger (stderr) at the level asked for.
+    let r = manage(&["--log-level", "info", &lib, "greet", "ada"]);
+    assert_eq!(r.status, Some(0), "{r:?}");
+    assert_eq!(r.stderr, "INFO: greeting ada\n", "{r:?}");
+
     let r = manage(&[&lib, "greet", "ada", "-v", "2"]);
     assert_eq!(
         r.stderr,
@@ -289,4 +294,27 @@ fn the_server_serves_apps_of_both_minor_versions() {
     assert_eq!(r.status, 200, "{}", r.stderr);
     // The old app still answers beside the new one.
     assert_eq!(old.curl("/again", &[]).text(), "abi 1.0");
+}
+
+#[test]
+fn a_closed_stdout_is_a_failed_command_not_a_crash() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: a plain pipe(2) into a two-element array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here alone.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    let output = Command::new(portico_bin())
+        .args(["manage", &testapp(), "greet", "ada"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write))
+        .output()
+        .expect("run portico manage");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the command's output") && stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
 }

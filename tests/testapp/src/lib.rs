@@ -257,6 +257,8 @@ fn greet() -> FnCommand {
             if options.get_flag("shout") {
                 line = line.to_uppercase();
             }
+            // Through the host's logging callback: `--log-level info` shows it.
+            log::info!(target: "testapp.commands", "greeting {name}");
             for _ in 0..options.get_one::<u32>("times").copied().unwrap_or(1) {
                 ctx.stdout.write(&line)?;
             }
