@@ -16,6 +16,48 @@
 //! clap parser, and `handle`, which gets the built app and the process's streams in a
 //! [`CommandContext`] and fails with a [`CommandError`] (printed `CommandError: message` on
 //! stderr, exit status 1 or its `returncode`).
+//!
+//! ```
+//! use handler_core::checks::{CheckContext, CheckMessage};
+//! use handler_core::clap::Arg;
+//! use handler_core::management::{call_command, CommandError, FnCommand, Io, Setup};
+//! use handler_core::prelude::*;
+//!
+//! fn build(_settings: &Settings) -> Result<App, ConfigError> {
+//!     // `portico manage LIB greet NAME`
+//!     let greet = FnCommand::new("Greets NAME.", |ctx, options| {
+//!         let name = options.get_one::<String>("name").map_or("", String::as_str);
+//!         if name == "nobody" {
+//!             return Err(CommandError::new("nobody to greet").with_returncode(3));
+//!         }
+//!         ctx.stdout.write(format!("Hello, {name}!"))?;
+//!         Ok(())
+//!     })
+//!     .arguments(|parser| parser.arg(Arg::new("name").required(true)));
+//!     Ok(App::new(Vec::new())
+//!         .command("greet", greet)
+//!         // `check` reports it; an error stops every command that requires system checks.
+//!         .check(&["myapp"], |ctx: &CheckContext<'_>| {
+//!             if ctx.handler.settings().allowed_hosts.is_empty() {
+//!                 vec![CheckMessage::warning("No allowed host.", "myapp.W001")]
+//!             } else {
+//!                 Vec::new()
+//!             }
+//!         }))
+//! }
+//!
+//! handler_core::export_app!(build);
+//!
+//! // In a test: build as `portico manage` does, then call the command.
+//! let (management, handler) = handler_core::adapter::build_for_management("", build).unwrap();
+//! let setup = Setup { handler: &handler, management: &management, app_label: "myapp" };
+//! let (mut stdout, mut stderr, mut stdin) = (Vec::new(), Vec::new(), &b""[..]);
+//! let mut io = Io { stdin: &mut stdin, stdout: &mut stdout, stderr: &mut stderr };
+//! call_command(setup, "greet", &["ada"], &mut io).unwrap();
+//! let e = call_command(setup, "greet", &["nobody"], &mut io).unwrap_err();
+//! assert_eq!((e.message(), e.returncode()), ("nobody to greet", 3));
+//! assert_eq!(stdout, b"Hello, ada!\n");
+//! ```
 
 pub mod base;
 pub mod commands;
@@ -156,6 +198,8 @@ pub fn execute_from_command_line(
             (&builtins, CORE_LABEL)
         }
     };
+    let note = setup.as_ref().err().map(|e| e.to_string());
+    let main_help = main_help_text(prog, management, app_label, note.as_deref());
     let status = match subcommand {
         "help" => {
             if args.iter().any(|a| a == "--commands") {
@@ -173,22 +217,12 @@ pub fn execute_from_command_line(
                     None => unknown_command(prog, name, management, setup.err(), io)?,
                 }
             } else {
-                let note = setup.as_ref().err().map(|e| e.to_string());
-                writeln!(
-                    io.stdout,
-                    "{}",
-                    main_help_text(prog, management, app_label, note.as_deref())
-                )?;
+                writeln!(io.stdout, "{main_help}")?;
                 0
             }
         }
         "--help" | "-h" => {
-            let note = setup.as_ref().err().map(|e| e.to_string());
-            writeln!(
-                io.stdout,
-                "{}",
-                main_help_text(prog, management, app_label, note.as_deref())
-            )?;
+            writeln!(io.stdout, "{main_help}")?;
             0
         }
         "version" | "--version" => {
