@@ -20,7 +20,7 @@ use crate::handler::Handler;
 use crate::http::request::RequestBuffers;
 use crate::http::response::Body;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::management::{execute_from_command_line, Io, Management, ManagementError, Setup};
+use crate::management::{execute_from_command_line, BuiltApp, Io, ManagementError};
 use crate::settings::{ConfigError, Settings};
 
 /// The app's build function: gets the settings, returns the app.
@@ -173,20 +173,19 @@ pub unsafe fn create(
 
 /// Builds the app for a management command: the settings (empty path: defaults), the app's
 /// `build`, its commands and checks taken out, then the handler (URL conf checked, middleware
-/// loaded, ready hooks run), as `create` builds it.
+/// loaded, ready hooks run), as `create` builds it; its own commands listed under `app_label`.
 pub fn build_for_management(
     settings_path: &str,
     build: BuildFn,
-) -> Result<(Management, Handler), ConfigError> {
+    app_label: &str,
+) -> Result<BuiltApp, ConfigError> {
     let settings = if settings_path.is_empty() {
         Settings::defaults()
     } else {
         Settings::load(Path::new(settings_path))?
     };
-    let mut app = build(&settings)?;
-    let management = app.take_management();
-    let handler = app.into_handler(settings)?;
-    Ok((management, handler))
+    let app = build(&settings)?;
+    BuiltApp::new(app, settings, app_label)
 }
 
 /// The body of the exported `manage` (ABI 1.1): builds the app from `settings_path` and runs
@@ -230,15 +229,8 @@ pub unsafe fn manage(
         // SAFETY: the server passes a valid string for the duration of the call.
         let path = std::str::from_utf8(unsafe { settings_path.as_bytes() })
             .map_err(|_| ConfigError::new("the settings path is not valid UTF-8"))?;
-        let built = build_for_management(path, build);
-        let setup = match &built {
-            Ok((management, handler)) => Ok(Setup {
-                handler,
-                management,
-                app_label,
-            }),
-            Err(e) => Err(e),
-        };
+        let built = build_for_management(path, build, app_label);
+        let setup = built.as_ref().map(BuiltApp::setup);
         let stdin = std::io::stdin();
         let mut io = Io {
             stdin: &mut stdin.lock(),

@@ -20,7 +20,7 @@
 //! ```
 //! use handler_core::checks::{CheckContext, CheckMessage};
 //! use handler_core::clap::Arg;
-//! use handler_core::management::{call_command, CommandError, FnCommand, Io, Setup};
+//! use handler_core::management::{BuiltApp, CommandError, FnCommand};
 //! use handler_core::prelude::*;
 //!
 //! fn build(_settings: &Settings) -> Result<App, ConfigError> {
@@ -49,14 +49,12 @@
 //! handler_core::export_app!(build);
 //!
 //! // In a test: build as `portico manage` does, then call the command.
-//! let (management, handler) = handler_core::adapter::build_for_management("", build).unwrap();
-//! let setup = Setup { handler: &handler, management: &management, app_label: "myapp" };
-//! let (mut stdout, mut stderr, mut stdin) = (Vec::new(), Vec::new(), &b""[..]);
-//! let mut io = Io { stdin: &mut stdin, stdout: &mut stdout, stderr: &mut stderr };
-//! call_command(setup, "greet", &["ada"], &mut io).unwrap();
-//! let e = call_command(setup, "greet", &["nobody"], &mut io).unwrap_err();
+//! let settings = Settings::default();
+//! let app = BuiltApp::new(build(&settings).unwrap(), settings, "myapp").unwrap();
+//! let out = app.call_command("greet", &["ada"], "");
+//! assert_eq!((out.result, out.stdout.as_str()), (Ok(()), "Hello, ada!\n"));
+//! let e = app.call_command("greet", &["nobody"], "").result.unwrap_err();
 //! assert_eq!((e.message(), e.returncode()), ("nobody to greet", 3));
-//! assert_eq!(stdout, b"Hello, ada!\n");
 //! ```
 
 pub mod base;
@@ -175,6 +173,79 @@ pub struct Setup<'a> {
     pub management: &'a Management,
     /// The app's name, the group its own commands are listed under in `help`.
     pub app_label: &'a str,
+}
+
+/// An app built for management commands, owning what a [`Setup`] borrows: what
+/// `portico manage` builds, for tests and tools that run commands in process (the database
+/// layer's `migrate` twice on one database, say).
+pub struct BuiltApp {
+    management: Management,
+    handler: Handler,
+    app_label: String,
+}
+
+/// What [`BuiltApp::call_command`] printed and returned.
+#[derive(Debug)]
+pub struct CommandOutput {
+    /// The command's outcome.
+    pub result: Result<(), CommandError>,
+    /// What it wrote on stdout.
+    pub stdout: String,
+    /// What it wrote on stderr.
+    pub stderr: String,
+}
+
+impl BuiltApp {
+    /// Builds `app` with `settings` as `portico manage` does (its commands and checks taken
+    /// out, then the handler), its own commands listed under `app_label`.
+    pub fn new(
+        mut app: crate::app::App,
+        settings: crate::settings::Settings,
+        app_label: &str,
+    ) -> Result<BuiltApp, ConfigError> {
+        let management = app.take_management();
+        let handler = app.into_handler(settings)?;
+        Ok(BuiltApp {
+            management,
+            handler,
+            app_label: app_label.to_string(),
+        })
+    }
+
+    /// The built app.
+    pub fn handler(&self) -> &Handler {
+        &self.handler
+    }
+
+    /// What the dispatcher and [`call_command`] take.
+    pub fn setup(&self) -> Setup<'_> {
+        Setup {
+            handler: &self.handler,
+            management: &self.management,
+            app_label: &self.app_label,
+        }
+    }
+
+    /// [`call_command`] with `stdin` as input, collecting the output.
+    pub fn call_command(&self, name: &str, args: &[&str], stdin: &str) -> CommandOutput {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut input = stdin.as_bytes();
+        let result = call_command(
+            self.setup(),
+            name,
+            args,
+            &mut Io {
+                stdin: &mut input,
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+            },
+        );
+        CommandOutput {
+            result,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
 }
 
 /// Django's `ManagementUtility.execute()`: runs `argv` (`argv[0]` the program name for

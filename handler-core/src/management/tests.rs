@@ -290,34 +290,21 @@ fn an_apps_command_replaces_a_builtin_of_the_same_name() {
 
 #[test]
 fn call_command_runs_without_checks_and_returns_errors() {
-    let mut app = App::new(Vec::new())
+    let app = App::new(Vec::new())
         .check(&[], |_: &CheckContext<'_>| {
             vec![CheckMessage::error("Broken.", "mine.E001")]
         })
         .command("greet", greet());
-    let management = app.take_management();
-    let handler = app.into_handler(Settings::default()).unwrap();
-    let setup = Setup {
-        handler: &handler,
-        management: &management,
-        app_label: "testapp",
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let mut stdin: &[u8] = b"";
-    let mut io = Io {
-        stdin: &mut stdin,
-        stdout: &mut stdout,
-        stderr: &mut stderr,
-    };
-    assert_eq!(call_command(setup, "greet", &["bob"], &mut io), Ok(()));
-    let e = call_command(setup, "nosuch", &[], &mut io).unwrap_err();
+    let built = BuiltApp::new(app, Settings::default(), "testapp").unwrap();
+    let out = built.call_command("greet", &["bob"], "");
+    assert_eq!(out.result, Ok(()), "no checks first");
+    assert_eq!(out.stdout, "Hello, bob! (verbosity 1)\n");
+    let e = built.call_command("nosuch", &[], "").result.unwrap_err();
     assert_eq!(e.message(), "Unknown command: 'nosuch'");
-    let e = call_command(setup, "greet", &[], &mut io).unwrap_err();
+    let e = built.call_command("greet", &[], "").result.unwrap_err();
     assert!(e.message().starts_with("Error: "), "{e}");
-    assert_eq!(
-        String::from_utf8(stdout).unwrap(),
-        "Hello, bob! (verbosity 1)\n"
-    );
+    let out = built.call_command("greet", &["bob", "--fail", "4"], "");
+    assert_eq!(out.result.map_err(|e| e.returncode()), Err(4));
 }
 
 #[test]
