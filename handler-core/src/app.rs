@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use crate::auth::UserStore;
-use crate::checks::{CheckContext, CheckMessage};
 use crate::contrib::sessions::backends::db::{DbSessionStore, SessionDatabase};
 use crate::contrib::sessions::backends::signed_cookies::SignedCookieSessionStore;
 use crate::contrib::sessions::middleware::{SessionMiddleware, DB_ENGINES, SIGNED_COOKIE_ENGINES};
@@ -12,7 +11,6 @@ use crate::contrib::sessions::SessionStore;
 use crate::exception::{ErrorHandler, ViewError};
 use crate::handler::{ErrorHandlers, Handler};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::management::{BaseCommand, Management};
 use crate::middleware::{Middleware, MiddlewareRegistry};
 use crate::settings::{ConfigError, Settings};
 use crate::urls::{Converters, UrlEntry, UrlResolver};
@@ -25,12 +23,13 @@ type ReadyHook = Box<dyn FnOnce(&Settings) -> Result<(), ConfigError> + Send>;
 pub struct App {
     urlpatterns: Vec<UrlEntry<ViewFn>>,
     registry: MiddlewareRegistry,
+    /// The app's management commands and system checks (`App::command`, `App::check`).
+    pub(crate) management: crate::management::Management,
     handlers: ErrorHandlers,
     converters: Option<Converters>,
     ready: Vec<ReadyHook>,
     session_database: Option<Arc<dyn SessionDatabase>>,
     user_store: Option<Arc<dyn UserStore>>,
-    management: Management,
 }
 
 impl App {
@@ -40,36 +39,13 @@ impl App {
         App {
             urlpatterns,
             registry: MiddlewareRegistry::with_builtins(),
+            management: crate::management::Management::with_builtins(),
             handlers: ErrorHandlers::default(),
             converters: None,
             ready: Vec::new(),
             session_database: None,
             user_store: None,
-            management: Management::with_builtins(),
         }
-    }
-
-    /// Registers one of the app's management commands (Django's `management/commands/NAME.py`):
-    /// `portico manage LIB NAME ...` runs it; `help` lists it under the app's name. It replaces
-    /// a built-in command of the same name.
-    pub fn command<C: BaseCommand + 'static>(mut self, name: &str, command: C) -> Self {
-        self.management.commands.register_app(name, command);
-        self
-    }
-
-    /// Registers one of the app's system checks (Django's `@checks.register(*tags)`): `check`
-    /// runs it, and so does every command that requires system checks.
-    pub fn check<F>(mut self, tags: &[&str], check: F) -> Self
-    where
-        F: Fn(&CheckContext<'_>) -> Vec<CheckMessage> + Send + Sync + 'static,
-    {
-        self.management.checks.register(tags, check);
-        self
-    }
-
-    /// Takes the app's commands and checks out, for `portico manage` (before `into_handler`).
-    pub(crate) fn take_management(&mut self) -> Management {
-        std::mem::take(&mut self.management)
     }
 
     /// The app's session table (Django's `django_session`), for the database session engine

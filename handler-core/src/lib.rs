@@ -15,9 +15,8 @@
 //! decorators), [`contrib`] (sessions, messages), [`signing`] (django.core.signing: Signer,
 //! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
 //! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
-//! [`shortcuts`] (redirect, reverse, get_object_or_404), [`management`] (django-admin's
-//! commands: `portico manage`) and [`checks`] (the system check framework), [`adapter`]
-//! (WSGIHandler: the ABI export).
+//! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
+//! export).
 //!
 //! # A complete app
 //!
@@ -201,13 +200,11 @@
 pub mod adapter;
 pub mod app;
 pub mod auth;
-pub mod checks;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;
 pub mod handler;
 pub mod http;
-pub mod management;
 pub mod middleware;
 pub mod python;
 pub mod settings;
@@ -218,6 +215,11 @@ pub mod test;
 pub mod urls;
 pub mod utils;
 pub mod views;
+
+// django-admin's part (Django's `django.core.management` and `django.core.checks`): the
+// commands `portico manage` runs and the system checks.
+pub mod checks;
+pub mod management;
 
 #[cfg(test)]
 mod test_log;

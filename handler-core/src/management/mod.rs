@@ -66,7 +66,7 @@ use std::sync::Arc;
 
 pub use base::{BaseCommand, CommandContext, CommandError, FnCommand, Io, OutputWrapper};
 
-use crate::checks::{CheckMessage, CheckOptions, CheckRegistry, Level};
+use crate::checks::{CheckContext, CheckMessage, CheckOptions, CheckRegistry, Level};
 use crate::handler::Handler;
 use crate::settings::ConfigError;
 
@@ -161,6 +161,31 @@ impl Management {
         m.commands
             .register(CORE_LABEL, "check", commands::check::Command);
         m
+    }
+}
+
+impl crate::app::App {
+    /// Registers one of the app's management commands (Django's `management/commands/NAME.py`):
+    /// `portico manage LIB NAME ...` runs it; `help` lists it under the app's name. It replaces
+    /// a built-in command of the same name.
+    pub fn command<C: BaseCommand + 'static>(mut self, name: &str, command: C) -> Self {
+        self.management.commands.register_app(name, command);
+        self
+    }
+
+    /// Registers one of the app's system checks (Django's `@checks.register(*tags)`): `check`
+    /// runs it, and so does every command that requires system checks.
+    pub fn check<F>(mut self, tags: &[&str], check: F) -> Self
+    where
+        F: Fn(&CheckContext<'_>) -> Vec<CheckMessage> + Send + Sync + 'static,
+    {
+        self.management.checks.register(tags, check);
+        self
+    }
+
+    /// Takes the app's commands and checks out, for `portico manage` (before `into_handler`).
+    pub(crate) fn take_management(&mut self) -> Management {
+        std::mem::take(&mut self.management)
     }
 }
 
