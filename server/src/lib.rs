@@ -68,7 +68,7 @@
 //! monitor, app slots), [`event_loop`] (one loop; no HTTP), [`connection`] (a connection's
 //! reading and writing states), [`exchange`] (one request through the app: the ABI
 //! trampolines), [`http1`] (parse, body, encode, date), [`io`] (socket, buffers, blocking
-//! waits), [`loader`] (the app library), [`manage`] (`portico manage`), [`peer`], [`proxy`] (`X-Forwarded-*` from trusted
+//! waits), [`loader`] (the app library), [`peer`], [`proxy`] (`X-Forwarded-*` from trusted
 //! peers), [`access_log`] and [`log_format`], [`ratelimit`], [`clock`], [`signals`],
 //! [`error`]; the processes: [`arbiter`] (the master), [`worker`], [`worker_link`] (status
 //! pipe, heartbeat), [`process`] (fork, signals, wait), [`snapshot`] (the library copies),
@@ -88,7 +88,6 @@ pub mod io;
 pub mod listener;
 pub mod loader;
 pub mod log_format;
-pub mod manage;
 pub mod peer;
 pub mod pidfile;
 pub mod process;

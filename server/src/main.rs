@@ -2,6 +2,8 @@
 //! over to the `server` library, which loads the app and runs the event loop; `portico manage`
 //! runs one of the app's management commands instead (django-admin's role).
 
+mod manage;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,8 +16,8 @@ fn main() -> ExitCode {
     // subcommand name).
     if std::env::args_os().nth(1).is_some_and(|a| a == "manage") {
         let args = ManageArgs::parse_from(std::env::args_os().skip(1));
-        server::manage::init_logging(&args);
-        return match server::manage::run(&args) {
+        manage::init_logging(&args);
+        return match manage::run(&args) {
             Ok(status) => ExitCode::from(status),
             Err(e) => {
                 eprintln!("portico: {e}");

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use gateway_api::{ErrorBuf, GwStr};
 
-use crate::config::ManageArgs;
-use crate::error::ServerError;
-use crate::loader;
+use server::config::ManageArgs;
+use server::error::ServerError;
+use server::loader;
 
 /// Capacity of the buffer the app writes a start-up error into (as for `create`).
 const MANAGE_ERROR_CAP: usize = 4096;
