@@ -135,5 +135,23 @@ mod tests {
             e.to_string(),
             "cannot start app /x/y.so (y): create failed: settings.toml line 3: bad key"
         );
+        let e = ServerError::NoCommands {
+            path: "/x/y.so".into(),
+            app: "y".into(),
+            why: "its table's `manage` entry is NULL".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "app /x/y.so (y) has no management commands: its table's `manage` entry is NULL"
+        );
+        let e = ServerError::Manage {
+            path: "/x/y.so".into(),
+            app: "y".into(),
+            message: "s.toml:3: bad key".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot start app /x/y.so (y) for a management command: s.toml:3: bad key"
+        );
     }
 }
