@@ -213,6 +213,7 @@ pub mod app;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;
+pub mod forms;
 pub mod handler;
 pub mod http;
 pub mod middleware;
@@ -230,6 +231,8 @@ pub mod views;
 mod test_log;
 
 pub use gateway_api;
+#[doc(hidden)]
+pub use serde as __serde;
 
 pub use app::App;
 /// `django.contrib.auth` at its old path: [`contrib::auth`] is the documented one.
@@ -247,6 +250,10 @@ pub mod prelude {
     pub use crate::contrib::auth::{AppAuthExt, RequestUserExt, User};
     pub use crate::contrib::sessions::{AppSessionExt, RequestSessionExt};
     pub use crate::exception::ViewError;
+    pub use crate::forms::{
+        BooleanField, CharField, ChoiceField, DateField, DateTimeField, DecimalField, EmailField,
+        Form, FormValue, IntegerField, URLField, ValidationError, Widget,
+    };
     pub use crate::http::{
         FileResponse, Headers, HttpRequest, HttpResponse, HttpResponseBadRequest,
         HttpResponseForbidden, HttpResponseGone, HttpResponseNotAllowed, HttpResponseNotFound,
