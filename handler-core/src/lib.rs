@@ -19,6 +19,9 @@
 //! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
 //! export).
 //!
+//! [`forms`] is django.forms: fields, validation with Django's messages, rendering, and the
+//! [`form!`] macro that declares a form.
+//!
 //! As in Django, the core (`http`, `urls`, `handler`, `settings`, `exception`) never imports
 //! `contrib`: contrib keeps `request.session()` and `request.user()` in the request's
 //! [`extensions`](http::HttpRequest::extensions) behind extension traits
@@ -252,7 +255,7 @@ pub mod prelude {
     pub use crate::exception::ViewError;
     pub use crate::forms::{
         BooleanField, CharField, ChoiceField, DateField, DateTimeField, DecimalField, EmailField,
-        Form, FormValue, IntegerField, URLField, ValidationError, Widget,
+        Form, FormData, FormValue, IntegerField, URLField, Widget,
     };
     pub use crate::http::{
         FileResponse, Headers, HttpRequest, HttpResponse, HttpResponseBadRequest,

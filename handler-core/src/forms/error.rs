@@ -28,8 +28,7 @@ impl FormError {
     }
 }
 
-/// Django's `ValidationError`: one or more messages (a list; a dict is
-/// [`Form::add_error_dict`](super::Form::add_error_dict)'s job).
+/// Django's `ValidationError`: one or more messages, each with its code and params.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationError {
     errors: Vec<FormError>,

@@ -136,9 +136,21 @@ pub struct Cleaning<'f> {
 }
 
 impl Cleaning<'_> {
-    /// The form being cleaned (its data, fields, initial values).
-    pub fn form(&self) -> &Form {
-        self.form
+    /// The value submitted for a field (`self.data[name]`), before cleaning.
+    pub fn data(&self, name: &str) -> Option<&str> {
+        self.form.data_source().get(&self.form.add_prefix(name))
+    }
+
+    /// The initial value of a field (`self.get_initial_for_field`).
+    pub fn initial(&self, name: &str) -> Option<FormValue> {
+        let field = self.form.get_field(name)?;
+        Some(self.form.initial_for(name, field))
+    }
+
+    /// The form's fields (the form itself is not handed out: asking it for its errors while
+    /// it is being cleaned would clean it again).
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &Field)> {
+        self.form.fields()
     }
 
     /// A cleaned value as `T`.
@@ -179,6 +191,14 @@ impl fmt::Display for UnknownField {
 }
 
 impl std::error::Error for UnknownField {}
+
+impl From<UnknownField> for ValidationError {
+    /// So a hook can write `form.add_error(Some("x"), …)?`: the mistake shows as the form's
+    /// error, naming the field (Django raises ValueError).
+    fn from(e: UnknownField) -> ValidationError {
+        ValidationError::with_code(e.to_string(), "unknown_field")
+    }
+}
 
 fn add_error_to(
     form: &Form,
@@ -288,6 +308,19 @@ impl Form {
     pub fn field(mut self, name: &str, field: impl Into<Field>) -> Form {
         self.add_field(name, field.into());
         self
+    }
+
+    /// A form from a field list built at run time: the seam a ModelForm fills from a
+    /// model's fields (`fields_for_model`).
+    pub fn from_fields(
+        name: impl Into<String>,
+        fields: impl IntoIterator<Item = (String, Field)>,
+    ) -> Form {
+        let mut form = Form::new(name);
+        for (n, f) in fields {
+            form.add_field(&n, f);
+        }
+        form
     }
 
     /// Adds a field to a form being built at run time (ModelForm's seam).
@@ -585,9 +618,10 @@ impl Form {
 
     /// `has_error(field, code)`.
     pub fn has_error(&self, field: &str, code: Option<&str>) -> bool {
-        self.errors()
-            .get(field)
-            .is_some_and(|e| code.is_none_or(|c| e.has_code(c)))
+        self.errors().get(field).is_some_and(|e| match code {
+            None => true,
+            Some(c) => e.has_code(c),
+        })
     }
 
     /// `add_error(field, error)` after validation (say, a view finding the name taken).
@@ -817,5 +851,116 @@ impl fmt::Display for Form {
     /// `{{ form }}`: `as_div()`, Django 5's default.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.as_div())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::{BooleanField, CharField, IntegerField};
+
+    crate::form! {
+        struct Signup {
+            username: CharField::new().max_length(10),
+            password: CharField::new(),
+            password2: CharField::new().label("Password (again)"),
+            age: IntegerField::new().required(false),
+            terms: BooleanField::new().required(false),
+        }
+        fn clean_username(form, value) {
+            // The raw submitted text is there too, before cleaning.
+            assert_eq!(form.data("username"), Some(" Ada "));
+            Ok(FormValue::from(value.to_python_str().to_lowercase()))
+        }
+        fn clean(form) {
+            if form.cleaned::<String>("password") != form.cleaned::<String>("password2") {
+                form.add_error(Some("password2"), "The two password fields didn’t match.")?;
+            }
+            if form.cleaned::<Option<i64>>("age") == Some(Some(0)) {
+                // A mistake in the app shows up as a form error naming the field.
+                form.add_error(Some("agee"), "x")?;
+            }
+            Ok(())
+        }
+    }
+
+    fn post(pairs: &[(&str, &str)]) -> QueryDict {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn hooks_clean_fields_and_the_form_in_django_s_order() {
+        let form = Signup::bind(&post(&[
+            ("username", " Ada "),
+            ("password", "a"),
+            ("password2", "b"),
+            ("age", "41"),
+        ]));
+        assert!(!form.is_valid());
+        assert_eq!(form.cleaned::<String>("username").as_deref(), Some("ada"));
+        assert_eq!(form.cleaned::<Option<i64>>("age"), Some(Some(41)));
+        assert_eq!(form.cleaned::<i64>("age"), Some(41));
+        assert_eq!(form.cleaned::<bool>("terms"), Some(false));
+        // add_error removed the field from cleaned_data, as Django's does.
+        assert!(!form.cleaned_data().contains_key("password2"));
+        assert_eq!(
+            form.errors().as_json(false),
+            r#"{"password2": [{"message": "The two password fields didn\u2019t match.", "code": ""}]}"#
+        );
+        assert!(form.non_field_errors().is_empty());
+        assert!(form.has_error("password2", None));
+        assert_eq!(
+            format!("{:?}", *form),
+            "<Signup bound=True, valid=False, fields=(username;password;password2;age;terms)>"
+        );
+
+        let form = Signup::bind(&post(&[
+            ("username", " Ada "),
+            ("password", "a"),
+            ("password2", "a"),
+            ("age", "0"),
+        ]));
+        assert_eq!(
+            form.non_field_errors().messages(),
+            ["'Signup' has no field named 'agee'."]
+        );
+    }
+
+    #[test]
+    fn a_view_adds_errors_after_validation_and_forms_build_at_run_time() {
+        let mut form = Signup::bind(&post(&[
+            ("username", " Ada "),
+            ("password", "a"),
+            ("password2", "a"),
+        ]));
+        assert!(form.is_valid());
+        assert_eq!(form.changed_data(), ["username", "password", "password2"]);
+        form.add_error(
+            Some("username"),
+            ValidationError::with_code("Taken.", "taken"),
+        )
+        .unwrap();
+        assert!(!form.is_valid());
+        assert!(form.has_error("username", Some("taken")));
+        assert!(form.add_error(Some("nope"), "x").is_err());
+
+        let fields = vec![("title".to_string(), CharField::new().max_length(3).build())];
+        let form = Form::from_fields("ArticleForm", fields)
+            .prefix("a")
+            .bind(&[("a-title", "long")]);
+        assert_eq!(
+            form.errors().get("title").unwrap().messages(),
+            ["Ensure this value has at most 3 characters (it has 4)."]
+        );
+        assert_eq!(
+            form.bound_field("title").unwrap().as_widget(),
+            "<input type=\"text\" name=\"a-title\" value=\"long\" maxlength=\"3\" required aria-invalid=\"true\" aria-describedby=\"id_a-title_error\" id=\"id_a-title\">"
+        );
+
+        // Unbound: not valid, no errors; empty_permitted: an untouched form is valid.
+        let unbound = Signup::new();
+        assert!(!unbound.is_bound() && !unbound.is_valid() && unbound.errors().is_empty());
+        let empty = Signup::form().empty_permitted(true).bind(&post(&[]));
+        assert!(empty.is_valid());
     }
 }

@@ -77,7 +77,10 @@ impl FormObject {
     fn fields_where(&self, hidden: Option<bool>) -> Vec<Value> {
         self.0
             .bound_fields()
-            .filter(|b| hidden.is_none_or(|h| b.is_hidden() == h))
+            .filter(|b| match hidden {
+                None => true,
+                Some(h) => b.is_hidden() == h,
+            })
             .filter_map(|b| self.field(b.name()))
             .collect()
     }
@@ -312,10 +315,6 @@ mod tests {
         struct Entry {
             title: CharField::new().max_length(5),
             body: CharField::new().widget(Widget::Textarea()).required(false),
-        }
-        fn clean_title(form, value) {
-            let _ = form.form();
-            Ok(value)
         }
         fn clean(form) {
             if form.cleaned::<String>("body").as_deref() == Some("spam") {

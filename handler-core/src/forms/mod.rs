@@ -87,13 +87,11 @@ pub const fn is_clean_field_hook(name: &str) -> bool {
     true
 }
 
-/// Declares a form: a struct wrapping a [`Form`](forms::Form) with its fields, in order, and
+/// Declares a form: a struct wrapping a [`Form`](crate::forms::Form) with its fields, in order, and
 /// its hooks. `fn clean_<field>(form, value) { … }` is Django's `clean_<field>` (it gets the
-/// [`Cleaning`](forms::Cleaning) state and the field's cleaned value, and returns the value
+/// [`Cleaning`](crate::forms::Cleaning) state and the field's cleaned value, and returns the value
 /// to keep); `fn clean(form) { … }` is the form's `clean`. The struct has `new()` (unbound),
-/// `bind(&data)`, `form()` (the unbound [`Form`](forms::Form)), and derefs to the form.
-///
-/// [`Form`]: crate::forms::Form
+/// `bind(&data)`, `form()` (the unbound [`Form`](crate::forms::Form)), and derefs to the form.
 #[macro_export]
 macro_rules! form {
     (

@@ -283,8 +283,8 @@ impl Widget {
     /// `"true"`/`"false"` (any case) as booleans, anything else by Python truthiness.
     pub fn value_from_datadict(&self, data: &dyn super::FormData, name: &str) -> FormValue {
         match self.kind {
+            // A missing key is False: browsers send nothing for an unticked box.
             WidgetKind::CheckboxInput => match data.get(name) {
-                None if !data.contains(name) => FormValue::Bool(false),
                 None => FormValue::Bool(false),
                 Some(v) => match v.to_lowercase().as_str() {
                     "true" => FormValue::Bool(true),
