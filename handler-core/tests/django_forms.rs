@@ -267,12 +267,65 @@ fn small() -> Form {
         )
 }
 
+fn styled() -> Form {
+    Form::new("Styled")
+        .error_css_class("error")
+        .required_css_class("required")
+        .field(
+            "code",
+            CharField::new()
+                .max_length(4)
+                .error_message("required", "Give a code.")
+                .error_message("max_length", "Too long: %(show_value)d.")
+                .validator(Validator::regex("^[A-Z]+$", "Capitals only.", "caps").unwrap())
+                .widget(
+                    Widget::TextInput()
+                        .attr("class", "mono")
+                        .attr("placeholder", "ABC & <co>"),
+                )
+                .label_suffix(" ="),
+        )
+        .field("level", ChoiceField::new([("1", "One"), ("2", "Two")]))
+        .field(
+            "steps",
+            IntegerField::new()
+                .min_value(1)
+                .step_size(3)
+                .required(false),
+        )
+        .field("ratio", DecimalField::new().required(false))
+        .field(
+            "secret",
+            CharField::new()
+                .widget(Widget::PasswordInput().render_value(true))
+                .required(false),
+        )
+        .field(
+            "notes",
+            CharField::new()
+                .widget(Widget::Textarea().attr("rows", "3"))
+                .required(false)
+                .help_text("Plain <i>text</i>"),
+        )
+        .field(
+            "when",
+            DateField::new()
+                .required(false)
+                .widget(Widget::DateInput().format("%d/%m/%Y")),
+        )
+}
+
 fn build(case_name: &str, case: &Value) -> Form {
     let mut form = if case_name.starts_with("small") {
         small()
+    } else if case_name.starts_with("styled") {
+        styled()
     } else {
         everything()
     };
+    if let Some(s) = case["kwargs"].get("label_suffix") {
+        form = form.label_suffix(s.as_str().unwrap());
+    }
     let kwargs = &case["kwargs"];
     if let Some(p) = kwargs.get("prefix") {
         form = form.prefix(p.as_str().unwrap());
@@ -288,6 +341,13 @@ fn build(case_name: &str, case: &Value) -> Form {
                 Value::Bool(b) => FormValue::Bool(*b),
                 Value::Number(n) => FormValue::Int(n.as_i64().unwrap()),
                 Value::String(s) => FormValue::from(s.as_str()),
+                Value::Object(o) if o.contains_key("date") => FormValue::Date(
+                    o["date"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<chrono::NaiveDate>()
+                        .unwrap(),
+                ),
                 _ => FormValue::None,
             };
             (k.clone(), v)

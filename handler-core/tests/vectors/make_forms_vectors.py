@@ -19,8 +19,15 @@ import os
 import sys
 import warnings
 
-import django
-from django.conf import settings
+# BoundField.css_classes joins a set: with both error_css_class and required_css_class the
+# order hangs on str hashing. A fixed seed makes the file reproducible; with seed 0 it is
+# "error required", the order handler-core writes (the order Django adds them in).
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 settings.configure(USE_TZ=False, USE_I18N=True, LANGUAGE_CODE="en-us")
 django.setup()
@@ -30,6 +37,7 @@ warnings.simplefilter("ignore")
 
 from django import forms  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
+from django.core.validators import RegexValidator  # noqa: E402
 
 FIELD_TYPES = {
     "CharField": forms.CharField,
@@ -241,6 +249,29 @@ class Small(forms.Form):
     b = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
+class Styled(forms.Form):
+    """Form options and field options the Everything form leaves at their defaults."""
+
+    error_css_class = "error"
+    required_css_class = "required"
+
+    code = forms.CharField(
+        max_length=4,
+        error_messages={"required": "Give a code.", "max_length": "Too long: %(show_value)d."},
+        validators=[RegexValidator(r"^[A-Z]+$", "Capitals only.", "caps")],
+        widget=forms.TextInput(attrs={"class": "mono", "placeholder": "ABC & <co>"}),
+        label_suffix=" =",
+    )
+    level = forms.ChoiceField(choices=[("1", "One"), ("2", "Two")])
+    steps = forms.IntegerField(min_value=1, step_size=3, required=False)
+    ratio = forms.DecimalField(required=False)
+    secret = forms.CharField(widget=forms.PasswordInput(render_value=True), required=False)
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": "3"}), required=False, help_text="Plain <i>text</i>"
+    )
+    when = forms.DateField(required=False, widget=forms.DateInput(format="%d/%m/%Y"))
+
+
 def render_all(form):
     return {
         "as_div": str(form.as_div()),
@@ -271,7 +302,7 @@ def bound_fields(form):
 
 def form_case(cls, data, **kwargs):
     form = cls(data, **kwargs) if data is not None else cls(**kwargs)
-    case = {"data": data, "kwargs": kwargs, "is_bound": form.is_bound}
+    case = {"data": data, "kwargs": json.loads(json.dumps(kwargs, default=py)), "is_bound": form.is_bound}
     case["is_valid"] = form.is_valid()
     case["errors"] = form.errors.get_json_data()
     case["errors_as_json"] = form.errors.as_json()
@@ -336,6 +367,17 @@ FORM_CASES = {
     "small_unbound": form_case(Small, None),
     "small_invalid": form_case(Small, {"b": "x"}),
     "small_valid": form_case(Small, {"a": "1"}),
+    "styled_unbound": form_case(
+        Styled, None, initial={"when": datetime.date(2024, 3, 9)}, label_suffix="!"
+    ),
+    "styled_invalid": form_case(
+        Styled,
+        {"code": "abcde", "level": "3", "steps": "5", "ratio": "x", "secret": "s<", "notes": "n"},
+    ),
+    "styled_required": form_case(Styled, {"code": " ", "steps": "7", "ratio": "1e-3"}),
+    "styled_valid": form_case(
+        Styled, {"code": "AB", "level": "2", "steps": "4", "when": "2024-03-09"}
+    ),
     "unchanged_initial": form_case(
         Everything,
         {"price": "9.99", "meeting": "2024-01-05 09:30:15", "token": "t<1>", "color": ""},
