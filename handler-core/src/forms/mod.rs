@@ -33,6 +33,13 @@
 //! );
 //! ```
 //!
+//! In a template (`render(request, "page.html", Page { form })` with a
+//! `#[derive(Serialize)] struct Page { form: EntryForm }`, or minijinja's `context!`) the form
+//! is a live object: `{{ form }}` / `{{ form.as_div() }}`, `{{ form.as_p() }}`,
+//! `{{ form.name }}` (the widget), `{{ form.name.errors }}`, `{{ form.name.label_tag() }}`,
+//! `{{ form.non_field_errors() }}`, `{% for field in form %}`, beside `{{ csrf_input }}`.
+//! `serde_json::json!` would flatten it to data, so use one of the two above.
+//!
 //! The same form built at run time (the seam a ModelForm fills from a model's fields):
 //! `Form::new("EntryForm").field("name", CharField::new().max_length(100))…`.
 //!
