@@ -20,6 +20,9 @@
 //! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
 //! export).
 //!
+//! [`forms`] is django.forms: fields, validation with Django's messages, rendering, and the
+//! [`form!`] macro that declares a form.
+//!
 //! As in Django, the core (`http`, `urls`, `handler`, `settings`, `exception`) never imports
 //! `contrib`: contrib keeps `request.session()` and `request.user()` in the request's
 //! [`extensions`](http::HttpRequest::extensions) behind extension traits
@@ -215,6 +218,7 @@ pub mod cache;
 pub mod contrib;
 pub mod crypto;
 pub mod exception;
+pub mod forms;
 pub mod handler;
 pub mod http;
 pub mod middleware;
@@ -238,6 +242,8 @@ mod test_log;
 
 pub use clap;
 pub use gateway_api;
+#[doc(hidden)]
+pub use serde as __serde;
 
 pub use app::App;
 /// `django.contrib.auth` at its old path: [`contrib::auth`] is the documented one.
@@ -255,6 +261,10 @@ pub mod prelude {
     pub use crate::contrib::auth::{AppAuthExt, RequestUserExt, User};
     pub use crate::contrib::sessions::{AppSessionExt, RequestSessionExt};
     pub use crate::exception::ViewError;
+    pub use crate::forms::{
+        BooleanField, CharField, ChoiceField, DateField, DateTimeField, DecimalField, EmailField,
+        Form, FormData, FormValue, IntegerField, URLField, Widget,
+    };
     pub use crate::http::{
         FileResponse, Headers, HttpRequest, HttpResponse, HttpResponseBadRequest,
         HttpResponseForbidden, HttpResponseGone, HttpResponseNotAllowed, HttpResponseNotFound,

@@ -74,6 +74,10 @@ impl Engine {
         env.set_formatter(|out, state, value| {
             if state.auto_escape() == AutoEscape::None || value.is_safe() {
                 minijinja::escape_formatter(out, state, value)
+            } else if crate::forms::is_html_safe(value) {
+                // A form, bound field or error list prints its own escaped HTML (__html__).
+                out.write_str(&value.to_string())
+                    .map_err(minijinja::Error::from)
             } else {
                 let mut escaped = String::new();
                 escape_markupsafe(&value.to_string(), &mut escaped);
