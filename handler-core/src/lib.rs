@@ -202,6 +202,7 @@ pub mod app;
 pub mod auth;
 pub mod contrib;
 pub mod crypto;
+pub mod db;
 pub mod exception;
 pub mod handler;
 pub mod http;

@@ -256,6 +256,9 @@ pub struct Settings {
     /// The default stack's settings (sessions, CSRF, messages, ...), also reachable directly
     /// as `settings.csrf_cookie_name` and so on.
     pub stack: StackSettings,
+    /// `DATABASES`: the `[databases.<alias>]` tables and `DATABASE_URL`
+    /// ([`db::settings`](crate::db::settings)).
+    pub databases: crate::db::DatabasesSettings,
     /// The `[app]` table, for the app.
     pub app: toml::Table,
     path: Option<PathBuf>,
@@ -314,6 +317,7 @@ impl Settings {
             secret_key: raw.secret_key,
             secret_key_fallbacks: raw.secret_key_fallbacks,
             stack,
+            databases: crate::db::DatabasesSettings::default(),
             app: raw.app,
             path,
             source,
@@ -347,12 +351,16 @@ impl Settings {
             // Django ignores settings it does not know; a warning still catches a typo.
             log::warn!("{file}:{line}: unknown setting `{key}` is ignored");
         }
-        Ok(Settings::from_raw(
-            raw,
-            stack,
-            path.map(Path::to_path_buf),
-            source.to_string(),
-        ))
+        let base_dir = path
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let database_url = std::env::var("DATABASE_URL").ok();
+        let databases =
+            crate::db::DatabasesSettings::parse(source, path, &base_dir, database_url.as_deref())?;
+        let mut settings =
+            Settings::from_raw(raw, stack, path.map(Path::to_path_buf), source.to_string());
+        settings.databases = databases;
+        Ok(settings)
     }
 
     /// Settings with defaults, for an app run without a settings file.
@@ -467,7 +475,7 @@ impl std::ops::DerefMut for Settings {
 }
 
 /// The settings handler-core reads; anything else at the top level is unknown.
-const KNOWN_KEYS: [&str; 11] = [
+const KNOWN_KEYS: [&str; 12] = [
     "debug",
     "allowed_hosts",
     "append_slash",
@@ -478,6 +486,7 @@ const KNOWN_KEYS: [&str; 11] = [
     "data_upload_max_number_fields",
     "secret_key",
     "secret_key_fallbacks",
+    "databases",
     "app",
 ];
 
@@ -503,7 +512,7 @@ fn unknown_keys(source: &str) -> Vec<(String, usize)> {
 }
 
 /// The 1-based line holding byte `offset`.
-fn line_of(source: &str, offset: usize) -> usize {
+pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
     source.as_bytes()[..end]
         .iter()
@@ -535,7 +544,7 @@ fn error_offset(source: &str, offset: usize) -> usize {
         .unwrap_or(offset)
 }
 
-fn toml_error(e: &toml::de::Error, source: &str, path: Option<&Path>) -> ConfigError {
+pub(crate) fn toml_error(e: &toml::de::Error, source: &str, path: Option<&Path>) -> ConfigError {
     let file = path.map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
     // The parser's message runs over several lines ("invalid array\nexpected `]`"); one line
     // keeps the error greppable next to its file and line.
