@@ -265,6 +265,8 @@ pub struct Settings {
     source: String,
     /// The template engine, built from `templates` on first use.
     template_engine: Arc<OnceLock<Result<crate::template::Engine, ConfigError>>>,
+    /// The connection handler for `databases`, made on first use.
+    connections: Arc<OnceLock<Arc<crate::db::Databases>>>,
     /// Where the `middleware` array and each of its elements sit in `source` (byte ranges).
     middleware_spans: MiddlewareSpans,
 }
@@ -322,6 +324,7 @@ impl Settings {
             path,
             source,
             template_engine: Arc::new(OnceLock::new()),
+            connections: Arc::new(OnceLock::new()),
             middleware_spans,
         }
     }
@@ -375,6 +378,14 @@ impl Settings {
             .get_or_init(|| crate::template::Engine::from_settings(self))
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// Django's `django.db.connections` for these settings: made from `databases` on first
+    /// use and shared by the handler and the app (nothing is opened until a query). Change
+    /// `databases` before the first call.
+    pub fn connections(&self) -> &Arc<crate::db::Databases> {
+        self.connections
+            .get_or_init(|| crate::db::Databases::new(self.databases.clone()))
     }
 
     /// The settings file, if there is one.

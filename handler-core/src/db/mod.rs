@@ -850,4 +850,56 @@ mod tests {
         assert!(!p.is_open());
         std::fs::remove_dir_all(dir).ok();
     }
+
+    #[test]
+    fn atomic_requests_roll_back_a_failing_view_and_requests_close_their_connections() {
+        use crate::http::{HttpRequest, HttpResponse};
+        use crate::prelude::{path, view, App, ViewError, ViewResult};
+        use crate::test::Client;
+
+        fn write_then(request: &mut HttpRequest) -> ViewResult {
+            let db = connection("default")?;
+            db.execute("INSERT INTO t (x) VALUES (1)", &[])?;
+            match request.path.as_str() {
+                "/fail/" => Err(ViewError::msg("the view failed after writing")),
+                "/panic/" => panic!("the view panicked after writing"),
+                _ => Ok(HttpResponse::new("ok")),
+            }
+        }
+
+        let dir =
+            std::env::temp_dir().join(format!("portico-db-atomic-req-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut settings = crate::Settings::default();
+        settings.databases = DatabasesSettings::sqlite(dir.join("db.sqlite3"));
+        settings.databases.default_mut().atomic_requests = true;
+        let setup = Databases::new(settings.databases.clone());
+        let db = setup.connection("default").unwrap();
+        db.execute("CREATE TABLE t (x integer)", &[]).unwrap();
+        let count = || -> i64 {
+            db.query("SELECT count(*) FROM t", &[]).unwrap()[0]
+                .get(0)
+                .unwrap()
+        };
+
+        let app = App::new(vec![
+            path("ok/", view(write_then)),
+            path("fail/", view(write_then)),
+            path("panic/", view(write_then)),
+        ]);
+        let mut client = Client::from_app(app, settings).unwrap();
+        let handler_db = client.handler().databases().connection("default").unwrap();
+        assert_eq!(client.get("/ok/").status_code, 200);
+        assert_eq!(count(), 1);
+        assert!(
+            !handler_db.is_open(),
+            "conn_max_age = 0: closed when the request ends"
+        );
+        assert_eq!(client.get("/fail/").status_code, 500);
+        assert_eq!(client.get("/panic/").status_code, 500);
+        assert_eq!(count(), 1, "the failing views' writes were rolled back");
+        assert!(!handler_db.in_atomic_block());
+        setup.close_all();
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

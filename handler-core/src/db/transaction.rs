@@ -20,6 +20,7 @@ use super::{connection, Connection, DatabaseError, ErrorKind};
 /// ```
 /// # use handler_core::db::{Databases, DatabasesSettings, DatabaseError, transaction};
 /// # let dir = std::env::temp_dir().join(format!("portico-atomic-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
 /// # let databases = Databases::new(DatabasesSettings::sqlite(dir.join("db.sqlite3")));
 /// # let _active = databases.activate();
 /// let db = handler_core::db::connection("default")?;
