@@ -64,7 +64,7 @@
 //! ```
 
 pub mod backends;
-// pub mod migrations;
+pub mod migrations;
 // pub mod models;
 pub mod settings;
 pub mod transaction;
