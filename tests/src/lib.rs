@@ -6,6 +6,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod load;
+pub mod postgres;
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsString;
