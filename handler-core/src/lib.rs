@@ -217,6 +217,7 @@ pub mod app;
 pub mod cache;
 pub mod contrib;
 pub mod crypto;
+pub mod db;
 pub mod exception;
 pub mod forms;
 pub mod handler;
