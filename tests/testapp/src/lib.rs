@@ -191,7 +191,7 @@ fn panics(_request: &mut HttpRequest) -> ViewResult {
 
 fn missing(_request: &mut HttpRequest) -> ViewResult {
     let found: Option<u8> = None;
-    get_object_or_404(found)?;
+    found.ok_or_else(|| ViewError::not_found("No object matches the given query."))?;
     Ok(HttpResponse::new("unreachable"))
 }
 
