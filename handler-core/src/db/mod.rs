@@ -222,6 +222,19 @@ pub struct Databases {
     token: Arc<()>,
 }
 
+/// Dropping the databases closes their connections on this thread at once: left to the
+/// thread-local's destructor at thread exit, a PostgreSQL client's drop runs after tokio's
+/// own thread-locals are gone, panics there and aborts the process.
+impl Drop for Databases {
+    fn drop(&mut self) {
+        let _ = OPEN.try_with(|open| {
+            if let Ok(mut open) = open.try_borrow_mut() {
+                open.retain(|c| c.0.owner != self.id || c.close_quietly());
+            }
+        });
+    }
+}
+
 impl fmt::Debug for Databases {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Databases")
@@ -606,6 +619,18 @@ impl Connection {
         if state.backend.take().is_some() && state.in_atomic_block {
             state.closed_in_transaction = true;
             state.needs_rollback = true;
+        }
+    }
+
+    /// Closes the connection unless it is in use (then keeps it); `false` once closed, for
+    /// `retain`.
+    fn close_quietly(&self) -> bool {
+        match self.0.state.try_borrow_mut() {
+            Ok(mut state) => {
+                drop(state.backend.take());
+                false
+            }
+            Err(_) => true,
         }
     }
 
