@@ -14,7 +14,7 @@ use crate::http::{Extensions, HttpRequest, HttpResponse, HttpResponseServerError
 use crate::middleware::{Middleware, Next};
 use crate::settings::Settings;
 use crate::urls::{PathValue, UrlResolver};
-use crate::views::{debug, ViewFn};
+use crate::views::{debug, ViewFn, ViewResult};
 
 /// The app's error views (Django's `handler400`, `handler403`, `handler404`, `handler500`).
 #[derive(Clone)]
@@ -51,6 +51,12 @@ pub struct Handler {
     /// The app's typed registry (opaque here: the stores contrib registered, for the test
     /// client's `force_login`).
     extensions: Extensions,
+    /// Django's `connections`: opened per thread at first use, closed by
+    /// `close_old_connections` when a request starts and ends.
+    databases: Arc<crate::db::Databases>,
+    /// The aliases with `atomic_requests`: each view runs in a transaction on them (Django's
+    /// `make_view_atomic`). Empty for most apps: one length check per request.
+    atomic_requests: Box<[Arc<str>]>,
     /// `text/html; charset=<default_charset>` when that is not utf-8 (Django builds the default
     /// Content-Type from DEFAULT_CHARSET); `None` keeps the hot path free of rewriting.
     default_content_type: Option<String>,
@@ -119,7 +125,11 @@ impl Handler {
         let charset = settings.default_charset.trim();
         let default_content_type = (!charset.eq_ignore_ascii_case("utf-8"))
             .then(|| format!("text/html; charset={charset}"));
+        let databases = Arc::clone(settings.connections());
+        let atomic_requests = databases.atomic_request_aliases().into_boxed_slice();
         Handler {
+            databases,
+            atomic_requests,
             settings,
             resolver: Arc::new(resolver),
             chain,
@@ -139,6 +149,11 @@ impl Handler {
         &self.extensions
     }
 
+    /// The databases (Django's `connections`).
+    pub fn databases(&self) -> &Arc<crate::db::Databases> {
+        &self.databases
+    }
+
     /// The settings.
     pub fn settings(&self) -> &Arc<Settings> {
         &self.settings
@@ -154,6 +169,10 @@ impl Handler {
     pub fn get_response(&self, request: &mut HttpRequest) -> HttpResponse {
         let previous = CURRENT_RESOLVER.with(|c| c.replace(Some(Arc::clone(&self.resolver))));
         let _guard = ResolverGuard { previous };
+        // Django's request_started / request_finished signals: the thread's connections are
+        // checked at both ends of the request (nothing to do on a thread that never queried).
+        let _databases = self.databases.activate();
+        crate::db::close_old_connections();
         // Every layer converts its errors, but the conversion can fail in turn (an error whose
         // `Display` panics, a broken debug page): in Django that exception reaches the WSGI
         // server, which answers a bare 500. So does this, rather than unwinding to the ABI.
@@ -178,6 +197,7 @@ impl Handler {
                 format_args!("{reason}: {}", unicode_escape(&request.path)),
             );
         }
+        crate::db::close_old_connections();
         response
     }
 
@@ -223,7 +243,7 @@ impl Handler {
                 return Ok(response);
             }
         }
-        let result = catch_unwind(AssertUnwindSafe(|| view.call(request)))
+        let result = catch_unwind(AssertUnwindSafe(|| self.call_view(0, &view, request)))
             .unwrap_or_else(|payload| Err(ViewError::from_panic(payload)));
         match result {
             Ok(r) => Ok(r),
@@ -235,6 +255,18 @@ impl Handler {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// The view, inside a transaction on each `atomic_requests` database from `index` on
+    /// (Django's `make_view_atomic`): an `Err` or a panic rolls the view's writes back.
+    fn call_view(&self, index: usize, view: &ViewFn, request: &mut HttpRequest) -> ViewResult {
+        match self.atomic_requests.get(index) {
+            None => view.call(request),
+            Some(alias) => self
+                .databases
+                .connection(alias)?
+                .atomic(|| self.call_view(index + 1, view, request)),
         }
     }
 

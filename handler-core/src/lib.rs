@@ -212,6 +212,7 @@ pub mod adapter;
 pub mod app;
 pub mod contrib;
 pub mod crypto;
+pub mod db;
 pub mod exception;
 pub mod handler;
 pub mod http;

@@ -273,12 +273,17 @@ pub struct Settings {
     /// The default stack's settings (sessions, CSRF, messages, ...), also reachable directly
     /// as `settings.csrf_cookie_name` and so on.
     pub stack: StackSettings,
+    /// `DATABASES`: the `[databases.<alias>]` tables and `DATABASE_URL`
+    /// ([`db::settings`](crate::db::settings)).
+    pub databases: crate::db::DatabasesSettings,
     /// The `[app]` table, for the app.
     pub app: toml::Table,
     path: Option<PathBuf>,
     source: String,
     /// The template engine, built from `templates` on first use.
     template_engine: Arc<OnceLock<Result<crate::template::Engine, ConfigError>>>,
+    /// The connection handler for `databases`, made on first use.
+    connections: Arc<OnceLock<Arc<crate::db::Databases>>>,
     /// Where the `middleware` array and each of its elements sit in `source` (byte ranges).
     middleware_spans: MiddlewareSpans,
 }
@@ -334,10 +339,12 @@ impl Settings {
             secret_key: raw.secret_key,
             secret_key_fallbacks: raw.secret_key_fallbacks,
             stack,
+            databases: crate::db::DatabasesSettings::default(),
             app: raw.app,
             path,
             source,
             template_engine: Arc::new(OnceLock::new()),
+            connections: Arc::new(OnceLock::new()),
             middleware_spans,
         }
     }
@@ -367,12 +374,16 @@ impl Settings {
             // Django ignores settings it does not know; a warning still catches a typo.
             log::warn!("{file}:{line}: unknown setting `{key}` is ignored");
         }
-        Ok(Settings::from_raw(
-            raw,
-            stack,
-            path.map(Path::to_path_buf),
-            source.to_string(),
-        ))
+        let base_dir = path
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let database_url = std::env::var("DATABASE_URL").ok();
+        let databases =
+            crate::db::DatabasesSettings::parse(source, path, &base_dir, database_url.as_deref())?;
+        let mut settings =
+            Settings::from_raw(raw, stack, path.map(Path::to_path_buf), source.to_string());
+        settings.databases = databases;
+        Ok(settings)
     }
 
     /// Settings with defaults, for an app run without a settings file.
@@ -387,6 +398,14 @@ impl Settings {
             .get_or_init(|| crate::template::Engine::from_settings(self))
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// Django's `django.db.connections` for these settings: made from `databases` on first
+    /// use and shared by the handler and the app (nothing is opened until a query). Change
+    /// `databases` before the first call.
+    pub fn connections(&self) -> &Arc<crate::db::Databases> {
+        self.connections
+            .get_or_init(|| crate::db::Databases::new(self.databases.clone()))
     }
 
     /// The settings file, if there is one.
@@ -487,7 +506,7 @@ impl std::ops::DerefMut for Settings {
 }
 
 /// The settings handler-core reads; anything else at the top level is unknown.
-const KNOWN_KEYS: [&str; 14] = [
+const KNOWN_KEYS: [&str; 15] = [
     "debug",
     "allowed_hosts",
     "append_slash",
@@ -501,6 +520,7 @@ const KNOWN_KEYS: [&str; 14] = [
     "secure_proxy_ssl_header",
     "secret_key",
     "secret_key_fallbacks",
+    "databases",
     "app",
 ];
 
@@ -526,7 +546,7 @@ fn unknown_keys(source: &str) -> Vec<(String, usize)> {
 }
 
 /// The 1-based line holding byte `offset`.
-fn line_of(source: &str, offset: usize) -> usize {
+pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
     source.as_bytes()[..end]
         .iter()
@@ -558,7 +578,7 @@ fn error_offset(source: &str, offset: usize) -> usize {
         .unwrap_or(offset)
 }
 
-fn toml_error(e: &toml::de::Error, source: &str, path: Option<&Path>) -> ConfigError {
+pub(crate) fn toml_error(e: &toml::de::Error, source: &str, path: Option<&Path>) -> ConfigError {
     let file = path.map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
     // The parser's message runs over several lines ("invalid array\nexpected `]`"); one line
     // keeps the error greppable next to its file and line.
