@@ -1,10 +1,11 @@
 //! Builds the C libraries the end-to-end tests load: `c-hello` (the sample app in C, against
 //! `gateway.h`) and, for the server's start-up error tests, `no_entry` (a valid shared library
-//! without the entry symbol), `abi_next` (an app table of the next major ABI version) and
-//! `create_fails` (an app whose `create` returns an error); and for the operations tests
+//! without the entry symbol), `abi_next` (an app table of the next major ABI version),
+//! `create_fails` (an app whose `create` returns an error) and `abi_1_0` (an app whose table has
+//! ABI 1.0's layout, for `portico manage` and serving both minors); and for the operations tests
 //! `tests/apps/ops_app.c` twice, with two bodies (`ops_a`, `ops_b`), so a reload can be seen to
 //! swap one for the other. Their paths reach the tests as `C_HELLO_LIB`, `NO_ENTRY_LIB`,
-//! `ABI_NEXT_LIB`, `CREATE_FAILS_LIB`, `OPS_A_LIB` and `OPS_B_LIB` (bodies `OPS_A_BODY`,
+//! `ABI_NEXT_LIB`, `CREATE_FAILS_LIB`, `ABI_1_0_LIB`, `OPS_A_LIB` and `OPS_B_LIB` (bodies `OPS_A_BODY`,
 //! `OPS_B_BODY`); the ABI versions of `gateway.h` and of `abi_next` as `GATEWAY_ABI` and
 //! `ABI_NEXT_VERSION` (`MAJOR.MINOR`).
 
@@ -32,10 +33,48 @@ static int32_t next_handle(void *app, const gw_request *req, const gw_responder 
 static void next_destroy(void *app) { (void)app; }
 static const gw_app_table TABLE = {
     sizeof(gw_app_table), GW_ABI_MAJOR + 1u, ABI_NEXT_MINOR, { (const uint8_t *)"abi-next", 8 },
-    next_create, next_handle, next_destroy,
+    next_create, next_handle, next_destroy, NULL,
 };
 const gw_app_table *portico_app_entry(void);
 const gw_app_table *portico_app_entry(void) { return &TABLE; }
+"#;
+
+/// An app built before ABI 1.1: its table is the 1.0 layout (no `manage` field at all; the
+/// struct is declared here as a 1.0 `gateway.h` declared it), with 1.0's size and minor. It
+/// answers every request `200 abi 1.0`, so the server can be seen to serve it.
+const ABI_1_0_SOURCE: &str = r#"#include <gateway.h>
+typedef struct gw_app_table_1_0 {
+    size_t struct_size;
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    gw_str name;
+    int32_t (*create)(const gw_host_table *host, gw_str settings_path, void **out_app,
+                      gw_error_buf *error);
+    int32_t (*handle)(void *app, const gw_request *request, const gw_responder *responder);
+    void (*destroy)(void *app);
+} gw_app_table_1_0;
+static int32_t old_create(const gw_host_table *host, gw_str settings, void **out, gw_error_buf *e) {
+    (void)host; (void)settings; (void)e;
+    *out = (void *)0;
+    return GW_OK;
+}
+static const gw_header HEADERS[2] = {
+    { { (const uint8_t *)"Content-Type", 12 }, { (const uint8_t *)"text/plain", 10 } },
+    { { (const uint8_t *)"Content-Length", 14 }, { (const uint8_t *)"7", 1 } },
+};
+static int32_t old_handle(void *app, const gw_request *req, const gw_responder *res) {
+    int32_t rc;
+    (void)app; (void)req;
+    rc = res->start_response(res->ctx, 200, HEADERS, 2);
+    return rc == GW_OK ? res->write(res->ctx, (const uint8_t *)"abi 1.0", 7) : rc;
+}
+static void old_destroy(void *app) { (void)app; }
+static const gw_app_table_1_0 TABLE = {
+    sizeof(gw_app_table_1_0), GW_ABI_MAJOR, 0u, { (const uint8_t *)"abi-1-0", 7 },
+    old_create, old_handle, old_destroy,
+};
+const gw_app_table_1_0 *portico_app_entry(void);
+const gw_app_table_1_0 *portico_app_entry(void) { return &TABLE; }
 "#;
 
 /// The two bodies of the ops app's `/plaintext`.
@@ -63,7 +102,7 @@ static int32_t failing_handle(void *app, const gw_request *req, const gw_respond
 static void failing_destroy(void *app) { (void)app; }
 static const gw_app_table TABLE = {
     sizeof(gw_app_table), GW_ABI_MAJOR, GW_ABI_MINOR, { (const uint8_t *)"create-fails", 12 },
-    failing_create, failing_handle, failing_destroy,
+    failing_create, failing_handle, failing_destroy, NULL,
 };
 const gw_app_table *portico_app_entry(void);
 const gw_app_table *portico_app_entry(void) { return &TABLE; }
@@ -196,6 +235,9 @@ fn main() {
         create_fails.display()
     );
     println!("cargo:rustc-env=CREATE_ERROR={CREATE_ERROR}");
+
+    let abi_1_0 = compile_embedded(&compiler, &include, &out, "abi_1_0", ABI_1_0_SOURCE, &[]);
+    println!("cargo:rustc-env=ABI_1_0_LIB={}", abi_1_0.display());
 
     for (tag, body) in OPS_BODIES {
         let lib = out.join(format!("libops_{}.so", tag.to_ascii_lowercase()));

@@ -1,11 +1,12 @@
 /*
- * gateway.h: the Portico gateway ABI, version 1.0, for applications written in C (or any language
+ * gateway.h: the Portico gateway ABI, version 1.1, for applications written in C (or any language
  * that can export C functions). The Rust crate `gateway-api` and gateway-api/SPEC.md say the same
  * thing; SPEC.md is the full specification of both sides.
  *
  * An app library exports one function, PORTICO_ENTRY_SYMBOL, returning a pointer to a static
  * gw_app_table. The server calls create() once, then handle() for each request, concurrently from
- * many threads (the app must be thread-safe), and destroy() at the end. Nothing may unwind (C++
+ * many threads (the app must be thread-safe), and destroy() at the end. `portico manage` calls
+ * manage() instead (1.1; NULL for an app without management commands). Nothing may unwind (C++
  * exceptions, longjmp) across these functions.
  *
  * Ownership: every gw_str in a gw_request is borrowed and valid only during handle(); copy what you
@@ -23,7 +24,8 @@ extern "C" {
 #endif
 
 #define GW_ABI_MAJOR 1u
-#define GW_ABI_MINOR 0u
+/* 1.0: create, handle, destroy. 1.1: manage, appended to gw_app_table. */
+#define GW_ABI_MINOR 1u
 #define PORTICO_ENTRY_SYMBOL portico_app_entry
 
 /* Return codes. */
@@ -137,6 +139,15 @@ typedef struct gw_app_table {
     int32_t (*handle)(void *app, const gw_request *request, const gw_responder *responder);
     /* At most once, after the last handle(). The library is never unloaded. */
     void (*destroy)(void *app);
+    /* 1.1, may be NULL (no management commands); absent when struct_size ends before it (1.0).
+     * `portico manage` calls it once, on its main thread, instead of create/handle/destroy: argv
+     * holds argc strings valid for the call, argv[0] the program name for usage messages
+     * ("portico manage path/libapp.so"), argv[1] the command (absent: show the help), then its
+     * arguments. The command uses the process's stdin/stdout/stderr (flush before returning).
+     * Returns the exit status 0..255; < 0 when the app cannot start (bad settings: a message
+     * naming the file, line and problem in *error), which the server prints. */
+    int32_t (*manage)(const gw_host_table *host, gw_str settings_path, size_t argc,
+                      const gw_str *argv, gw_error_buf *error);
 } gw_app_table;
 
 /* What the library exports: const gw_app_table *portico_app_entry(void); */

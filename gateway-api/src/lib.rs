@@ -14,6 +14,9 @@
 //! * For every request the server calls `handle` with a borrowed [`Request`] view and a
 //!   [`Responder`]. The app reads the body through `Request::read_body` and answers through
 //!   `Responder::start_response` (once) and `Responder::write` (any number of times).
+//! * `portico manage` calls the table's optional `manage` entry (ABI 1.1) instead: one
+//!   management command in the `portico manage` process, as `django-admin` runs one (see
+//!   [`ManageFn`]).
 //!
 //! # Versioning
 //! [`ABI_MAJOR`] changes only when an existing field changes meaning or place; the server refuses
@@ -32,7 +35,8 @@ use std::ffi::c_void;
 pub const ABI_MAJOR: u32 = 1;
 
 /// Minor version of the ABI: how many rounds of appended fields this crate knows about.
-pub const ABI_MINOR: u32 = 0;
+/// 1.0: `create`, `handle`, `destroy`. 1.1: [`AppTable::manage`].
+pub const ABI_MINOR: u32 = 1;
 
 /// The name of the symbol every app library exports (C name, without the NUL terminator).
 pub const ENTRY_SYMBOL: &str = "portico_app_entry";
@@ -366,6 +370,30 @@ pub type HandleFn = unsafe extern "C" fn(
 /// library itself is never unloaded.
 pub type DestroyFn = unsafe extern "C" fn(app: *mut c_void);
 
+/// Runs one management command: `(host, settings_path, argc, argv, error) -> exit status`
+/// (ABI 1.1, SPEC.md "Management commands").
+///
+/// Called once, in the `portico manage` process, on its main thread, instead of `create` /
+/// `handle` / `destroy`: no request is served in that process. `settings_path` is the `--settings`
+/// value (empty when not given), as for `create`. `argv` holds `argc` strings, valid for the
+/// call: `argv[0]` is the program name to show in usage messages (`portico manage
+/// path/libapp.so`, Django's `prog_name`), `argv[1]` the command (absent: the app shows its
+/// help) and the rest its arguments, as the operator typed them. The command reads and writes
+/// the process's stdin, stdout and stderr itself (flushing what it buffered before it returns).
+///
+/// Returns the command's exit status, 0..=255, which the process exits with (a command's own
+/// failure, such as Django's `CommandError`, is a message on stderr and a non-zero status).
+/// A negative `GW_ERR_*` code means the app could not start (bad settings: the message in
+/// `error` names the file, line and problem, as `create`'s does); the server prints it and
+/// exits non-zero. Must not unwind.
+pub type ManageFn = unsafe extern "C" fn(
+    host: *const HostTable,
+    settings_path: GwStr,
+    argc: usize,
+    argv: *const GwStr,
+    error: *mut ErrorBuf,
+) -> i32;
+
 /// The table an app library's entry symbol returns. Static: it lives as long as the library.
 #[repr(C)]
 #[derive(Debug)]
@@ -384,6 +412,24 @@ pub struct AppTable {
     pub handle: HandleFn,
     /// See [`DestroyFn`].
     pub destroy: DestroyFn,
+    /// ABI 1.1: the management entry (see [`ManageFn`]), or `None` (NULL) for an app without
+    /// management commands. Absent from a 1.0 table: read it with [`AppTable::manage_entry`],
+    /// which looks at `struct_size` first.
+    pub manage: Option<ManageFn>,
+}
+
+impl AppTable {
+    /// The `manage` entry when the table has one: it declares minor 1 or later, its
+    /// `struct_size` covers the field (SPEC.md's size rule: a 1.0 table ends before it), and the
+    /// pointer is not NULL.
+    pub fn manage_entry(&self) -> Option<ManageFn> {
+        if self.abi_minor < 1 || self.struct_size < APP_TABLE_SIZES[1] {
+            return None;
+        }
+        // SAFETY: `struct_size` says the writer's table holds the field; read it through a raw
+        // pointer so that nothing past the size is read for a shorter table.
+        unsafe { std::ptr::addr_of!(self.manage).read() }
+    }
 }
 
 // SAFETY: the table is immutable static data plus function pointers.
@@ -397,8 +443,10 @@ unsafe impl Send for AppTable {}
 /// than its own, at least the entry for its own newest minor); a larger table is a newer writer
 /// that appended fields this reader does not know, and that is fine (SPEC.md, "Loading and
 /// versioning"). One entry is appended with every minor.
-pub const APP_TABLE_SIZES: [usize; ABI_MINOR as usize + 1] =
-    [std::mem::offset_of!(AppTable, destroy) + std::mem::size_of::<DestroyFn>()];
+pub const APP_TABLE_SIZES: [usize; ABI_MINOR as usize + 1] = [
+    std::mem::offset_of!(AppTable, destroy) + std::mem::size_of::<DestroyFn>(),
+    std::mem::offset_of!(AppTable, manage) + std::mem::size_of::<Option<ManageFn>>(),
+];
 
 /// The smallest `struct_size` a reader accepts for a table declaring `table_minor`, where
 /// `sizes[m]` is the size of the table's fields up to minor `m` and the reader knows minors up to
@@ -417,7 +465,8 @@ pub const fn table_min_size(sizes: &[usize], table_minor: u32) -> usize {
 /// The type of the entry symbol: returns the app's static table (never null).
 pub type EntryFn = unsafe extern "C" fn() -> *const AppTable;
 
-/// Builds an [`AppTable`] with the current version and size; for Rust apps on the bare ABI.
+/// Builds an [`AppTable`] with the current version and size and no `manage` entry; for Rust
+/// apps on the bare ABI (set `manage` with struct update syntax to add one).
 pub const fn app_table(
     name: &'static str,
     create: CreateFn,
@@ -432,6 +481,7 @@ pub const fn app_table(
         create,
         handle,
         destroy,
+        manage: None,
     }
 }
 
@@ -479,8 +529,68 @@ mod tests {
         assert_eq!(size_of::<HostTable>(), 56);
         assert_eq!(size_of::<Request>(), 200);
         assert_eq!(size_of::<Responder>(), 40);
-        assert_eq!(size_of::<AppTable>(), 56);
-        assert_eq!(APP_TABLE_SIZES, [56]);
+        assert_eq!(size_of::<AppTable>(), 64);
+        assert_eq!(APP_TABLE_SIZES, [56, 64]);
+        assert_eq!(size_of::<Option<ManageFn>>(), 8, "NULL is None");
+    }
+
+    unsafe extern "C" fn create(
+        _: *const HostTable,
+        _: GwStr,
+        _: *mut *mut c_void,
+        _: *mut ErrorBuf,
+    ) -> i32 {
+        GW_OK
+    }
+    unsafe extern "C" fn handle(_: *mut c_void, _: *const Request, _: *const Responder) -> i32 {
+        GW_OK
+    }
+    unsafe extern "C" fn destroy(_: *mut c_void) {}
+    unsafe extern "C" fn manage(
+        _: *const HostTable,
+        _: GwStr,
+        _: usize,
+        _: *const GwStr,
+        _: *mut ErrorBuf,
+    ) -> i32 {
+        7
+    }
+
+    #[test]
+    fn the_manage_entry_is_read_only_where_the_table_has_it() {
+        let full = AppTable {
+            manage: Some(manage),
+            ..app_table("t", create, handle, destroy)
+        };
+        let entry = full.manage_entry().expect("a 1.1 table with the entry");
+        let status = unsafe {
+            entry(
+                std::ptr::null(),
+                GwStr::EMPTY,
+                0,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(status, 7);
+        assert!(
+            app_table("t", create, handle, destroy)
+                .manage_entry()
+                .is_none(),
+            "NULL"
+        );
+        // A 1.0 writer's table ends before the field, whatever the bytes after it are.
+        let old = AppTable {
+            struct_size: APP_TABLE_SIZES[0],
+            abi_minor: 0,
+            ..full
+        };
+        assert!(old.manage_entry().is_none());
+        let short = AppTable {
+            struct_size: APP_TABLE_SIZES[0],
+            ..full
+        };
+        assert!(short.manage_entry().is_none(), "minor 1 but too short");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The adapter between the gateway ABI and the cycle (Django's `WSGIHandler`): `export_app!`,
 //! `create` (settings, the app's `build`, the handler), `handle` (ABI request → `HttpRequest`
-//! → response through `start_response` / `write`), `destroy`, and log forwarding to the host.
+//! → response through `start_response` / `write`), `destroy`, `manage` (`portico manage`: the app
+//! built for one management command), and log forwarding to the host.
 //! Nothing unwinds across `extern "C"`.
 
 use std::borrow::Cow;
@@ -19,6 +20,7 @@ use crate::handler::Handler;
 use crate::http::request::RequestBuffers;
 use crate::http::response::Body;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::management::{execute_from_command_line, BuiltApp, Io, ManagementError};
 use crate::settings::{ConfigError, Settings};
 
 /// The app's build function: gets the settings, returns the app.
@@ -159,6 +161,96 @@ pub unsafe fn create(
         Ok(Err(e)) => e.to_string(),
         Err(payload) => format!(
             "create panicked: {}",
+            ViewError::from_panic(payload).message()
+        ),
+    };
+    // SAFETY: `error` is the server's buffer for this call, or null.
+    if let Some(buf) = unsafe { error.as_mut() } {
+        unsafe { buf.set(&message) };
+    }
+    GW_ERR_APP
+}
+
+/// Builds the app for a management command: the settings (empty path: defaults), the app's
+/// `build`, its commands and checks taken out, then the handler (URL conf checked, middleware
+/// loaded, ready hooks run), as `create` builds it; its own commands listed under `app_label`.
+pub fn build_for_management(
+    settings_path: &str,
+    build: BuildFn,
+    app_label: &str,
+) -> Result<BuiltApp, ConfigError> {
+    let settings = if settings_path.is_empty() {
+        Settings::defaults()
+    } else {
+        Settings::load(Path::new(settings_path))?
+    };
+    let app = build(&settings)?;
+    BuiltApp::new(app, settings, app_label)
+}
+
+/// The body of the exported `manage` (ABI 1.1): builds the app from `settings_path` and runs
+/// the command `argv` names on the process's streams (Django's `execute_from_command_line`),
+/// returning its exit status. A settings or build error is written into `error` with a
+/// negative code, for the server to print as a start-up error; `help` still lists the core
+/// commands then.
+///
+/// # Safety
+/// Called by the server through the ABI with the pointers `ManageFn` describes.
+pub unsafe fn manage(
+    host: *const HostTable,
+    settings_path: GwStr,
+    argc: usize,
+    argv: *const GwStr,
+    error: *mut ErrorBuf,
+    app_label: &str,
+    build: BuildFn,
+) -> i32 {
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<i32, ManagementError> {
+        install_logger(host);
+        crate::exception::install_panic_location_hook();
+        // SAFETY: the server passes `argc` valid strings for the duration of the call.
+        let raw_args: &[GwStr] = if argc == 0 || argv.is_null() {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(argv, argc) }
+        };
+        let mut args = Vec::with_capacity(raw_args.len());
+        for (i, arg) in raw_args.iter().enumerate() {
+            // SAFETY: as above.
+            let bytes = unsafe { arg.as_bytes() };
+            let arg = std::str::from_utf8(bytes).map_err(|_| {
+                ConfigError::new(format!(
+                    "argument {i} ({}) is not valid UTF-8",
+                    String::from_utf8_lossy(bytes)
+                ))
+            })?;
+            args.push(arg.to_string());
+        }
+        // SAFETY: the server passes a valid string for the duration of the call.
+        let path = std::str::from_utf8(unsafe { settings_path.as_bytes() })
+            .map_err(|_| ConfigError::new("the settings path is not valid UTF-8"))?;
+        let built = build_for_management(path, build, app_label);
+        let setup = built.as_ref().map(BuiltApp::setup);
+        let stdin = std::io::stdin();
+        let mut io = Io {
+            stdin: &mut stdin.lock(),
+            stdout: &mut std::io::stdout().lock(),
+            stderr: &mut std::io::stderr().lock(),
+        };
+        execute_from_command_line(&args, setup, &mut io)
+    }));
+    let message = match outcome {
+        Ok(Ok(status)) => return status.clamp(0, 255),
+        // The app started and its command ran, but its output could not be written (a closed
+        // pipe): a failed command, told on stderr while it is still there.
+        Ok(Err(ManagementError::Output(e))) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "cannot write the command's output: {e}");
+            return 1;
+        }
+        Ok(Err(ManagementError::Setup(e))) => e.to_string(),
+        Err(payload) => format!(
+            "the command panicked: {}",
             ViewError::from_panic(payload).message()
         ),
     };
@@ -516,7 +608,8 @@ unsafe fn write_response(
 }
 
 /// Exports an app through the gateway ABI: defines `portico_app_entry`, whose table's
-/// `create` reads the settings the server names and calls `build`.
+/// `create` reads the settings the server names and calls `build`, and whose `manage` (ABI
+/// 1.1) does the same for `portico manage` and runs the command.
 ///
 /// `build` is a `fn(&Settings) -> Result<App, ConfigError>`.
 #[macro_export]
@@ -534,12 +627,37 @@ macro_rules! export_app {
         }
 
         #[doc(hidden)]
-        static __PORTICO_APP_TABLE: $crate::gateway_api::AppTable = $crate::gateway_api::app_table(
-            env!("CARGO_PKG_NAME"),
-            __portico_create,
-            $crate::adapter::handle,
-            $crate::adapter::destroy,
-        );
+        unsafe extern "C" fn __portico_manage(
+            host: *const $crate::gateway_api::HostTable,
+            settings_path: $crate::gateway_api::GwStr,
+            argc: usize,
+            argv: *const $crate::gateway_api::GwStr,
+            error: *mut $crate::gateway_api::ErrorBuf,
+        ) -> i32 {
+            // SAFETY: forwarded as received from the server.
+            unsafe {
+                $crate::adapter::manage(
+                    host,
+                    settings_path,
+                    argc,
+                    argv,
+                    error,
+                    env!("CARGO_PKG_NAME"),
+                    $build,
+                )
+            }
+        }
+
+        #[doc(hidden)]
+        static __PORTICO_APP_TABLE: $crate::gateway_api::AppTable = $crate::gateway_api::AppTable {
+            manage: Some(__portico_manage),
+            ..$crate::gateway_api::app_table(
+                env!("CARGO_PKG_NAME"),
+                __portico_create,
+                $crate::adapter::handle,
+                $crate::adapter::destroy,
+            )
+        };
 
         /// The gateway entry point: this app's table.
         #[no_mangle]
@@ -843,6 +961,41 @@ mod tests {
         let (rc, _, msg) = create_app(build, "/nonexistent/settings.toml");
         assert_eq!(rc, GW_ERR_APP);
         assert!(msg.contains("/nonexistent/settings.toml"), "{msg}");
+    }
+
+    fn manage_app(settings: &str, argv: &[&[u8]]) -> (i32, String) {
+        let mut storage = vec![0u8; 512];
+        let mut err = ErrorBuf {
+            ptr: storage.as_mut_ptr(),
+            cap: storage.len(),
+            len: 0,
+        };
+        let args: Vec<GwStr> = argv.iter().map(|a| GwStr::from_bytes(a)).collect();
+        let rc = unsafe {
+            manage(
+                std::ptr::null(),
+                GwStr::from_str(settings),
+                args.len(),
+                args.as_ptr(),
+                &mut err,
+                "adapter-test",
+                build,
+            )
+        };
+        (
+            rc,
+            String::from_utf8_lossy(&storage[..err.len]).into_owned(),
+        )
+    }
+
+    #[test]
+    fn manage_reports_what_stops_the_app_through_the_error_buffer() {
+        let (rc, msg) = manage_app("/nonexistent/settings.toml", &[b"prog", b"check"]);
+        assert_eq!(rc, GW_ERR_APP);
+        assert!(msg.contains("/nonexistent/settings.toml"), "{msg}");
+        let (rc, msg) = manage_app("", &[b"prog", b"greet", b"\xff"]);
+        assert_eq!(rc, GW_ERR_APP);
+        assert_eq!(msg, "argument 2 (\u{fffd}) is not valid UTF-8");
     }
 
     #[test]

@@ -20,6 +20,8 @@ type ReadyHook = Box<dyn FnOnce(&Settings) -> Result<(), ConfigError> + Send>;
 pub struct App {
     urlpatterns: Vec<UrlEntry<ViewFn>>,
     registry: MiddlewareRegistry,
+    /// The app's management commands and system checks (`App::command`, `App::check`).
+    pub(crate) management: crate::management::Management,
     handlers: ErrorHandlers,
     converters: Option<Converters>,
     ready: Vec<ReadyHook>,
@@ -33,6 +35,7 @@ impl App {
         App {
             urlpatterns,
             registry: MiddlewareRegistry::with_builtins(),
+            management: crate::management::Management::with_builtins(),
             handlers: ErrorHandlers::default(),
             converters: None,
             ready: Vec::new(),

@@ -227,9 +227,15 @@ pub mod urls;
 pub mod utils;
 pub mod views;
 
+// django-admin's part (Django's `django.core.management` and `django.core.checks`): the
+// commands `portico manage` runs and the system checks.
+pub mod checks;
+pub mod management;
+
 #[cfg(test)]
 mod test_log;
 
+pub use clap;
 pub use gateway_api;
 
 pub use app::App;

@@ -1,6 +1,8 @@
 //! Shortcuts (Django's `django.shortcuts` and `resolve_url`): `render`, `redirect`,
 //! `reverse`, `get_object_or_404`.
 
+use crate::db::models::{Model, QuerySet};
+use crate::db::Value;
 use crate::exception::ViewError;
 use crate::http::{HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect};
 use crate::urls::PathValue;
@@ -44,9 +46,26 @@ pub fn redirect_to_route(
     HttpResponseRedirect::new(&reverse(name, args, kwargs)?)
 }
 
-/// Django's `get_object_or_404`: `None` becomes `Http404`.
-pub fn get_object_or_404<T>(found: Option<T>) -> Result<T, ViewError> {
-    found.ok_or_else(|| ViewError::Http404("No object matches the given query.".to_string()))
+/// Django's `get_object_or_404(Model, pk=pk)`: the row of `M` with that primary key, or
+/// `Http404` (`No Note matches the given query.`); a database failure stays a 500.
+pub fn get_object_or_404<M: Model>(pk: impl Into<Value>) -> Result<M, ViewError> {
+    get_object_or_404_in(&M::objects(), pk)
+}
+
+/// Django's `get_object_or_404(queryset, pk=pk)`: the same within a filtered queryset (a
+/// user's own notes: another user's is a 404).
+pub fn get_object_or_404_in<M: Model>(
+    queryset: &QuerySet<M>,
+    pk: impl Into<Value>,
+) -> Result<M, ViewError> {
+    match queryset.get(pk) {
+        Ok(object) => Ok(object),
+        Err(e) if e.is_does_not_exist() => Err(ViewError::Http404(format!(
+            "No {} matches the given query.",
+            M::NAME
+        ))),
+        Err(e) => Err(ViewError::from(e)),
+    }
 }
 
 #[cfg(test)]
@@ -71,10 +90,41 @@ mod tests {
         let e = redirect_permanent("javascript:alert(document.domain)").unwrap_err();
         assert!(matches!(e, ViewError::DisallowedRedirect(_)), "{e}");
         assert_eq!(e.status_code(), 400);
-        assert_eq!(get_object_or_404(Some(3)).unwrap(), 3);
+    }
+
+    crate::model! {
+        /// A row for the shortcut.
+        pub struct Item in "shortcut_item" {
+            pk id: i64,
+            name: String,
+        }
+    }
+
+    #[test]
+    fn get_object_or_404_finds_the_row_or_is_a_404() {
+        let dir = std::env::temp_dir().join(format!("portico-404-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let databases =
+            crate::db::Databases::new(crate::db::DatabasesSettings::sqlite(dir.join("db.sqlite3")));
+        let _active = databases.activate();
+        let db = crate::db::connection("default").unwrap();
+        db.execute_script("CREATE TABLE shortcut_item (id integer PRIMARY KEY, name text)")
+            .unwrap();
+        db.execute("INSERT INTO shortcut_item VALUES (3, 'x')", &[])
+            .unwrap();
+        assert_eq!(get_object_or_404::<Item>(3).unwrap().name, "x");
+        let e = get_object_or_404::<Item>(4).unwrap_err();
+        assert_eq!(e.status_code(), 404);
+        assert_eq!(e.message(), "No Item matches the given query.");
+        let others = Item::objects().exclude("id", 3);
         assert_eq!(
-            get_object_or_404::<u8>(None).unwrap_err().status_code(),
+            get_object_or_404_in(&others, 3).unwrap_err().status_code(),
             404
         );
+        db.execute_script("DROP TABLE shortcut_item").unwrap();
+        assert_eq!(get_object_or_404::<Item>(3).unwrap_err().status_code(), 500);
+        drop(_active);
+        databases.close_all();
+        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -24,7 +24,8 @@ _Static_assert(sizeof(gw_header) == 32, "gw_header layout");
 _Static_assert(sizeof(gw_host_table) == 56, "gw_host_table layout");
 _Static_assert(sizeof(gw_request) == 200, "gw_request layout");
 _Static_assert(sizeof(gw_responder) == 40, "gw_responder layout");
-_Static_assert(sizeof(gw_app_table) == 56, "gw_app_table layout");
+_Static_assert(sizeof(gw_app_table) == 64, "gw_app_table layout (1.1: manage appended)");
+_Static_assert(offsetof(gw_app_table, manage) == 56, "gw_app_table 1.0 ends before manage");
 #endif
 
 /* The echo buffer: fixed, so a large upload never sits in memory. */
@@ -190,6 +191,7 @@ static void c_hello_destroy(void *app) { (void)app; }
 static const gw_app_table TABLE = {
     sizeof(gw_app_table), GW_ABI_MAJOR, GW_ABI_MINOR, LIT("c-hello"),
     c_hello_create,       c_hello_handle, c_hello_destroy,
+    NULL, /* manage (ABI 1.1): c-hello has no management commands */
 };
 
 /* The entry symbol the server looks up. */

@@ -30,7 +30,7 @@ pub const MAX_WORKERS: u32 = 1024;
 
 /// `portico [OPTIONS] APP_LIBRARY`: serve a gateway-api application library over HTTP/1.1.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "portico", version, about)]
+#[command(name = "portico", version, about, after_help = MANAGE_NOTE)]
 pub struct Config {
     /// Path of the app library (.so / .dylib) exporting `portico_app_entry`.
     #[arg(value_name = "APP_LIBRARY")]
@@ -158,6 +158,56 @@ pub struct Config {
     /// Load the app, call its create with the settings, print the result and exit 0 or 1.
     #[arg(long = "check-config")]
     pub check_config: bool,
+}
+
+/// The line `portico --help` ends with: the other way to run the binary.
+const MANAGE_NOTE: &str =
+    "Management commands (django-admin's role): portico manage [--settings PATH] \
+                           APP_LIBRARY COMMAND [ARGS...]; see portico manage --help.";
+
+/// `portico manage [--settings PATH] APP_LIBRARY COMMAND [ARGS...]`: django-admin's role. The
+/// library is loaded as the server loads it (the same checks and refusals) and one of the app's
+/// management commands runs in this process, through the ABI's `manage` entry (1.1), on this
+/// process's stdin, stdout and stderr; `portico manage` exits with the command's status.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "portico manage",
+    bin_name = "portico manage",
+    version,
+    about = "Run one of an app's management commands (django-admin's role): \
+             `portico manage APP_LIBRARY help` lists them.",
+    long_about = "Run one of an app's management commands, as django-admin does: the library is \
+                  loaded as the server loads it, the app builds itself from --settings, and the \
+                  command runs in this process on its stdin, stdout and stderr. The exit status \
+                  is the command's. `portico manage APP_LIBRARY help` lists the commands, \
+                  `portico manage APP_LIBRARY help COMMAND` (or `COMMAND --help`) shows one's \
+                  arguments. An app built against gateway ABI 1.0, or without a `manage` entry, \
+                  has no commands."
+)]
+pub struct ManageArgs {
+    /// Settings file the app builds itself from, as for serving (empty when not given); as
+    /// django-admin's --settings it may also stand among the command's arguments.
+    #[arg(long, value_name = "PATH")]
+    pub settings: Option<PathBuf>,
+
+    /// Most verbose level of the log records printed on stderr (the app's, through the host's
+    /// logging callback): trace, debug, info, warning, error, critical or off; RUST_LOG wins
+    /// when set.
+    #[arg(long = "log-level", value_enum, default_value_t = LogLevel::Warning,
+          hide_possible_values = true)]
+    pub log_level: LogLevel,
+
+    /// Path of the app library (.so / .dylib) exporting `portico_app_entry`.
+    #[arg(value_name = "APP_LIBRARY")]
+    pub app: PathBuf,
+
+    /// The command (`help` when none is given) and its arguments, handed to the app as typed.
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// The port an address without one gets, as in gunicorn (`-b 127.0.0.1` is 127.0.0.1:8000).

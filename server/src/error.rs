@@ -22,6 +22,25 @@ pub enum ServerError {
         /// The app's message.
         message: String,
     },
+    /// `portico manage` on an app without management commands (a 1.0 table, a NULL entry).
+    NoCommands {
+        /// The library path.
+        path: PathBuf,
+        /// The app's name.
+        app: String,
+        /// Why: what its table lacks.
+        why: String,
+    },
+    /// `portico manage`: the app could not start for the command (its message names the
+    /// settings file, line and problem).
+    Manage {
+        /// The library path.
+        path: PathBuf,
+        /// The app's name.
+        app: String,
+        /// The app's message.
+        message: String,
+    },
     /// A listening socket could not be opened.
     Bind {
         /// The address, as given.
@@ -72,6 +91,16 @@ impl fmt::Display for ServerError {
                 "cannot start app {} ({app}): create failed: {message}",
                 path.display()
             ),
+            ServerError::NoCommands { path, app, why } => write!(
+                f,
+                "app {} ({app}) has no management commands: {why}",
+                path.display()
+            ),
+            ServerError::Manage { path, app, message } => write!(
+                f,
+                "cannot start app {} ({app}) for a management command: {message}",
+                path.display()
+            ),
             ServerError::Bind { address, source } => {
                 write!(f, "cannot listen on {address}: {source}")
             }
@@ -105,6 +134,24 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "cannot start app /x/y.so (y): create failed: settings.toml line 3: bad key"
+        );
+        let e = ServerError::NoCommands {
+            path: "/x/y.so".into(),
+            app: "y".into(),
+            why: "its table's `manage` entry is NULL".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "app /x/y.so (y) has no management commands: its table's `manage` entry is NULL"
+        );
+        let e = ServerError::Manage {
+            path: "/x/y.so".into(),
+            app: "y".into(),
+            message: "s.toml:3: bad key".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot start app /x/y.so (y) for a management command: s.toml:3: bad key"
         );
     }
 }

@@ -120,7 +120,9 @@ unsafe extern "C" fn host_log(_ctx: *mut c_void, level: u32, target: GwStr, mess
     });
 }
 
-fn host_table() -> &'static HostTable {
+/// The host table given to the app (its logging callback), leaked: valid for the process.
+/// `create` gets it, and `portico manage` hands it to `manage`.
+pub fn host_table() -> &'static HostTable {
     let max_log_level = match log::max_level() {
         log::LevelFilter::Off => 0,
         l => l as u32,

@@ -163,6 +163,7 @@ static void ops_destroy(void *app) { (void)app; }
 static const gw_app_table TABLE = {
     sizeof(gw_app_table), GW_ABI_MAJOR, GW_ABI_MINOR, LIT("ops-app"),
     ops_create,           ops_handle,   ops_destroy,
+    NULL, /* manage: no management commands */
 };
 
 const gw_app_table *portico_app_entry(void);

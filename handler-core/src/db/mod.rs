@@ -27,9 +27,9 @@
 //! in flight an error (a 500 naming the database) and the next request reconnects.
 //!
 //! # A model, a migration and a query
-//! ```ignore
+//! ```
 //! use handler_core::db::migrations::{CreateModel, Field, Migration};
-//! use handler_core::db::models::{Manager, Model};
+//! use handler_core::db::models::Model;
 //! use handler_core::db::{Databases, DatabasesSettings};
 //!
 //! handler_core::model! {
@@ -43,7 +43,7 @@
 //!
 //! fn migrations() -> Vec<Migration> {
 //!     vec![Migration::new("notes", "0001_initial").initial().operation(
-//!         CreateModel::new("notes_note")
+//!         CreateModel::new("Note")
 //!             .field(Field::big_auto("id"))
 //!             .field(Field::char("title", 200))
 //!             .field(Field::text("body")),
@@ -51,6 +51,7 @@
 //! }
 //!
 //! let dir = std::env::temp_dir().join(format!("portico-db-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
 //! let databases = Databases::new(DatabasesSettings::sqlite(dir.join("db.sqlite3")));
 //! let _active = databases.activate(); // what the handler does for each request
 //! handler_core::db::migrations::migrate(&databases, "default", &migrations(), None).unwrap();
@@ -65,7 +66,7 @@
 
 pub mod backends;
 pub mod migrations;
-// pub mod models;
+pub mod models;
 pub mod settings;
 pub mod transaction;
 mod value;

@@ -7,7 +7,14 @@
 //! (`process_exception` answering a JSON 500, like the articles app's `error_handler`), and
 //! `panicky` (panics in `process_request` for `?panic=request`, in `process_response` for
 //! `?panic=response`).
+//!
+//! Management (`portico manage`): the command `greet NAME [--times N] [--shout] [--exit-code N]`
+//! (its output, its arguments and its exit status are the end-to-end tests'), and a system
+//! check that reports `[app] check_warning` / `check_error` as `testapp.W001` / `testapp.E001`.
 
+use handler_core::checks::{CheckContext, CheckMessage};
+use handler_core::clap::{self, Arg, ArgAction};
+use handler_core::management::{CommandError, FnCommand};
 use handler_core::prelude::*;
 use serde_json::json;
 
@@ -184,7 +191,7 @@ fn panics(_request: &mut HttpRequest) -> ViewResult {
 
 fn missing(_request: &mut HttpRequest) -> ViewResult {
     let found: Option<u8> = None;
-    get_object_or_404(found)?;
+    found.ok_or_else(|| ViewError::not_found("No object matches the given query."))?;
     Ok(HttpResponse::new("unreachable"))
 }
 
@@ -244,6 +251,72 @@ impl View for Items {
     }
 }
 
+/// `greet`: the app's own management command.
+fn greet() -> FnCommand {
+    FnCommand::new(
+        "Greets NAME on stdout; --exit-code N fails with a CommandError and status N.",
+        |ctx, options| {
+            let name = options.get_one::<String>("name").map_or("", String::as_str);
+            let mut line = format!("Hello, {name}!");
+            if options.get_flag("shout") {
+                line = line.to_uppercase();
+            }
+            // Through the host's logging callback: `--log-level info` shows it.
+            log::info!(target: "testapp.commands", "greeting {name}");
+            for _ in 0..options.get_one::<u32>("times").copied().unwrap_or(1) {
+                ctx.stdout.write(&line)?;
+            }
+            if ctx.verbosity >= 2 {
+                ctx.stderr
+                    .write(format!("greeted {name} as {}", ctx.prog_name))?;
+            }
+            match options.get_one::<i32>("exit_code") {
+                Some(&code) if code != 0 => Err(CommandError::new(format!(
+                    "{name} was greeted, exiting with {code}"
+                ))
+                .with_returncode(code)),
+                _ => Ok(()),
+            }
+        },
+    )
+    .arguments(|parser| {
+        parser
+            .arg(Arg::new("name").required(true).help("Who to greet."))
+            .arg(
+                Arg::new("times")
+                    .long("times")
+                    .value_parser(clap::value_parser!(u32))
+                    .help("How many times."),
+            )
+            .arg(
+                Arg::new("shout")
+                    .long("shout")
+                    .action(ArgAction::SetTrue)
+                    .help("In capitals."),
+            )
+            .arg(
+                Arg::new("exit_code")
+                    .long("exit-code")
+                    .value_parser(clap::value_parser!(i32))
+                    .help("Fail with this exit status."),
+            )
+    })
+}
+
+/// The app's system check: the `[app]` table's `check_warning` and `check_error`, reported.
+fn app_settings_check(ctx: &CheckContext<'_>) -> Vec<CheckMessage> {
+    let table = &ctx.handler.settings().app;
+    let text = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let mut found = Vec::new();
+    if let Some(msg) = text("check_warning") {
+        found.push(CheckMessage::warning(msg, "testapp.W001"));
+    }
+    if let Some(msg) = text("check_error") {
+        found.push(CheckMessage::error(msg, "testapp.E001").hint("Remove [app] check_error."));
+    }
+    found
+}
+
 /// The app.
 pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     let urlpatterns = vec![
@@ -273,7 +346,9 @@ pub fn build(settings: &Settings) -> Result<App, ConfigError> {
         .middleware("trace_inner", |_: &Settings| Ok(Tracer { name: "inner" }))
         .middleware("wrap", |_: &Settings| Ok(Wrap))
         .middleware("json_errors", |_: &Settings| Ok(JsonErrors))
-        .middleware("panicky", |_: &Settings| Ok(Panicky));
+        .middleware("panicky", |_: &Settings| Ok(Panicky))
+        .command("greet", greet())
+        .check(&["testapp"], app_settings_check);
     if settings.app.get("handler500").and_then(|v| v.as_str()) == Some("panics") {
         app = app.handler500(
             |_request: &mut HttpRequest, _error: &ViewError| -> HttpResponse {
