@@ -6,9 +6,12 @@
 //! (`AuthenticationMiddleware`) and [`decorators`] (`login_required`, `permission_required`,
 //! `user_passes_test`).
 
+pub mod backends;
 pub mod decorators;
 pub mod hashers;
+pub mod management;
 pub mod middleware;
+pub mod migrations;
 
 use std::sync::Arc;
 

@@ -7,8 +7,9 @@
 pub mod backends;
 pub mod base;
 pub mod middleware;
+pub mod migrations;
 
-pub use backends::db::{DbSessionStore, SessionDatabase};
+pub use backends::db::{DbSessionStore, DjangoSessionTable, SessionDatabase};
 pub use backends::signed_cookies::SignedCookieSessionStore;
 pub use base::{RequestSessionExt, Session, SessionData, SessionError, SessionState, SessionStore};
 

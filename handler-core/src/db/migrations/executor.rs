@@ -8,7 +8,7 @@ use std::fmt;
 use super::operations::{Statements, Unsupported};
 use super::recorder::MigrationRecorder;
 use super::Migration;
-use crate::db::{Connection, DatabaseError, Engine};
+use crate::db::{Connection, DatabaseError, Engine, ErrorKind};
 
 /// A migration that could not be planned, applied or unapplied, named, with the reason.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct MigrationError {
 }
 
 impl MigrationError {
-    fn new(migration: Option<String>, message: impl Into<String>) -> MigrationError {
+    pub(crate) fn new(migration: Option<String>, message: impl Into<String>) -> MigrationError {
         MigrationError {
             migration,
             message: message.into(),
@@ -439,9 +439,33 @@ impl<'a> MigrationExecutor<'a> {
         let recorder = MigrationRecorder::new(&self.conn);
         // The table exists before the transaction (as Django's ensure_schema runs first).
         recorder.ensure_schema()?;
+        // SQLite rebuilds a table to alter it (new__t, copy, drop, rename), which the
+        // foreign keys pointing at it would refuse: Django's SQLite schema editor turns them off
+        // around the migration (outside its transaction, where the pragma has no effect) and
+        // runs foreign_key_check before the commit, so a migration cannot leave a dangling
+        // reference.
+        let sqlite_fks = engine == Engine::Sqlite && !self.conn.in_atomic_block();
+        if sqlite_fks {
+            self.conn.execute_script("PRAGMA foreign_keys = OFF")?;
+        }
         let apply = || -> Result<(), DatabaseError> {
             for sql in &statements {
                 self.conn.execute_script(sql)?;
+            }
+            if sqlite_fks {
+                let violations = self.conn.query("PRAGMA foreign_key_check", &[])?;
+                if let Some(row) = violations.first() {
+                    let table: String = row.get(0).unwrap_or_default();
+                    return Err(DatabaseError::new(
+                        ErrorKind::IntegrityError,
+                        self.conn.alias(),
+                        "checking foreign keys",
+                        format!(
+                            "{} row(s) violate a foreign key (first in table {table:?})",
+                            violations.len()
+                        ),
+                    ));
+                }
             }
             if step.backwards {
                 recorder.record_unapplied(&migration.app_label, &migration.name)
@@ -454,6 +478,9 @@ impl<'a> MigrationExecutor<'a> {
         } else {
             apply()
         };
+        if sqlite_fks {
+            self.conn.execute_script("PRAGMA foreign_keys = ON")?;
+        }
         outcome.map_err(|e| MigrationError {
             migration: Some(migration.key()),
             message: format!("{} failed: {e}", step),

@@ -15,12 +15,14 @@
 pub mod executor;
 pub mod operations;
 pub mod recorder;
+pub mod registry;
 
 pub use executor::{
     sqlmigrate, MigrationError, MigrationExecutor, MigrationGraph, PlanStep, Target,
 };
 pub use operations::{AddField, AddIndex, CreateModel, Field, FieldKind, Operation, RunSql};
 pub use recorder::MigrationRecorder;
+pub use registry::{InstalledMigrations, ModelRef, PostMigrate};
 
 use crate::db::Databases;
 

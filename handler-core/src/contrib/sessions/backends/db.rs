@@ -1,6 +1,6 @@
 //! The database engine (Django's `sessions/backends/db.py`): each session is a row of key,
-//! signed data and expiry date in the app's database. handler-core owns no database: the app
-//! implements [`SessionDatabase`] (the `django_session` table) and this engine does the rest,
+//! signed data and expiry date in `django_session`. The table is [`DjangoSessionTable`] on the
+//! default database unless the app gives its own [`SessionDatabase`]; this engine does the rest,
 //! with the data encoded as Django encodes it (`signing.dumps(data, compress=True)` with the
 //! salt `django.contrib.sessions.SessionStore`).
 
@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 use super::super::base::{
     get_new_session_key, session_data, SessionData, SessionError, SessionState, SessionStore,
 };
+use crate::db::{Connection, DatabaseError, Databases, Value};
 use crate::signing::{self, SecretKeys};
+use chrono::{DateTime, Utc};
 
 /// Django's `key_salt` for the database engine (`"django.contrib.sessions." +
 /// SessionStore.__qualname__`).
@@ -148,6 +150,125 @@ impl SessionStore for DbSessionStore {
 
     fn clear_expired(&self) -> Result<(), SessionError> {
         self.db.clear_expired(SystemTime::now())
+    }
+}
+
+/// Django's `django_session` table through `DATABASES` (the `db` engine with no app code):
+/// `session_key`, `session_data` and `expire_date`, written as Django writes them on each
+/// backend (SQLite text `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which Django compares as text;
+/// PostgreSQL `timestamp with time zone`), so either side reads the other's sessions.
+pub struct DjangoSessionTable {
+    databases: Arc<Databases>,
+    alias: String,
+}
+
+impl DjangoSessionTable {
+    /// The table on database `alias` of `databases`.
+    pub fn new(databases: Arc<Databases>, alias: &str) -> DjangoSessionTable {
+        DjangoSessionTable {
+            databases,
+            alias: alias.to_string(),
+        }
+    }
+
+    fn conn(&self) -> Result<Connection, SessionError> {
+        self.databases.connection(&self.alias).map_err(backend)
+    }
+}
+
+fn backend(e: DatabaseError) -> SessionError {
+    SessionError::Backend(Box::new(e))
+}
+
+fn when(t: SystemTime) -> Value {
+    Value::DateTime(DateTime::<Utc>::from(t))
+}
+
+impl SessionDatabase for DjangoSessionTable {
+    fn get(&self, session_key: &str, now: SystemTime) -> Result<Option<String>, SessionError> {
+        let row = self
+            .conn()?
+            .query_row(
+                "SELECT \"session_data\" FROM \"django_session\" \
+                 WHERE \"session_key\" = %s AND \"expire_date\" > %s",
+                &[session_key.into(), when(now)],
+            )
+            .map_err(backend)?;
+        match row {
+            Some(row) => Ok(Some(row.get(0).map_err(backend)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn exists(&self, session_key: &str) -> Result<bool, SessionError> {
+        let row = self
+            .conn()?
+            .query_row(
+                "SELECT 1 FROM \"django_session\" WHERE \"session_key\" = %s",
+                &[session_key.into()],
+            )
+            .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
+    fn insert(
+        &self,
+        session_key: &str,
+        session_data: &str,
+        expire_date: SystemTime,
+    ) -> Result<bool, SessionError> {
+        let conn = self.conn()?;
+        // In a savepoint, as Django's `save(must_create=True)` runs in `atomic`: a taken key
+        // must not abort an enclosing PostgreSQL transaction (atomic_requests).
+        let inserted = conn.atomic(|| {
+            conn.execute(
+                "INSERT INTO \"django_session\" (\"session_key\", \"session_data\", \"expire_date\") \
+                 VALUES (%s, %s, %s)",
+                &[session_key.into(), session_data.into(), when(expire_date)],
+            )
+        });
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_integrity_error() => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    fn update(
+        &self,
+        session_key: &str,
+        session_data: &str,
+        expire_date: SystemTime,
+    ) -> Result<bool, SessionError> {
+        let changed = self
+            .conn()?
+            .execute(
+                "UPDATE \"django_session\" SET \"session_data\" = %s, \"expire_date\" = %s \
+                 WHERE \"session_key\" = %s",
+                &[session_data.into(), when(expire_date), session_key.into()],
+            )
+            .map_err(backend)?;
+        Ok(changed > 0)
+    }
+
+    fn delete(&self, session_key: &str) -> Result<(), SessionError> {
+        self.conn()?
+            .execute(
+                "DELETE FROM \"django_session\" WHERE \"session_key\" = %s",
+                &[session_key.into()],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn clear_expired(&self, now: SystemTime) -> Result<(), SessionError> {
+        self.conn()?
+            .execute(
+                "DELETE FROM \"django_session\" WHERE \"expire_date\" < %s",
+                &[when(now)],
+            )
+            .map_err(backend)?;
+        Ok(())
     }
 }
 

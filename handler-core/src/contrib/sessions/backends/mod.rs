@@ -26,13 +26,18 @@ pub(crate) fn engine(
         ConfigError::new(format!("{file}: session_engine: {what}"))
     };
     if DB_ENGINES.contains(&engine) {
-        match db {
-            Some(db) => {
-                let keys = crate::signing::SecretKeys::from_settings(settings)?;
-                Ok(Some(Arc::new(DbSessionStore::new(db, keys))))
-            }
-            None => Ok(None),
+        if !in_use && db.is_none() {
+            return Ok(None);
         }
+        // Without the app's own table, Django's `django_session` on the default database.
+        let db = db.unwrap_or_else(|| {
+            Arc::new(db::DjangoSessionTable::new(
+                Arc::clone(settings.connections()),
+                crate::db::DEFAULT_DB_ALIAS,
+            ))
+        });
+        let keys = crate::signing::SecretKeys::from_settings(settings)?;
+        Ok(Some(Arc::new(DbSessionStore::new(db, keys))))
     } else if SIGNED_COOKIE_ENGINES.contains(&engine) {
         if !in_use {
             return Ok(None);
