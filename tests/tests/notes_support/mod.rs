@@ -184,6 +184,26 @@ impl Target {
         }
     }
 
+    /// A fresh portico on the notes app with `edits` to the settings, on `database_url` (a
+    /// PostgreSQL database another instance may share) or the settings' SQLite file.
+    pub fn start_on(label: &str, edits: &[(&str, &str)], database_url: Option<&str>) -> Target {
+        let dir = TempDir::new(label);
+        dir.write("settings.toml", test_settings(edits));
+        let server = start_portico(&dir, database_url);
+        let base = format!("http://127.0.0.1:{}", server.port);
+        Target {
+            server: Some(server),
+            dir,
+            database_url: database_url.map(str::to_string),
+            base,
+        }
+    }
+
+    /// The server this test started.
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("a portico the test started")
+    }
+
     /// True when the tests run against `NOTES_BASE_URL` (the Django twin, by hand).
     pub fn is_external() -> bool {
         external_base().is_some()
