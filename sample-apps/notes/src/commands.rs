@@ -138,7 +138,11 @@ pub fn seed_users(users: BTreeMap<String, UserSeed>) -> FnCommand {
          hashes); existing users are left as they are.",
         move |ctx, _options| {
             let databases = Arc::clone(ctx.settings().connections());
-            let done = ensure_users(&databases, &users).map_err(CommandError::new)?;
+            let done = ensure_users(&databases, &users);
+            // Closed here, on the command's thread: a PostgreSQL client left in the thread's
+            // connections would be dropped after its runtime's thread-locals at exit.
+            databases.close_all();
+            let done = done.map_err(CommandError::new)?;
             for (username, outcome) in done {
                 let line = match outcome {
                     Seeded::Created => format!("Created user {username:?}."),
