@@ -233,9 +233,44 @@ static NEXT_DATABASES_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     /// Every connection handle made on this thread (Django's thread-local `connections`).
-    static OPEN: RefCell<Vec<Connection>> = const { RefCell::new(Vec::new()) };
+    static OPEN: RefCell<Registry> = const { RefCell::new(Registry(Vec::new())) };
     /// The databases of the request (or command) running on this thread.
     static CURRENT: RefCell<Option<Arc<Databases>>> = const { RefCell::new(None) };
+}
+
+/// This thread's connections; closed when the thread ends.
+struct Registry(Vec<Connection>);
+
+impl std::ops::Deref for Registry {
+    type Target = Vec<Connection>;
+    fn deref(&self) -> &Vec<Connection> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Registry {
+    fn deref_mut(&mut self) -> &mut Vec<Connection> {
+        &mut self.0
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // At thread exit a rust-postgres client closes through its tokio runtime, whose
+        // thread-local context may already be gone: dropping it then would panic inside a
+        // thread-local destructor, which aborts the process. Such a client is let go without
+        // the goodbye (the server sees the socket close when the process ends).
+        let runtime_gone = tokio::runtime::Handle::try_current()
+            .err()
+            .is_some_and(|e| e.is_thread_local_destroyed());
+        for connection in self.0.drain(..) {
+            let backend = connection.0.state.borrow_mut().backend.take();
+            match backend {
+                Some(b @ Backend::PostgreSql(_)) if runtime_gone => std::mem::forget(b),
+                other => drop(other),
+            }
+        }
+    }
 }
 
 impl Databases {
@@ -262,6 +297,9 @@ impl Databases {
     /// call and opened at its first query. An unknown alias is Django's
     /// `ConnectionDoesNotExist` (an `InterfaceError` here).
     pub fn connection(&self, alias: &str) -> Result<Connection, DatabaseError> {
+        // Touch tokio's thread-local context before this thread's registry exists, so it is
+        // destroyed after the registry and PostgreSQL connections close cleanly at thread exit.
+        let _ = tokio::runtime::Handle::try_current();
         let found = OPEN.with(|open| {
             open.borrow()
                 .iter()
