@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod contenttypes;
+pub mod management;
 pub mod messages;
 pub mod sessions;
 

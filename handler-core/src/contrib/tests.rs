@@ -399,3 +399,172 @@ fn the_session_table_is_djangos_django_session() {
     settings.connections().close_all();
     std::fs::remove_dir_all(dir).ok();
 }
+
+fn built(tag: &str) -> (crate::management::BuiltApp, Settings, std::path::PathBuf) {
+    let (settings, _, dir) = contrib_settings(tag);
+    let app = crate::app::App::new(Vec::new());
+    let built = crate::management::BuiltApp::new(app, settings.clone(), "testapp").unwrap();
+    (built, settings, dir)
+}
+
+#[test]
+fn migrate_and_showmigrations_print_djangos_lines() {
+    let (app, settings, dir) = built("cmd-migrate");
+    let out = app.call_command("showmigrations", &["sessions"], "");
+    assert_eq!(out.stdout, "sessions\n [ ] 0001_initial\n", "{out:?}");
+    let out = app.call_command("migrate", &["--plan"], "");
+    assert!(
+        out.stdout
+            .starts_with("Planned operations:\ncontenttypes.0001_initial\n    Raw SQL"),
+        "{}",
+        out.stdout
+    );
+    let out = app.call_command("migrate", &[], "");
+    assert_eq!(out.result, Ok(()), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0..3],
+        [
+            "Operations to perform:",
+            "  Apply all migrations: auth, contenttypes, sessions",
+            "Running migrations:",
+        ]
+    );
+    assert_eq!(lines[3], "  Applying contenttypes.0001_initial... OK");
+    assert_eq!(lines.len(), 3 + 15);
+    let out = app.call_command("migrate", &[], "");
+    assert!(
+        out.stdout
+            .ends_with("Running migrations:\n  No migrations to apply.\n"),
+        "{out:?}"
+    );
+    let out = app.call_command("showmigrations", &["auth", "contenttypes"], "");
+    assert!(out
+        .stdout
+        .starts_with("auth\n [X] 0001_initial\n [X] 0002_alter_permission_name_max_length\n"));
+    assert!(out
+        .stdout
+        .ends_with("contenttypes\n [X] 0001_initial\n [X] 0002_remove_content_type_name\n"));
+    let out = app.call_command("migrate", &["sessions", "zero"], "");
+    assert_eq!(
+        out.stdout,
+        "Operations to perform:\n  Unapply all migrations: sessions\nRunning migrations:\n  \
+         Unapplying sessions.0001_initial... OK\n"
+    );
+    let out = app.call_command("migrate", &["nope"], "");
+    assert_eq!(
+        out.result.unwrap_err().message(),
+        "App 'nope' does not have migrations."
+    );
+    assert_eq!(app.call_command("check", &[], "").result, Ok(()));
+    settings.connections().close_all();
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn createsuperuser_changepassword_and_clearsessions() {
+    let (app, settings, dir) = built("cmd-users");
+    assert_eq!(app.call_command("migrate", &["-v", "0"], "").result, Ok(()));
+    let e = app
+        .call_command("createsuperuser", &["--noinput"], "")
+        .result;
+    assert_eq!(
+        e.unwrap_err().message(),
+        "You must use --username with --noinput."
+    );
+    let out = app.call_command(
+        "createsuperuser",
+        &[
+            "--noinput",
+            "--username",
+            "admin",
+            "--email",
+            "admin@Example.com",
+        ],
+        "",
+    );
+    assert_eq!(
+        (out.result, out.stdout.as_str()),
+        (Ok(()), "Superuser created successfully.\n")
+    );
+    let c = conn(&settings);
+    let admin = backends::get_by_natural_key(&c, "admin").unwrap().unwrap();
+    assert!(admin.is_superuser && admin.is_staff && admin.is_active);
+    // No DJANGO_SUPERUSER_PASSWORD: an unusable password.
+    assert!(admin.password.starts_with('!'), "{}", admin.password);
+    let e = app
+        .call_command("createsuperuser", &["--noinput", "--username", "admin"], "")
+        .result;
+    assert_eq!(
+        e.unwrap_err().message(),
+        "Error: That username is already taken."
+    );
+    let e = app
+        .call_command("createsuperuser", &["--noinput", "--username", "a b"], "")
+        .result;
+    assert!(e
+        .unwrap_err()
+        .message()
+        .starts_with("Enter a valid username."));
+
+    // The prompts, with Django's errors and retries.
+    let out = app.call_command(
+        "createsuperuser",
+        &[],
+        "admin\nada\nada@example.com\npw1\npw2\n\n\ns3cret\ns3cret\n",
+    );
+    assert_eq!(out.result, Ok(()), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "Error: That username is already taken.\nError: Your passwords didn't match.\n\
+         Error: Blank passwords aren't allowed.\n"
+    );
+    assert!(
+        out.stdout
+            .contains("Email address: Password: Password (again): "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("Superuser created successfully.\n"));
+    let ada = backends::get_by_natural_key(&c, "ada").unwrap().unwrap();
+    assert!(super::auth::hashers::check_password("s3cret", &ada.password).unwrap());
+    // No input at all: Django's not-a-TTY skip.
+    let out = app.call_command("createsuperuser", &[], "");
+    assert_eq!(
+        (out.result, out.stdout.ends_with("create one manually.\n")),
+        (Ok(()), true)
+    );
+
+    let out = app.call_command("changepassword", &["ada"], "a\nb\nnew\nnew\n");
+    assert_eq!(out.result, Ok(()), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "Changing password for user 'ada'\nPassword: Password (again): Passwords do not match. \
+         Please try again.\nPassword: Password (again): Password changed successfully for user \
+         'ada'\n"
+    );
+    let ada = backends::get_by_natural_key(&c, "ada").unwrap().unwrap();
+    assert!(super::auth::hashers::check_password("new", &ada.password).unwrap());
+    let e = app
+        .call_command("changepassword", &["ada"], "a\nb\nc\nd\ne\nf\n")
+        .result;
+    assert_eq!(
+        e.unwrap_err().message(),
+        "Aborting password change for user 'ada' after 3 attempts"
+    );
+    let e = app.call_command("changepassword", &["ghost"], "").result;
+    assert_eq!(e.unwrap_err().message(), "user 'ghost' does not exist");
+
+    let table = DjangoSessionTable::new(Arc::clone(settings.connections()), "default");
+    let now = SystemTime::now();
+    table
+        .insert("old", "x", now - Duration::from_secs(5))
+        .unwrap();
+    table
+        .insert("new", "x", now + Duration::from_secs(500))
+        .unwrap();
+    assert_eq!(app.call_command("clearsessions", &[], "").result, Ok(()));
+    assert!(!table.exists("old").unwrap() && table.exists("new").unwrap());
+    settings.connections().close_all();
+    std::fs::remove_dir_all(dir).ok();
+}

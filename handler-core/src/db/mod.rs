@@ -65,6 +65,7 @@
 //! ```
 
 pub mod backends;
+pub mod management;
 pub mod migrations;
 pub mod models;
 pub mod settings;

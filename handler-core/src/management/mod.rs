@@ -160,6 +160,9 @@ impl Management {
         };
         m.commands
             .register(CORE_LABEL, "check", commands::check::Command);
+        crate::db::management::register(&mut m.commands);
+        crate::db::management::register_checks(&mut m.checks);
+        crate::contrib::management::register(&mut m.commands);
         m
     }
 }

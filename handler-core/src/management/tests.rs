@@ -95,13 +95,18 @@ fn help_lists_the_commands_by_app_as_django_admin_does() {
         assert_eq!(
             r.stdout,
             "\nType 'portico manage lib.so help <subcommand>' for help on a specific \
-             subcommand.\n\nAvailable subcommands:\n\n[django]\n    check\n\n[testapp]\n    \
-             greet\n",
+             subcommand.\n\nAvailable subcommands:\n\n[auth]\n    changepassword\n    \
+             createsuperuser\n\n[django]\n    check\n    dbshell\n    migrate\n    \
+             showmigrations\n\n[sessions]\n    clearsessions\n\n[testapp]\n    greet\n",
             "{argv:?}"
         );
     }
     let r = run(&["help", "--commands"]);
-    assert_eq!(r.stdout, "check\ngreet\n");
+    assert_eq!(
+        r.stdout,
+        "changepassword\ncheck\nclearsessions\ncreatesuperuser\ndbshell\ngreet\nmigrate\n\
+         showmigrations\n"
+    );
 }
 
 #[test]
@@ -218,7 +223,8 @@ fn check_reports_as_django_and_fails_at_the_fail_level() {
     );
     assert!(r.stderr.contains("(security.W018)") && !r.stderr.contains("mine.W001"));
     let r = run_with(app(), settings.clone(), &["check", "--list-tags"]);
-    assert_eq!(r.stdout, "mine\n");
+    // The database layer's "database reachable" check is registered too.
+    assert_eq!(r.stdout, "database\nmine\n");
     let r = run_with(app(), settings, &["check", "--tag", "nosuch"]);
     assert_eq!(r.status, Ok(1));
     assert_eq!(

@@ -23,12 +23,13 @@ impl<'a> MigrationRecorder<'a> {
         MigrationRecorder { conn }
     }
 
-    /// Django's recorder model: `id` (the `BigAutoField` of `startproject`'s
-    /// `DEFAULT_AUTO_FIELD`), `app` and `name` (`varchar(255)`), `applied` (a datetime).
+    /// Django's recorder model: `id` (an `AutoField`, `integer` on PostgreSQL, as Django
+    /// 5.2 makes it: handler-core/tests/django_ddl/django_migrations.postgresql.sql), `app`
+    /// and `name` (`varchar(255)`), `applied` (a datetime).
     pub fn model() -> CreateModel {
         CreateModel::new("Migration")
             .db_table(TABLE)
-            .field(Field::big_auto("id"))
+            .field(Field::auto("id"))
             .field(Field::char("app", 255))
             .field(Field::char("name", 255))
             .field(Field::datetime("applied"))
