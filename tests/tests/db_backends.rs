@@ -403,8 +403,8 @@ fn requests_on_postgresql_atomic_requests_and_a_crash() {
     }
 
     LOGGER.install();
-    let Some(server) = postgres() else { return };
-    server.create_database("requests").unwrap();
+    let Some(mut server) = postgres() else { return };
+    server.create_database("requests");
     let mut settings = Settings::default();
     let mut db = DatabaseSettings::postgresql(
         "default",
@@ -433,7 +433,7 @@ fn requests_on_postgresql_atomic_requests_and_a_crash() {
     let ok = client.get("/ok/");
     assert_eq!(ok.text(), "2", "the failing view's row was rolled back");
 
-    server.crash().unwrap();
+    server.stop(StopMode::Immediate);
     let started = Instant::now();
     let down = client.get("/ok/");
     assert_eq!(down.status_code, 500);
@@ -453,7 +453,7 @@ fn requests_on_postgresql_atomic_requests_and_a_crash() {
             .any(|l| l.contains("Internal Server Error: /ok/") && l.contains(&named)),
         "{logged:#?}"
     );
-    server.restart().unwrap();
+    server.start_again().unwrap();
     let back = client.get("/ok/");
     assert_eq!((back.status_code, back.text().as_str()), (200, "3"));
 }
