@@ -28,6 +28,10 @@
 #   d  Django's default stack:    portico + notes GET /session/counter/ with a session cookie
 #                                 (all 8 middleware, a database session read and written per
 #                                 request) vs gunicorn (-w 1 sync) + the Django notes twin
+#   g  d on PostgreSQL:           the same, both on one throwaway PostgreSQL (a database each,
+#                                 persistent connections: conn_max_age 600 / CONN_MAX_AGE None);
+#                                 PostgreSQL's own processes are not the server's, so its time
+#                                 is left out of "CPU us/req"
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,7 +43,7 @@ RUNS=5
 DURATION=10
 WARMUP=1
 CONNECTIONS=64
-SCENARIOS="a,b,c,d,h,p,s"
+SCENARIOS="a,b,c,d,g,h,p,s"
 PIPELINE=0
 BUILD=1
 ORIG_ARGS="$*"
@@ -172,6 +176,19 @@ start_server() {
         limit)
             taskset -c "$SERVER_CPU" "$LIMIT_BIN" "$SERVER_PORT" >>"$log" 2>&1 &
             ;;
+        portico-pg)
+            local settings="$WORK/notes-pg/settings.toml"
+            DATABASE_URL="$(pg_url notes_portico)" taskset -c "$SERVER_CPU" "$PORTICO" \
+                --bind "127.0.0.1:$SERVER_PORT" --log-level warn --threads "$threads" \
+                --settings "$settings" "${LIB[$app]}" >>"$log" 2>&1 &
+            ;;
+        gunicorn-notes-pg)
+            (cd "$DJANGO_DIR" && PEER_LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=peer.notes_settings \
+                NOTES_POSTGRES_URL="$(pg_url notes_django)" exec taskset -c "$SERVER_CPU" \
+                "$VENV/bin/gunicorn" --workers 1 --worker-class sync \
+                --bind "127.0.0.1:$SERVER_PORT" --log-level warning peer.wsgi:application) \
+                >>"$log" 2>&1 &
+            ;;
         gunicorn-notes)
             (cd "$DJANGO_DIR" && PEER_LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=peer.notes_settings \
                 NOTES_DATABASE="$WORK/notes-django.sqlite3" exec taskset -c "$SERVER_CPU" \
@@ -271,6 +288,50 @@ seed_django_notes() {
         "$VENV/bin/python" manage.py seed_notes_users >/dev/null)
 }
 
+# Scenario g's PostgreSQL: a throwaway cluster in $WORK/pg on a free port, run by the postgres
+# user (initdb refuses root), trust authentication on loopback, stopped with pg_ctl at exit (PID
+# 1 reaps no zombies here, so never kill -9). Not pinned: its CPU is not the server's.
+PG_BIN=""
+PG_PORT=""
+pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+stop_postgres() {
+    [ -n "$PG_PORT" ] || return 0
+    as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -w -m fast stop >/dev/null 2>&1 || true
+    PG_PORT=""
+}
+start_postgres() {
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    [ -x "$PG_BIN/initdb" ] || { note "PostgreSQL is not installed (apt-get install postgresql)"; return 1; }
+    mkdir -p "$WORK/pg"
+    [ "$(id -u)" -ne 0 ] || chown postgres "$WORK/pg"
+    as_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -A trust -U postgres -E UTF8 --no-sync >"$WORK/pg-initdb.log" 2>&1 \
+        || { note "initdb failed: $(tail -n 2 "$WORK/pg-initdb.log" | tr '\n' ' ')"; return 1; }
+    PG_PORT="$(free_port)"
+    as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w \
+        -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null \
+        || { note "PostgreSQL did not start: $(tail -n 2 "$WORK/pg/server.log" | tr '\n' ' ')"; PG_PORT=""; return 1; }
+    for db in notes_portico notes_django; do
+        as_pg "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+            -c "CREATE DATABASE $db" >/dev/null || return 1
+    done
+}
+
+# Both notes on scenario g's PostgreSQL: Portico's settings with persistent connections (it
+# migrates and makes its users at start-up), the twin migrated and seeded.
+seed_postgres_notes() {
+    start_postgres || return 1
+    local src="$ROOT/sample-apps/notes/settings.toml"
+    mkdir -p "$WORK/notes-pg"
+    sed -e "s|^dirs = \[\"templates\"\]|dirs = [\"$ROOT/sample-apps/notes/templates\"]|" \
+        -e 's|^name = "notes.sqlite3".*|&\nconn_max_age = 600|' "$src" >"$WORK/notes-pg/settings.toml"
+    [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 2; }
+    (cd "$DJANGO_DIR" && export DJANGO_SETTINGS_MODULE=peer.notes_settings \
+        NOTES_POSTGRES_URL="$(pg_url notes_django)" \
+        && "$VENV/bin/python" manage.py migrate --noinput -v 0 \
+        && "$VENV/bin/python" manage.py seed_notes_users >/dev/null) || return 2
+}
+
 # A session for the running server: GET /session/counter/ once, the sessionid it set, then a
 # check that the cookie counts on (200, {"count": 2}, Vary: Cookie). Sets WRK_COOKIE.
 WRK_COOKIE=""
@@ -339,6 +400,10 @@ if want d; then
     PLAN+=("d|portico --threads 1 + notes|subject|portico|notes|1|/session/counter/|$BASE|")
     PLAN+=("d|gunicorn -w 1 sync + Django 5.2 notes twin|peer|gunicorn-notes|-|-|/session/counter/|$BASE|")
 fi
+if want g; then
+    PLAN+=("g|portico --threads 1 + notes on PostgreSQL|subject|portico-pg|notes|1|/session/counter/|$BASE|")
+    PLAN+=("g|gunicorn -w 1 sync + Django 5.2 notes twin on PostgreSQL|peer|gunicorn-notes-pg|-|-|/session/counter/|$BASE|")
+fi
 [ "${#PLAN[@]}" -gt 0 ] || die "no scenario selected from '$SCENARIOS'"
 
 declare -A SKIP=()
@@ -362,6 +427,20 @@ if want c; then
 fi
 if want d; then
     seed_django_notes || SKIP[gunicorn -w 1 sync + Django 5.2 notes twin]="the notes twin is not set up"
+fi
+if want g; then
+    trap 'stop_server; stop_postgres' EXIT
+    trap 'stop_server; stop_postgres; exit 130' INT TERM
+    seeded=0
+    seed_postgres_notes || seeded=$?
+    case "$seeded" in
+        0) ;;
+        1)
+            SKIP[portico --threads 1 + notes on PostgreSQL]="no PostgreSQL (see $WORK/notes.txt)"
+            SKIP[gunicorn -w 1 sync + Django 5.2 notes twin on PostgreSQL]="no PostgreSQL (see $WORK/notes.txt)"
+            ;;
+        *) SKIP[gunicorn -w 1 sync + Django 5.2 notes twin on PostgreSQL]="the notes twin is not set up on PostgreSQL" ;;
+    esac
 fi
 
 # The CPU time (user + system, in clock ticks) used so far by the running server: its process

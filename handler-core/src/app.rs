@@ -13,7 +13,7 @@ use crate::urls::{Converters, UrlEntry, UrlResolver};
 use crate::views::ViewFn;
 
 /// Work run once the app has been checked: see [`App::ready`].
-type ReadyHook = Box<dyn FnOnce(&Settings) -> Result<(), ConfigError> + Send>;
+type ReadyHook = Box<dyn FnOnce(&Settings, &Extensions) -> Result<(), ConfigError> + Send>;
 
 /// An app: URL patterns, extra middleware factories, error handlers, ready hooks, and a
 /// typed registry of values (stores) for the middleware and contrib.
@@ -61,6 +61,16 @@ impl App {
     pub fn ready<F>(mut self, hook: F) -> Self
     where
         F: FnOnce(&Settings) -> Result<(), ConfigError> + Send + 'static,
+    {
+        self.ready.push(Box::new(move |settings, _| hook(settings)));
+        self
+    }
+
+    /// As [`App::ready`], with the app's typed registry as contrib configured it (the
+    /// installed migrations, the stores): for an app that migrates or seeds at start-up.
+    pub fn ready_with_extensions<F>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(&Settings, &Extensions) -> Result<(), ConfigError> + Send + 'static,
     {
         self.ready.push(Box::new(hook));
         self
@@ -135,7 +145,7 @@ impl App {
             settings.template_engine()?;
         }
         for hook in self.ready {
-            hook(&settings)?;
+            hook(&settings, &extensions)?;
         }
         let mut handler = Handler::new(Arc::new(settings), resolver, chain, self.handlers);
         handler.set_extensions(extensions);

@@ -124,8 +124,8 @@ class Servers:
         shipped = (ROOT / "sample-apps" / self.app / "settings.toml").read_text()
         db = self.work / "portico.sqlite3"
         if self.app == "articles":
-            return shipped.replace('database = "articles.sqlite3"', f'database = "{db}"', 1)
-        text = shipped.replace('database = "notes.sqlite3"', f'database = "{db}"', 1)
+            return shipped.replace('name = "articles.sqlite3"', f'name = "{db}"', 1)
+        text = shipped.replace('name = "notes.sqlite3"', f'name = "{db}"', 1)
         templates = ROOT / "sample-apps" / "notes" / "templates"
         text = text.replace('dirs = ["templates"]', f'dirs = ["{templates}"]', 1)
         head, _, _ = text.partition("[app.users]")

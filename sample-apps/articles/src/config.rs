@@ -1,19 +1,16 @@
 //! The app's own settings: the `[app]` table of settings.toml (the custom names a Django project
-//! would add to settings.py), and where the database file lives.
+//! would add to settings.py). The database is Django's `DATABASES` (`[databases.default]`, or
+//! `DATABASE_URL`), read by handler-core.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-
-/// The database file name when `[app] database` is not given.
-pub const DEFAULT_DATABASE: &str = "articles.sqlite3";
 
 /// The `X-Powered-By` value when `[app] powered_by` is not given.
 pub const DEFAULT_POWERED_BY: &str = "handler-core";
 
 /// The `[app]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSettings {
     /// The `X-Powered-By` response header's value.
@@ -22,9 +19,10 @@ pub struct AppSettings {
     /// The key `/api/private/` requests must send in `X-API-KEY`. Required: a sample app that
     /// guessed a default secret would teach the wrong habit.
     pub api_key: String,
-    /// The SQLite file, relative to the settings file's folder unless absolute.
-    #[serde(default = "default_database")]
-    pub database: PathBuf,
+    /// The key of the app's own SQLite file before `DATABASES`: refused at start-up with a
+    /// message saying where the database is named now.
+    #[serde(default)]
+    pub database: Option<toml::Value>,
     /// `Authorization: Token <t>` tokens and the users they sign in.
     #[serde(default)]
     pub tokens: BTreeMap<String, TokenUser>,
@@ -45,21 +43,7 @@ fn default_powered_by() -> String {
     DEFAULT_POWERED_BY.to_string()
 }
 
-fn default_database() -> PathBuf {
-    PathBuf::from(DEFAULT_DATABASE)
-}
-
 impl AppSettings {
-    /// The database file: `database` as given when absolute, otherwise inside `base_dir` (the
-    /// settings file's folder, so the app finds the same file whatever the server's working
-    /// directory).
-    pub fn database_path(&self, base_dir: &Path) -> PathBuf {
-        if self.database.is_absolute() {
-            return self.database.clone();
-        }
-        base_dir.join(&self.database)
-    }
-
     /// The user signed in by `token`, if any.
     pub fn user_for_token(&self, token: &str) -> Option<&TokenUser> {
         self.tokens.get(token)
@@ -80,7 +64,6 @@ mod tests {
         let s = parse(json!({
             "powered_by": "handler-core",
             "api_key": "EXPECTED_SECRET_KEY",
-            "database": "articles.sqlite3",
             "tokens": {
                 "user-token": {"username": "alice", "staff": false},
                 "admin-token": {"username": "root", "staff": true},
@@ -97,7 +80,7 @@ mod tests {
     fn optional_fields_have_defaults() {
         let s = parse(json!({"api_key": "k"})).unwrap();
         assert_eq!(s.powered_by, DEFAULT_POWERED_BY);
-        assert_eq!(s.database, PathBuf::from(DEFAULT_DATABASE));
+        assert_eq!(s.database, None);
         assert!(s.tokens.is_empty());
         let s = parse(json!({"api_key": "k", "tokens": {"t": {"username": "u"}}})).unwrap();
         assert!(!s.tokens["t"].staff);
@@ -109,19 +92,5 @@ mod tests {
         assert!(parse(json!({"api_key": 5})).is_err());
         assert!(parse(json!({"api_key": "k", "api_kye": "typo"})).is_err());
         assert!(parse(json!({"api_key": "k", "tokens": {"t": {"staff": true}}})).is_err());
-    }
-
-    #[test]
-    fn the_database_is_relative_to_the_settings_folder() {
-        let s = parse(json!({"api_key": "k"})).unwrap();
-        assert_eq!(
-            s.database_path(Path::new("/srv/site")),
-            PathBuf::from("/srv/site/articles.sqlite3")
-        );
-        let abs = parse(json!({"api_key": "k", "database": "/var/db/a.sqlite3"})).unwrap();
-        assert_eq!(
-            abs.database_path(Path::new("/srv")),
-            PathBuf::from("/var/db/a.sqlite3")
-        );
     }
 }

@@ -3,11 +3,12 @@
 //!
 //! Module map, as a Django project would lay it out: `bodies` (the contract's JSON bodies),
 //! `config` (the `[app]` settings table), `forms` (reading bodies and query numbers as the views
-//! need them), `middleware` (the seeds' middleware), `models` (the `Article` model on SQLite),
+//! need them), `middleware` (the seeds' middleware), `models` (the `Article` model and its
+//! migration, on `DATABASES`: SQLite by default, PostgreSQL with `DATABASE_URL`),
 //! `python` and `pyjson` (the Python semantics the views rely on: `int()`, true division,
 //! `repr`, `json.loads`, `str()`), `urls` (the URL conf), `views` (function and class-based
-//! views). [`build`] is the project: it reads the settings, registers the middleware, checks
-//! them, then opens the database.
+//! views). [`build`] is the project: it reads the settings, registers the middleware and the
+//! migrations, checks them, then migrates the database.
 //!
 //! Run it: `portico --settings sample-apps/articles/settings.toml libarticles.so`.
 
@@ -29,28 +30,68 @@ use config::AppSettings;
 use models::Articles;
 
 /// Builds the app from its settings: the `[app]` table, the URL conf, the seeds' middleware
-/// under the names settings use, and the database (created with its schema when missing).
+/// under the names settings use, and the migration of the database.
 ///
-/// The database is created in a ready hook, which handler-core runs only once the URL conf and
+/// The database is migrated in a ready hook, which handler-core runs only once the URL conf and
 /// the middleware list have passed their checks (as Django runs its system checks before
 /// `migrate`), so a failed start-up writes nothing.
 pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     let app_settings: AppSettings = settings.app_config()?;
-    let database = app_settings.database_path(&settings.base_dir());
-    let articles = Arc::new(Articles::at(&database));
-    let store = Arc::clone(&articles);
-    Ok(project(articles).ready(move |settings: &Settings| {
-        // Django runs `migrate` only on settings its checks accept: a failed start-up writes
-        // nothing.
-        store.migrate().map_err(|e| {
-            let file = settings
-                .path()
-                .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
-            ConfigError::new(format!("{file}: [app] database: {e}"))
-        })?;
-        log::info!(target: "articles", "articles database: {}", database.display());
-        Ok(())
-    }))
+    let file = settings
+        .path()
+        .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
+    if app_settings.database.is_some() {
+        return Err(ConfigError::new(format!(
+            "{file}: [app] database: the database is Django's DATABASES now: write \
+             `[databases.default]` with `name = \"articles.sqlite3\"` (SQLite, relative to the \
+             settings file) instead, or set DATABASE_URL"
+        )));
+    }
+    Ok(project(Arc::new(Articles))
+        .migrations(models::migrations())
+        .ready_with_extensions(move |settings, extensions| {
+            let databases = settings.connections();
+            let outcome = migrate(databases, extensions);
+            // Nothing stays open in the thread that started the app.
+            databases.close_all();
+            outcome.map_err(|e| ConfigError::new(format!("{file}: [databases.default]: {e}")))?;
+            log::info!(
+                target: "articles",
+                "articles database: {}",
+                databases.settings().default_database().target()
+            );
+            Ok(())
+        }))
+}
+
+/// Django's `migrate` on the default database, as the app starts; tried again when another
+/// worker migrating the same database at once made the first try fail.
+fn migrate(
+    databases: &Arc<handler_core::db::Databases>,
+    extensions: &handler_core::http::Extensions,
+) -> Result<(), String> {
+    use handler_core::db::migrations::{registry::installed, Target};
+    let installed = installed(extensions);
+    let mut attempt = 1;
+    loop {
+        let outcome = installed
+            .migrate(
+                databases,
+                handler_core::db::DEFAULT_DB_ALIAS,
+                &Target::All,
+                &mut |_, _| {},
+            )
+            .map(drop)
+            .map_err(|e| e.to_string());
+        match outcome {
+            Err(e) if attempt < 3 => {
+                log::warn!(target: "articles", "migrate: {e}; trying again");
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The project: the URL conf on `articles` and the seeds' middleware, registered by name.

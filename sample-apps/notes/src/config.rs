@@ -1,22 +1,20 @@
-//! The app's own settings: the `[app]` table of settings.toml (where the database lives, and
-//! the users created at start-up).
+//! The app's own settings: the `[app]` table of settings.toml (the users created at start-up).
+//! The database is Django's `DATABASES` (`[databases.default]`, or `DATABASE_URL`), read by
+//! handler-core and shared with contrib's sessions and users.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The database file name when `[app] database` is not given.
-pub const DEFAULT_DATABASE: &str = "notes.sqlite3";
-
 /// The `[app]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSettings {
-    /// The SQLite file (sessions, users, notes), relative to the settings file's folder unless
-    /// absolute.
-    #[serde(default = "default_database")]
-    pub database: PathBuf,
+    /// The key of the app's own SQLite file before `DATABASES` existed. It is refused with a
+    /// message saying where the database is named now: handler-core opens the database
+    /// (before the app is built) for contrib's sessions and users as well as the notes.
+    #[serde(default)]
+    pub database: Option<toml::Value>,
     /// Users created at start-up when missing, by username.
     #[serde(default)]
     pub users: BTreeMap<String, UserSeed>,
@@ -33,17 +31,14 @@ pub struct UserSeed {
     pub staff: bool,
 }
 
-fn default_database() -> PathBuf {
-    PathBuf::from(DEFAULT_DATABASE)
-}
-
-impl AppSettings {
-    /// The database file: `database` as given when absolute, else inside `base_dir`.
-    pub fn database_path(&self, base_dir: &Path) -> PathBuf {
-        if self.database.is_absolute() {
-            self.database.clone()
-        } else {
-            base_dir.join(&self.database)
-        }
-    }
+/// The start-up error for `[app] database`.
+pub fn moved_database_key(file: &str, value: &toml::Value) -> String {
+    let name = value
+        .as_str()
+        .map_or_else(|| value.to_string(), |s| format!("{s:?}"));
+    format!(
+        "{file}: [app] database: the database is Django's DATABASES now, shared with the \
+         sessions and users: write `[databases.default]` with `name = {name}` (SQLite, relative \
+         to the settings file) instead, or set DATABASE_URL"
+    )
 }

@@ -1,48 +1,55 @@
 //! The `notes` sample app: Django's default middleware stack on handler-core
-//! (../shared/contracts/notes-app.md): sessions in the app's SQLite database, password login,
-//! CSRF-protected forms and JSON, one-shot messages, and the security and clickjacking
-//! headers.
+//! (../shared/contracts/notes-app.md): sessions, password login, CSRF-protected forms and
+//! JSON, one-shot messages, and the security and clickjacking headers, on `DATABASES`
+//! (SQLite by default, PostgreSQL with `DATABASE_URL`).
 //!
-//! Module map, as a Django project lays it out: `config` (the `[app]` table), `models`
-//! (users, notes and the session table on SQLite), `views`, `urls`, and the templates in
-//! `templates/` (Jinja2 syntax). [`build`] is the project: settings, URL conf, the session
-//! table and the users handed to handler-core, then the database migrated and the users
-//! created once the checks passed.
+//! Module map, as a Django project lays it out: `config` (the `[app]` table), `models` (the
+//! `Note` model and its migration), `views`, `urls`, `commands` (`seed_users`), and the
+//! templates in `templates/` (Jinja2 syntax). Users and sessions are contrib's defaults:
+//! `auth_user` through `ModelBackend` and `django_session` through the `db` session engine,
+//! with contrib's migrations. [`build`] is the project: the URL conf, the migrations, the
+//! command, and a ready hook that migrates the database and creates the `[app.users]` that
+//! are missing, once the checks passed.
 //!
-//! Run it: `portico --settings sample-apps/notes/settings.toml libnotes.so`.
+//! Run it: `portico --settings sample-apps/notes/settings.toml libnotes.so`; on PostgreSQL,
+//! with `DATABASE_URL=postgres://user:pass@host:5432/notes` in the environment.
 
-use std::sync::Arc;
-
-use handler_core::contrib::auth::AppAuthExt;
-use handler_core::contrib::sessions::AppSessionExt;
 use handler_core::{App, ConfigError, Settings};
 
+pub mod commands;
 pub mod config;
 pub mod models;
 pub mod urls;
 pub mod views;
 
 use config::AppSettings;
-use models::{Db, Sessions, Users};
 
 /// Builds the app from its settings.
 pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     let app_settings: AppSettings = settings.app_config()?;
-    let database = app_settings.database_path(&settings.base_dir());
-    let db = Arc::new(Db::at(&database));
-    let store = Arc::clone(&db);
-    Ok(App::new(urls::urlpatterns(&db))
-        .session_database(Sessions(Arc::clone(&db)))
-        .user_store(Users(Arc::clone(&db)))
-        .ready(move |settings: &Settings| {
-            let file = settings
-                .path()
-                .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
-            store
-                .migrate()
-                .and_then(|()| store.ensure_users(&app_settings.users))
-                .map_err(|e| ConfigError::new(format!("{file}: [app] database: {e}")))?;
-            log::info!(target: "notes", "notes database: {}", database.display());
+    let file = settings
+        .path()
+        .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
+    if let Some(value) = &app_settings.database {
+        return Err(ConfigError::new(config::moved_database_key(&file, value)));
+    }
+    let users = app_settings.users;
+    let seeds = users.clone();
+    Ok(App::new(urls::urlpatterns())
+        .migrations(models::migrations())
+        .command("seed_users", commands::seed_users(seeds))
+        .ready_with_extensions(move |settings, extensions| {
+            let databases = settings.connections();
+            let outcome = commands::migrate(databases, extensions)
+                .and_then(|()| commands::ensure_users(databases, &users).map(drop));
+            // Nothing stays open in the thread that started the app.
+            databases.close_all();
+            outcome.map_err(|e| ConfigError::new(format!("{file}: [databases.default]: {e}")))?;
+            log::info!(
+                target: "notes",
+                "notes database: {}",
+                databases.settings().default_database().target()
+            );
             Ok(())
         }))
 }
@@ -99,14 +106,30 @@ mod tests {
     /// Gives alice a password the test knows (the shipped hash's password is not in the
     /// repository), as `set_password` would.
     fn with_alice_password(site: &Site) {
-        let db = Db::at(site.dir.join("notes.sqlite3"));
         let hash = handler_core::auth::hashers::make_password_with(
             ALICE,
             None,
             &handler_core::auth::hashers::Pbkdf2Hasher::SHA256.with_iterations(10_000),
         )
         .unwrap();
-        assert!(db.set_password("alice", &hash).unwrap());
+        let db = database(site);
+        let changed = db
+            .connection("default")
+            .unwrap()
+            .execute(
+                "UPDATE auth_user SET password = %s WHERE username = %s",
+                &[hash.into(), "alice".into()],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+        db.close_all();
+    }
+
+    /// The site's database, as another process would open it.
+    fn database(site: &Site) -> std::sync::Arc<handler_core::db::Databases> {
+        handler_core::db::Databases::new(handler_core::db::DatabasesSettings::sqlite(
+            site.dir.join("notes.sqlite3"),
+        ))
     }
 
     fn csrf_token(client: &mut Client) -> String {
@@ -272,8 +295,14 @@ mod tests {
     #[test]
     fn force_login_and_the_api_views() {
         let mut s = site();
-        let db = Db::at(s.dir.join("notes.sqlite3"));
-        let root = db.user_by_name("root").unwrap().unwrap();
+        let db = database(&s);
+        let root = handler_core::contrib::auth::backends::get_by_natural_key(
+            &db.connection("default").unwrap(),
+            "root",
+        )
+        .unwrap()
+        .unwrap();
+        db.close_all();
         assert!(root.is_staff);
         s.client.force_login(&root).unwrap();
         assert_eq!(

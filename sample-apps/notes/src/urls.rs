@@ -1,29 +1,22 @@
 //! The URL conf (`urls.py`): every route of the contract, with its names and decorators.
 
-use std::sync::Arc;
-
 use handler_core::prelude::*;
 use handler_core::urls::UrlEntry;
 use handler_core::views::decorators::{csrf_exempt, never_cache};
 
-use crate::models::Db;
 use crate::views;
 
 /// Django's `urlpatterns`.
-pub fn urlpatterns(db: &Arc<Db>) -> Vec<UrlEntry<ViewFn>> {
+pub fn urlpatterns() -> Vec<UrlEntry<ViewFn>> {
     vec![
-        path(
-            "",
-            require_safe(views::with_db(db, views::home, "notes::views::home")),
-        )
-        .name("home"),
+        path("", require_safe(view(views::home))).name("home"),
         path("accounts/login/", never_cache(views::LoginView.as_view())).name("login"),
         path("accounts/logout/", never_cache(views::LogoutView.as_view())).name("logout"),
         path(
             "notes/",
             login_required(require_http_methods(
                 &["GET", "POST"],
-                views::with_db(db, views::note_list, "notes::views::note_list"),
+                view(views::note_list),
             )),
         )
         .name("note-list"),
@@ -31,7 +24,7 @@ pub fn urlpatterns(db: &Arc<Db>) -> Vec<UrlEntry<ViewFn>> {
             "notes/<int:id>/",
             login_required(require_http_methods(
                 &["GET", "DELETE"],
-                views::with_db(db, views::note_detail, "notes::views::note_detail"),
+                view(views::note_detail),
             )),
         )
         .name("note-detail"),

@@ -2,16 +2,15 @@
 //! configures them, the notes JSON API, the session counter and the small API views of the
 //! contract.
 
-use std::sync::Arc;
-
 use handler_core::auth::{self, User};
 use handler_core::contrib::messages;
+use handler_core::db::models::Model;
 use handler_core::prelude::*;
-use handler_core::shortcuts::resolve_url;
+use handler_core::shortcuts::{get_object_or_404_in, resolve_url};
 use handler_core::utils::http::url_has_allowed_host_and_scheme;
 use serde_json::json;
 
-use crate::models::Db;
+use crate::models::{self, Note, NoteJson};
 
 /// Django's `AuthenticationForm` error for a wrong username or password.
 pub const INVALID_LOGIN: &str =
@@ -29,10 +28,10 @@ fn user_id(user: &User) -> Option<i64> {
 }
 
 /// `/`: who is signed in, their note titles, and the pending messages.
-pub fn home(db: &Db, request: &mut HttpRequest) -> ViewResult {
+pub fn home(request: &mut HttpRequest) -> ViewResult {
     let user = request.user().clone();
     let notes = match user_id(&user) {
-        Some(id) => db.notes_of(id)?,
+        Some(id) => models::notes_of(id)?,
         None => Vec::new(),
     };
     let username = if user.is_authenticated() {
@@ -165,7 +164,7 @@ impl View for LogoutView {
 }
 
 /// `/notes/`: the user's notes (GET), or a new one from a form (POST).
-pub fn note_list(db: &Db, request: &mut HttpRequest) -> ViewResult {
+pub fn note_list(request: &mut HttpRequest) -> ViewResult {
     let owner =
         user_id(request.user()).ok_or_else(|| ViewError::PermissionDenied(String::new()))?;
     if request.method == "POST" {
@@ -181,31 +180,31 @@ pub fn note_list(db: &Db, request: &mut HttpRequest) -> ViewResult {
         if title.is_empty() {
             return JsonResponse::with_status(400, &json!({"error": "title is required"}));
         }
-        db.create_note(owner, &title, &body)?;
+        models::create_note(owner, &title, &body)?;
         messages::success(request, NOTE_SAVED)?;
         return redirect("home");
     }
-    JsonResponse::new(&json!({"notes": db.notes_of(owner)?}))
+    JsonResponse::new(&json!({"notes": models::notes_of(owner)?}))
 }
 
 /// `/notes/<int:id>/`: one of the user's notes (GET) or its deletion (DELETE); anyone
 /// else's note is a 404.
-pub fn note_detail(db: &Db, request: &mut HttpRequest) -> ViewResult {
+pub fn note_detail(request: &mut HttpRequest) -> ViewResult {
     let owner =
         user_id(request.user()).ok_or_else(|| ViewError::PermissionDenied(String::new()))?;
-    let id = request.kwarg_int("id");
     let not_found = || ViewError::Http404("No Note matches the given query.".to_string());
-    let Some(id) = id else {
+    let Some(id) = request.kwarg_int("id") else {
         return Err(not_found());
     };
     if request.method == "DELETE" {
-        if !db.delete_note(owner, id)? {
+        if !models::delete_note(owner, id)? {
             return Err(not_found());
         }
         return Ok(HttpResponse::with_status(204, Vec::new()));
     }
-    let note = db.note(owner, id)?.ok_or_else(not_found)?;
-    JsonResponse::new(&note)
+    // `get_object_or_404(Note, pk=id, owner=request.user)`.
+    let note = get_object_or_404_in(&Note::objects().filter("owner_id", owner), id)?;
+    JsonResponse::new(&NoteJson::from(note))
 }
 
 /// `/session/counter/`: `request.session["count"]` plus one.
@@ -239,14 +238,4 @@ pub fn hook(request: &mut HttpRequest) -> ViewResult {
 pub fn big(_request: &mut HttpRequest) -> ViewResult {
     let text: String = (0..1000).map(|i| format!("line {i}\n")).collect();
     Ok(HttpResponse::new(text).content_type("text/plain"))
-}
-
-/// A view that needs the database.
-pub fn with_db(
-    db: &Arc<Db>,
-    f: fn(&Db, &mut HttpRequest) -> ViewResult,
-    name: &'static str,
-) -> ViewFn {
-    let db = Arc::clone(db);
-    ViewFn::new(name, move |request: &mut HttpRequest| f(&db, request))
 }

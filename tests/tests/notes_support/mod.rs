@@ -5,15 +5,92 @@
 //! every response of the contract must pass. `bench/peers/django/run_notes_suite.sh` runs the
 //! suite against the Django twin that way.
 //!
+//! The same suite runs on both backends: the `notes_*` test binaries on SQLite (the shipped
+//! settings), and the `notes_*_postgres` ones (which include the same files) on a throwaway
+//! PostgreSQL shared by the binary's tests, each [`Target`] on a database of its own through
+//! `DATABASE_URL`. [`backend`] tells which from the test binary's crate name.
+//!
 //! The shipped users' passwords are not in the repository: the tests put the users of
 //! `tests/data/notes-test-users.toml` (same names, Django-made hashes of passwords the tests
 //! know) in their place.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use tests::postgres::Postgres;
 use tests::{app_lib, workspace_root, CurlResponse, Server, TempDir};
+
+/// The database a suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, the shipped settings' `[databases.default]`.
+    Sqlite,
+    /// PostgreSQL, through `DATABASE_URL`.
+    Postgres,
+}
+
+/// The backend of this test binary: PostgreSQL in a binary whose crate name ends in
+/// `_postgres` (`notes_api_postgres` includes `notes_api.rs`), else SQLite.
+pub fn backend() -> Backend {
+    let krate = module_path!().split("::").next().unwrap_or("");
+    if krate.ends_with("_postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// The binary's PostgreSQL (started on first use, stopped when the binary exits), or why
+/// there is none.
+fn shared_postgres() -> Result<&'static Mutex<Option<Postgres>>, &'static str> {
+    static SERVER: OnceLock<Result<Mutex<Option<Postgres>>, String>> = OnceLock::new();
+    extern "C" fn stop_at_exit() {
+        if let Some(Ok(server)) = SERVER.get() {
+            if let Ok(mut server) = server.lock() {
+                drop(server.take());
+            }
+        }
+    }
+    SERVER
+        .get_or_init(|| {
+            let server = Postgres::start()?;
+            // SAFETY: registering a function with no arguments that only stops the server;
+            // statics are never dropped, so this is what stops it when the binary exits.
+            unsafe { libc::atexit(stop_at_exit) };
+            Ok(Mutex::new(Some(server)))
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// A fresh database on the binary's PostgreSQL: its `DATABASE_URL`, or `None` (with the
+/// reason printed) when PostgreSQL cannot run here, and the suite then runs on SQLite.
+pub fn postgres_database(label: &str) -> Option<String> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let server = match shared_postgres() {
+        Ok(server) => server,
+        Err(reason) => {
+            eprintln!("SKIPPED on PostgreSQL (running on SQLite instead): {reason}");
+            return None;
+        }
+    };
+    let guard = server.lock().unwrap_or_else(|e| e.into_inner());
+    let pg = guard.as_ref()?;
+    let name: String = format!("notes_{label}_{}", N.fetch_add(1, Ordering::Relaxed))
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Some(pg.create_database(&name))
+}
 
 /// alice's password in the test users.
 pub const ALICE_PASSWORD: &str = "alice-test-password";
@@ -69,6 +146,8 @@ pub struct Target {
     pub server: Option<Server>,
     /// The settings and the database.
     pub dir: TempDir,
+    /// `DATABASE_URL` of the server's PostgreSQL database, on that backend.
+    pub database_url: Option<String>,
     base: String,
 }
 
@@ -86,17 +165,43 @@ impl Target {
             return Target {
                 server: None,
                 dir,
+                database_url: None,
                 base,
             };
         }
         dir.write("settings.toml", test_settings(edits));
-        let server = start_portico(&dir);
+        let database_url = match backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => postgres_database(label),
+        };
+        let server = start_portico(&dir, database_url.as_deref());
         let base = format!("http://127.0.0.1:{}", server.port);
         Target {
             server: Some(server),
             dir,
+            database_url,
             base,
         }
+    }
+
+    /// A fresh portico on the notes app with `edits` to the settings, on `database_url` (a
+    /// PostgreSQL database another instance may share) or the settings' SQLite file.
+    pub fn start_on(label: &str, edits: &[(&str, &str)], database_url: Option<&str>) -> Target {
+        let dir = TempDir::new(label);
+        dir.write("settings.toml", test_settings(edits));
+        let server = start_portico(&dir, database_url);
+        let base = format!("http://127.0.0.1:{}", server.port);
+        Target {
+            server: Some(server),
+            dir,
+            database_url: database_url.map(str::to_string),
+            base,
+        }
+    }
+
+    /// The server this test started.
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("a portico the test started")
     }
 
     /// True when the tests run against `NOTES_BASE_URL` (the Django twin, by hand).
@@ -111,7 +216,7 @@ impl Target {
             .take()
             .expect("restart needs a portico the test started");
         drop(server);
-        let server = start_portico(&self.dir);
+        let server = start_portico(&self.dir, self.database_url.as_deref());
         self.base = format!("http://127.0.0.1:{}", server.port);
         self.server = Some(server);
     }
@@ -143,7 +248,7 @@ impl Target {
         }
     }
 
-    /// The database file.
+    /// The SQLite database file (on SQLite).
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("notes.sqlite3")
     }
@@ -156,10 +261,15 @@ fn external_base() -> Option<String> {
         .map(|u| u.trim_end_matches('/').to_string())
 }
 
-fn start_portico(dir: &TempDir) -> Server {
-    Server::builder(app_lib("notes"))
-        .settings(dir.path().join("settings.toml"))
-        .start()
+/// portico on the notes library with the settings in `dir`, on `database_url` when given
+/// (else the settings' SQLite file; a `DATABASE_URL` of the environment is not inherited).
+pub fn start_portico(dir: &TempDir, database_url: Option<&str>) -> Server {
+    let builder = Server::builder(app_lib("notes")).settings(dir.path().join("settings.toml"));
+    match database_url {
+        Some(url) => builder.env("DATABASE_URL", url),
+        None => builder.env_remove("DATABASE_URL"),
+    }
+    .start()
 }
 
 /// A client with a cookie jar (curl `-b` / `-c` on a file of its own).

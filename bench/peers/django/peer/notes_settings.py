@@ -49,6 +49,24 @@ DATABASES = {
     }
 }
 
+# NOTES_POSTGRES_URL (postgres://user:pass@host:port/name) puts the twin on PostgreSQL
+# instead, with persistent connections (bench/run.sh scenario g, against Portico's notes on the
+# same server).
+_postgres_url = os.environ.get("NOTES_POSTGRES_URL")
+if _postgres_url:
+    from urllib.parse import unquote, urlsplit
+
+    _url = urlsplit(_postgres_url)
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(_url.path.lstrip("/")),
+        "USER": unquote(_url.username or ""),
+        "PASSWORD": unquote(_url.password or ""),
+        "HOST": _url.hostname or "",
+        "PORT": str(_url.port or ""),
+        "CONN_MAX_AGE": None,
+    }
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.jinja2.Jinja2",

@@ -1,0 +1,6 @@
+//! The `notes_sessions` suite on PostgreSQL: the same tests (notes_sessions.rs), each server on a
+//! database of its own on a throwaway PostgreSQL through `DATABASE_URL`
+//! (notes_support::backend). Without PostgreSQL they run on SQLite and say so.
+
+#[path = "notes_sessions.rs"]
+mod suite;
