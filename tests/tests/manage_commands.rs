@@ -58,8 +58,9 @@ fn help_lists_the_commands_grouped_by_app() {
         assert_eq!(r.status, Some(0), "{r:?}");
         let expected = format!(
             "\nType 'portico manage {lib} help <subcommand>' for help on a specific \
-             subcommand.\n\nAvailable subcommands:\n\n[django]\n    check\n\n[testapp]\n    \
-             greet\n"
+             subcommand.\n\nAvailable subcommands:\n\n[auth]\n    changepassword\n    \
+             createsuperuser\n\n[django]\n    check\n    dbshell\n    migrate\n    \
+             showmigrations\n\n[sessions]\n    clearsessions\n\n[testapp]\n    greet\n"
         );
         assert_eq!(r.stdout, expected, "{r:?}");
     }
