@@ -28,17 +28,22 @@ pub(crate) fn engine(
             .map_or_else(|| "<settings>".to_string(), |p| p.display().to_string());
         ConfigError::new(format!("{file}: session_engine: {what}"))
     };
-    if DB_ENGINES.contains(&engine) {
-        if !in_use && db.is_none() {
-            return Ok(None);
-        }
-        // Without the app's own table, Django's `django_session` on the default database.
-        let db = db.unwrap_or_else(|| {
+    let is_db = DB_ENGINES.contains(&engine);
+    let is_cached_db = CACHED_DB_ENGINES.contains(&engine);
+    if (is_db || is_cached_db) && !in_use && db.is_none() {
+        return Ok(None);
+    }
+    // Without the app's own table, Django's `django_session` on the default database.
+    let table = || -> Arc<dyn SessionDatabase> {
+        db.clone().unwrap_or_else(|| {
             Arc::new(db::DjangoSessionTable::new(
                 Arc::clone(settings.connections()),
                 crate::db::DEFAULT_DB_ALIAS,
             ))
-        });
+        })
+    };
+    if is_db {
+        let db = table();
         let keys = crate::signing::SecretKeys::from_settings(settings)?;
         Ok(Some(Arc::new(DbSessionStore::new(db, keys))))
     } else if SIGNED_COOKIE_ENGINES.contains(&engine) {
@@ -53,8 +58,8 @@ pub(crate) fn engine(
         Ok(Some(Arc::new(cache::CacheSessionStore::from_settings(
             settings,
         )?)))
-    } else if CACHED_DB_ENGINES.contains(&engine) {
-        let Some(db) = db else { return Ok(None) };
+    } else if is_cached_db {
+        let db = table();
         let keys = crate::signing::SecretKeys::from_settings(settings)?;
         let db = Arc::new(DbSessionStore::new(db, keys));
         let store = cached_db::CachedDbSessionStore::from_settings(settings, db)?;
