@@ -999,6 +999,44 @@ pub fn reason_phrase(raw: &[u8]) -> String {
         .to_string()
 }
 
+/// What `find` finds, installing Debian's `package` first when it finds nothing (as `.ci/run`
+/// does for CI); `Err` says why there is none, for the test to print as its reason to skip.
+pub fn installed_or_install<T>(
+    what: &str,
+    package: &str,
+    find: impl Fn() -> Option<T>,
+) -> Result<T, String> {
+    if let Some(found) = find() {
+        return Ok(found);
+    }
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(format!(
+            "{what} is not installed and installing it needs root"
+        ));
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run apt-get: {e}"))
+    };
+    eprintln!("{what} is not installed: installing Debian's {package}");
+    let mut out = apt(&["install", "-y", "-qq", package])?;
+    if !out.status.success() {
+        let _ = apt(&["update", "-qq"])?;
+        out = apt(&["install", "-y", "-qq", package])?;
+    }
+    find().ok_or_else(|| {
+        format!(
+            "apt-get install {package} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

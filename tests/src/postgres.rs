@@ -61,32 +61,7 @@ fn find_bin_dir() -> Option<PathBuf> {
 
 /// PostgreSQL's binaries, installing Debian's `postgresql` when none are found and we are root.
 pub fn bin_dir() -> Result<PathBuf, String> {
-    if let Some(found) = find_bin_dir() {
-        return Ok(found);
-    }
-    if !is_root() {
-        return Err("PostgreSQL is not installed and installing it needs root".into());
-    }
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run apt-get: {e}"))
-    };
-    eprintln!("PostgreSQL is not installed: installing Debian's postgresql");
-    let mut out = apt(&["install", "-y", "-qq", "postgresql"])?;
-    if !out.status.success() {
-        let _ = apt(&["update", "-qq"])?;
-        out = apt(&["install", "-y", "-qq", "postgresql"])?;
-    }
-    find_bin_dir().ok_or_else(|| {
-        format!(
-            "apt-get install postgresql failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-    })
+    crate::installed_or_install("PostgreSQL", "postgresql", find_bin_dir)
 }
 
 fn failed(what: &str, out: &Output) -> String {

@@ -37,33 +37,7 @@ fn find() -> Option<PathBuf> {
 
 /// The redis-server binary, installing Debian's package when none is found.
 pub fn redis_server_bin() -> Result<PathBuf, String> {
-    if let Some(found) = find() {
-        return Ok(found);
-    }
-    // SAFETY: geteuid(2) cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("redis-server is not installed and installing it needs root".into());
-    }
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run apt-get: {e}"))
-    };
-    eprintln!("redis-server is not installed: installing Debian's redis-server");
-    let mut out = apt(&["install", "-y", "-qq", "redis-server"])?;
-    if !out.status.success() {
-        let _ = apt(&["update", "-qq"])?;
-        out = apt(&["install", "-y", "-qq", "redis-server"])?;
-    }
-    find().ok_or_else(|| {
-        format!(
-            "apt-get install redis-server failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-    })
+    crate::installed_or_install("redis-server", "redis-server", find)
 }
 
 impl RedisServer {

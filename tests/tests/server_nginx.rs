@@ -33,33 +33,7 @@ fn nginx() -> Result<PathBuf, String> {
             .map(|d| d.join("nginx"))
             .find(|p| p.is_file())
     };
-    if let Some(found) = find() {
-        return Ok(found);
-    }
-    // SAFETY: geteuid(2) cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("nginx is not installed and installing it needs root".into());
-    }
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run apt-get: {e}"))
-    };
-    eprintln!("nginx is not installed: installing Debian's nginx-light");
-    let mut out = apt(&["install", "-y", "-qq", "nginx-light"])?;
-    if !out.status.success() {
-        let _ = apt(&["update", "-qq"])?;
-        out = apt(&["install", "-y", "-qq", "nginx-light"])?;
-    }
-    find().ok_or_else(|| {
-        format!(
-            "apt-get install nginx-light failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-    })
+    tests::installed_or_install("nginx", "nginx-light", find)
 }
 
 /// `deploy/nginx.conf` with its addresses and paths pointed at this test's.
