@@ -324,7 +324,7 @@ seed_postgres_notes() {
     local src="$ROOT/sample-apps/notes/settings.toml"
     mkdir -p "$WORK/notes-pg"
     sed -e "s|^dirs = \[\"templates\"\]|dirs = [\"$ROOT/sample-apps/notes/templates\"]|" \
-        -e 's|^name = "notes.sqlite3".*|&\nconn_max_age = 600|' "$src" >"$WORK/notes-pg/settings.toml"
+        "$src" >"$WORK/notes-pg/settings.toml"
     [ -x "$VENV/bin/gunicorn" ] || { note "no $VENV: run bench/setup.sh"; return 2; }
     (cd "$DJANGO_DIR" && export DJANGO_SETTINGS_MODULE=peer.notes_settings \
         NOTES_POSTGRES_URL="$(pg_url notes_django)" \

@@ -88,12 +88,13 @@ fn a_postgresql_crash_under_load_is_a_fast_error_and_the_next_request_succeeds()
         }
     };
     let url = pg.create_database("crash");
-    // Persistent connections, checked before reuse: a deployment on PostgreSQL.
+    // Persistent connections (the shipped settings' conn_max_age), checked before reuse: a
+    // deployment on PostgreSQL.
     let t = Target::start_on(
         "crash",
         &[(
-            "name = \"notes.sqlite3\"",
-            "name = \"notes.sqlite3\"\nconn_max_age = 600\nconn_health_checks = true",
+            "conn_max_age = 600",
+            "conn_max_age = 600\nconn_health_checks = true",
         )],
         Some(&url),
     );
