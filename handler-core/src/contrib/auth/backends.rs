@@ -15,8 +15,18 @@ use super::{StoreError, StoredUser, UserStore};
 use crate::db::{Connection, DatabaseError, Databases, Row, Value};
 
 /// The columns [`StoredUser`] is read from.
-const USER_COLUMNS: &str =
-    "\"id\", \"username\", \"password\", \"is_active\", \"is_staff\", \"is_superuser\"";
+/// The user columns authentication reads, `auth_user` filtered by one column: a literal, so
+/// the per-request `get_user` builds no query string.
+macro_rules! select_user_where {
+    ($column:literal) => {
+        concat!(
+            "SELECT \"id\", \"username\", \"password\", \"is_active\", \"is_staff\", ",
+            "\"is_superuser\" FROM \"auth_user\" WHERE \"",
+            $column,
+            "\" = %s"
+        )
+    };
+}
 
 /// `ModelBackend` over `auth_user` on one database.
 pub struct ModelBackend {
@@ -55,12 +65,9 @@ pub fn get_user_by_id(conn: &Connection, id: &str) -> Result<Option<StoredUser>,
     let Ok(id) = id.parse::<i64>() else {
         return Ok(None);
     };
-    conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM \"auth_user\" WHERE \"id\" = %s"),
-        &[id.into()],
-    )?
-    .map(|r| stored(&r))
-    .transpose()
+    conn.query_row(select_user_where!("id"), &[id.into()])?
+        .map(|r| stored(&r))
+        .transpose()
 }
 
 /// `UserManager.get_by_natural_key(username)`.
@@ -68,12 +75,9 @@ pub fn get_by_natural_key(
     conn: &Connection,
     username: &str,
 ) -> Result<Option<StoredUser>, DatabaseError> {
-    conn.query_row(
-        &format!("SELECT {USER_COLUMNS} FROM \"auth_user\" WHERE \"username\" = %s"),
-        &[username.into()],
-    )?
-    .map(|r| stored(&r))
-    .transpose()
+    conn.query_row(select_user_where!("username"), &[username.into()])?
+        .map(|r| stored(&r))
+        .transpose()
 }
 
 /// `ModelBackend.get_all_permissions(user)`, sorted: none for an inactive user, every
