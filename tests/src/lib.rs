@@ -256,9 +256,17 @@ impl ServerBuilder {
             thread::sleep(Duration::from_millis(500));
             return server;
         }
+        // The master may listen on other ports of its own (`--metrics-bind`): those are not
+        // the app's.
+        let others: Vec<u16> = self
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "--metrics-bind")
+            .filter_map(|w| w[1].to_str()?.rsplit_once(':')?.1.parse().ok())
+            .collect();
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Some(port) = listening_port(server.child.id()) {
+            if let Some(port) = listening_port(server.child.id(), &others) {
                 server.port = port;
                 server.addr = SocketAddr::from(([127, 0, 0, 1], port));
                 return server;
@@ -317,8 +325,9 @@ pub struct Finished {
 }
 
 /// The port of the IPv4 TCP socket process `pid` listens on, if it listens yet: the socket
-/// inodes among its open files, looked up in `/proc/net/tcp` (state `0A` is LISTEN).
-fn listening_port(pid: u32) -> Option<u16> {
+/// inodes among its open files, looked up in `/proc/net/tcp` (state `0A` is LISTEN), leaving
+/// out the ports in `others`.
+fn listening_port(pid: u32, others: &[u16]) -> Option<u16> {
     let mut inodes = Vec::new();
     for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
         if let Ok(target) = std::fs::read_link(entry.path()) {
@@ -338,8 +347,8 @@ fn listening_port(pid: u32) -> Option<u16> {
         if *state != "0A" || !inodes.iter().any(|i| i == inode) {
             return None;
         }
-        let port = local.rsplit_once(':')?.1;
-        u16::from_str_radix(port, 16).ok()
+        let port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
+        (!others.contains(&port)).then_some(port)
     })
 }
 

@@ -81,7 +81,12 @@ fn two_workers_are_summed_and_a_killed_workers_counts_survive() {
         s.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .expect("send");
         let raw = read_until_closed(&mut s).expect("answer");
-        assert!(raw.starts_with(b"HTTP/1.1 200 "), "request {i}");
+        assert!(
+            raw.starts_with(b"HTTP/1.1 200 "),
+            "request {i}: {:?}\nlog:\n{}",
+            String::from_utf8_lossy(&raw),
+            server.logs()
+        );
     }
     let text = scrape(port);
     let total = sum(&text, "portico_requests_total");

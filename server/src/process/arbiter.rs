@@ -736,7 +736,7 @@ impl Arbiter<'_> {
     ) -> i32 {
         self.signals.forget_in_child();
         // SAFETY: closing the child's copies of descriptors it must not hold (the other
-        // workers' status pipes, the other generation's snapshot); their owners in this
+        // workers' status pipes, the other generation's snapshot, the metrics listener); their owners in this
         // address space are never dropped (the child leaves through exit).
         unsafe {
             for w in &self.workers {
@@ -749,6 +749,11 @@ impl Arbiter<'_> {
             }
             if self.current.id != id {
                 libc::close(self.current.snapshot.fd());
+            }
+            // Scrapes are the master's: a worker holding the listener would keep its port
+            // bound after the master is gone.
+            if let Some(ep) = &self.metrics_endpoint {
+                libc::close(ep.fd());
             }
         }
         let library = match &self.pending {
