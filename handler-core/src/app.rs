@@ -25,6 +25,8 @@ pub struct App {
     handlers: ErrorHandlers,
     converters: Option<Converters>,
     ready: Vec<ReadyHook>,
+    /// Start-up work for serving only (see [`App::on_serve`]).
+    serve: Vec<ReadyHook>,
     pub(crate) extensions: Extensions,
 }
 
@@ -39,6 +41,7 @@ impl App {
             handlers: ErrorHandlers::default(),
             converters: None,
             ready: Vec::new(),
+            serve: Vec::new(),
             extensions: Extensions::default(),
         }
     }
@@ -73,6 +76,19 @@ impl App {
         F: FnOnce(&Settings, &Extensions) -> Result<(), ConfigError> + Send + 'static,
     {
         self.ready.push(Box::new(hook));
+        self
+    }
+
+    /// Start-up work for an app built to serve requests (a server's worker, the test
+    /// `Client`), run after every [`App::ready`] hook and never for `portico manage`: what a
+    /// development setup does for its user before the first request, such as migrating the
+    /// database, which `manage migrate` then does itself and reports step by step, as
+    /// Django's does. An error stops start-up like any settings error.
+    pub fn on_serve<F>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(&Settings, &Extensions) -> Result<(), ConfigError> + Send + 'static,
+    {
+        self.serve.push(Box::new(hook));
         self
     }
 
@@ -131,6 +147,19 @@ impl App {
     /// Checks the URL conf and loads the middleware named in `settings` (Django's
     /// `check` plus `load_middleware`): the handler that serves requests.
     pub fn into_handler(self, settings: Settings) -> Result<Handler, ConfigError> {
+        self.build(settings, true)
+    }
+
+    /// As [`App::into_handler`], without the [`App::on_serve`] hooks: the app a management
+    /// command runs in.
+    pub(crate) fn into_handler_for_commands(
+        self,
+        settings: Settings,
+    ) -> Result<Handler, ConfigError> {
+        self.build(settings, false)
+    }
+
+    fn build(self, settings: Settings, serving: bool) -> Result<Handler, ConfigError> {
         let resolver = match self.converters {
             Some(c) => UrlResolver::with_converters(self.urlpatterns, &c)?,
             None => UrlResolver::new(self.urlpatterns)?,
@@ -146,6 +175,11 @@ impl App {
         }
         for hook in self.ready {
             hook(&settings, &extensions)?;
+        }
+        if serving {
+            for hook in self.serve {
+                hook(&settings, &extensions)?;
+            }
         }
         let mut handler = Handler::new(Arc::new(settings), resolver, chain, self.handlers);
         handler.set_extensions(extensions);
@@ -178,6 +212,38 @@ mod tests {
         s.middleware = vec!["sessions".into()];
         let e = App::new(Vec::new()).into_handler(s).err().unwrap();
         assert!(e.message().contains("SECRET_KEY"), "{e}");
+    }
+
+    #[test]
+    fn serve_hooks_run_for_serving_not_for_commands() {
+        static READY: AtomicUsize = AtomicUsize::new(0);
+        static SERVE: AtomicUsize = AtomicUsize::new(0);
+        let app = || {
+            App::new(Vec::new())
+                .ready(|_: &Settings| {
+                    READY.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                })
+                .on_serve(|_: &Settings, _: &Extensions| {
+                    // Every ready hook has run before it.
+                    assert!(READY.load(Ordering::SeqCst) > SERVE.load(Ordering::SeqCst));
+                    SERVE.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                })
+        };
+        assert!(crate::management::BuiltApp::new(app(), Settings::default(), "t").is_ok());
+        assert_eq!(
+            (READY.load(Ordering::SeqCst), SERVE.load(Ordering::SeqCst)),
+            (1, 0)
+        );
+        assert!(app().into_handler(Settings::default()).is_ok());
+        assert_eq!(
+            (READY.load(Ordering::SeqCst), SERVE.load(Ordering::SeqCst)),
+            (2, 1)
+        );
+        let failing = App::new(Vec::new())
+            .on_serve(|_: &Settings, _: &Extensions| Err(ConfigError::new("s.toml: no")));
+        assert!(failing.into_handler(Settings::default()).is_err());
     }
 
     #[test]

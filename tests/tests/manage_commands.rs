@@ -319,3 +319,124 @@ fn a_closed_stdout_is_a_failed_command_not_a_crash() {
         "{stderr}"
     );
 }
+
+/// notes' settings in `dir` (templates where the app keeps them), on a fresh SQLite file.
+fn notes_settings(dir: &TempDir) -> String {
+    let shipped = tests::workspace_root().join("sample-apps/notes");
+    let text = std::fs::read_to_string(shipped.join("settings.toml"))
+        .expect("notes' settings")
+        .replace(
+            "dirs = [\"templates\"]",
+            &format!("dirs = [\"{}\"]", shipped.join("templates").display()),
+        );
+    settings(dir, &text)
+}
+
+/// `portico manage --settings S notes ARGS...`, with `env` set and no DATABASE_URL.
+fn manage_notes(settings: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = Command::new(portico_bin())
+        .arg("manage")
+        .args(["--settings", settings])
+        .arg(app_lib("notes"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .env_remove("DJANGO_SUPERUSER_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run portico manage");
+    Run {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn migrate_twice_applies_then_finds_nothing_to_apply() {
+    let dir = TempDir::new("manage-migrate");
+    let s = notes_settings(&dir);
+    let first = manage_notes(&s, &["migrate"], &[]);
+    assert_eq!(first.status, Some(0), "{first:?}");
+    for line in [
+        "Operations to perform:\n  Apply all migrations: auth, contenttypes, notes, sessions\n\
+         Running migrations:\n",
+        "  Applying contenttypes.0001_initial... OK\n",
+        "  Applying auth.0012_alter_user_first_name_max_length... OK\n",
+        "  Applying notes.0001_initial... OK\n",
+        "  Applying sessions.0001_initial... OK\n",
+    ] {
+        assert!(first.stdout.contains(line), "no {line:?} in {first:?}");
+    }
+    let second = manage_notes(&s, &["migrate"], &[]);
+    assert_eq!(second.status, Some(0), "{second:?}");
+    assert_eq!(
+        second.stdout,
+        "Operations to perform:\n  Apply all migrations: auth, contenttypes, notes, sessions\n\
+         Running migrations:\n  No migrations to apply.\n"
+    );
+    let shown = manage_notes(&s, &["showmigrations", "sessions"], &[]);
+    assert_eq!(shown.stdout, "sessions\n [X] 0001_initial\n", "{shown:?}");
+}
+
+#[test]
+fn createsuperuser_noinput_makes_a_superuser_the_server_signs_in() {
+    let dir = TempDir::new("manage-superuser");
+    let s = notes_settings(&dir);
+    assert_eq!(manage_notes(&s, &["migrate"], &[]).status, Some(0));
+    let password = [("DJANGO_SUPERUSER_PASSWORD", "boss-pass-word-7")];
+    let args = [
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "boss",
+        "--email",
+        "boss@example.com",
+    ];
+    let made = manage_notes(&s, &args, &password);
+    assert_eq!(made.status, Some(0), "{made:?}");
+    assert_eq!(made.stdout, "Superuser created successfully.\n");
+    // Django's refusals, with its texts and a failed status.
+    let again = manage_notes(&s, &args, &password);
+    assert_eq!(again.status, Some(1), "{again:?}");
+    assert_eq!(
+        again.stderr,
+        "CommandError: Error: That username is already taken.\n"
+    );
+    let nameless = manage_notes(&s, &["createsuperuser", "--noinput"], &password);
+    assert_eq!(nameless.status, Some(1), "{nameless:?}");
+    assert_eq!(
+        nameless.stderr,
+        "CommandError: You must use --username with --noinput.\n"
+    );
+    // The server on the same database signs the superuser in through ModelBackend.
+    let server = Server::builder(app_lib("notes")).settings(&s).start();
+    let jar = dir.path().join("jar");
+    let jar = jar.display().to_string();
+    let form = server.curl("/accounts/login/", &["-c", &jar, "-b", &jar]);
+    assert_eq!(form.status, 200, "{}", form.text());
+    let text = form.text();
+    let token = text
+        .split("name=\"csrfmiddlewaretoken\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field on the login page");
+    let login = server.curl(
+        "/accounts/login/",
+        &[
+            "-c",
+            &jar,
+            "-b",
+            &jar,
+            "--data-urlencode",
+            "username=boss",
+            "--data-urlencode",
+            "password=boss-pass-word-7",
+            "--data-urlencode",
+            &format!("csrfmiddlewaretoken={token}"),
+        ],
+    );
+    assert_eq!(login.status, 302, "{}", login.text());
+    assert_eq!(login.header("location"), Some("/"));
+}

@@ -194,8 +194,8 @@ fn seed_users_creates_the_settings_users_that_are_missing() {
         return;
     }
     let t = Target::start("seed-users");
-    // The start created both (and so does the command's own start, whose ready hook runs as
-    // the server's does); the command leaves them as they are.
+    // The server's start created both (a command's start does not: its serve hook is the
+    // server's only); the command leaves them as they are.
     let (ok, out) = seed_users(&t);
     assert!(ok, "{out}");
     assert!(

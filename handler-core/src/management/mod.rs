@@ -225,14 +225,15 @@ pub struct CommandOutput {
 
 impl BuiltApp {
     /// Builds `app` with `settings` as `portico manage` does (its commands and checks taken
-    /// out, then the handler), its own commands listed under `app_label`.
+    /// out, then the handler, with its `ready` hooks but not its
+    /// [`on_serve`](crate::App::on_serve) ones), its own commands listed under `app_label`.
     pub fn new(
         mut app: crate::app::App,
         settings: crate::settings::Settings,
         app_label: &str,
     ) -> Result<BuiltApp, ConfigError> {
         let management = app.take_management();
-        let handler = app.into_handler(settings)?;
+        let handler = app.into_handler_for_commands(settings)?;
         Ok(BuiltApp {
             management,
             handler,

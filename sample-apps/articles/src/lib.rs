@@ -32,7 +32,8 @@ use models::Articles;
 /// Builds the app from its settings: the `[app]` table, the URL conf, the seeds' middleware
 /// under the names settings use, and the migration of the database.
 ///
-/// The database is migrated in a ready hook, which handler-core runs only once the URL conf and
+/// The database is migrated in a serve hook (`App::on_serve`: not in `portico manage`, where
+/// `migrate` does it), which handler-core runs only once the URL conf and
 /// the middleware list have passed their checks (as Django runs its system checks before
 /// `migrate`), so a failed start-up writes nothing.
 pub fn build(settings: &Settings) -> Result<App, ConfigError> {
@@ -49,7 +50,7 @@ pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     }
     Ok(project(Arc::new(Articles))
         .migrations(models::migrations())
-        .ready_with_extensions(move |settings, extensions| {
+        .on_serve(move |settings, extensions| {
             let databases = settings.connections();
             let outcome = migrate(databases, extensions);
             // Nothing stays open in the thread that started the app.

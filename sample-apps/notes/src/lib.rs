@@ -8,8 +8,9 @@
 //! templates in `templates/` (Jinja2 syntax). Users and sessions are contrib's defaults:
 //! `auth_user` through `ModelBackend` and `django_session` through the `db` session engine,
 //! with contrib's migrations. [`build`] is the project: the URL conf, the migrations, the
-//! command, and a ready hook that migrates the database and creates the `[app.users]` that
-//! are missing, once the checks passed.
+//! command, and a serve hook (`App::on_serve`) that migrates the database and creates the
+//! `[app.users]` that are missing, once the checks passed, before a worker serves (never in
+//! `portico manage`, where `migrate` does it and says what it applied).
 //!
 //! Run it: `portico --settings sample-apps/notes/settings.toml libnotes.so`; on PostgreSQL,
 //! with `DATABASE_URL=postgres://user:pass@host:5432/notes` in the environment.
@@ -38,7 +39,7 @@ pub fn build(settings: &Settings) -> Result<App, ConfigError> {
     Ok(App::new(urls::urlpatterns())
         .migrations(models::migrations())
         .command("seed_users", commands::seed_users(seeds))
-        .ready_with_extensions(move |settings, extensions| {
+        .on_serve(move |settings, extensions| {
             let databases = settings.connections();
             let outcome = commands::migrate(databases, extensions)
                 .and_then(|()| commands::ensure_users(databases, &users).map(drop));
