@@ -194,8 +194,9 @@ fn seed_users_creates_the_settings_users_that_are_missing() {
         return;
     }
     let t = Target::start("seed-users");
-    // The server's start created both (a command's start does not: its serve hook is the
-    // server's only); the command leaves them as they are.
+    // The server's start created both once its worker is up (a command's start does not: the
+    // serve hook is the server's only); the command leaves them as they are.
+    assert_eq!(t.server().curl("/accounts/login/", &[]).status, 200);
     let (ok, out) = seed_users(&t);
     assert!(ok, "{out}");
     assert!(
