@@ -28,9 +28,14 @@ impl std::fmt::Debug for Run {
 
 /// `portico manage ARGS...` (stdin closed), to its end.
 fn manage(args: &[&str]) -> Run {
-    let output: Output = Command::new(portico_bin())
-        .arg("manage")
-        .args(args)
+    let mut command = Command::new(portico_bin());
+    command.arg("manage").args(args);
+    run(command)
+}
+
+/// `command` (a `portico manage` line) with RUST_LOG removed and stdin closed, to its end.
+fn run(mut command: Command) -> Run {
+    let output: Output = command
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
@@ -334,23 +339,16 @@ fn notes_settings(dir: &TempDir) -> String {
 
 /// `portico manage --settings S notes ARGS...`, with `env` set and no DATABASE_URL.
 fn manage_notes(settings: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(portico_bin())
+    let mut command = Command::new(portico_bin());
+    command
         .arg("manage")
         .args(["--settings", settings])
         .arg(app_lib("notes"))
         .args(args)
-        .env_remove("RUST_LOG")
         .env_remove("DATABASE_URL")
         .env_remove("DJANGO_SUPERUSER_PASSWORD")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run portico manage");
-    Run {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .envs(env.iter().copied());
+    run(command)
 }
 
 #[test]
