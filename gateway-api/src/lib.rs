@@ -35,8 +35,9 @@ use std::ffi::c_void;
 pub const ABI_MAJOR: u32 = 1;
 
 /// Minor version of the ABI: how many rounds of appended fields this crate knows about.
-/// 1.0: `create`, `handle`, `destroy`. 1.1: [`AppTable::manage`].
-pub const ABI_MINOR: u32 = 1;
+/// 1.0: `create`, `handle`, `destroy`. 1.1: [`AppTable::manage`]. 1.2:
+/// [`Request::tls_client_subject`].
+pub const ABI_MINOR: u32 = 2;
 
 /// The name of the symbol every app library exports (C name, without the NUL terminator).
 pub const ENTRY_SYMBOL: &str = "portico_app_entry";
@@ -262,7 +263,8 @@ pub struct Request {
     pub server_addr: GwStr,
     /// The local port; 0 for a unix socket.
     pub server_port: u16,
-    /// `http` (or `https` behind a trusted TLS-terminating proxy).
+    /// `https` on a TLS connection (`--certfile`), else `http`; a trusted proxy's
+    /// `X-Forwarded-Proto` wins over both.
     pub url_scheme: GwStr,
     /// When the server gives up on this request, in milliseconds since the Unix epoch; 0 = never.
     /// After it, `is_cancelled` reports `GW_CANCEL_DEADLINE`.
@@ -271,7 +273,20 @@ pub struct Request {
     pub body_ctx: *mut c_void,
     /// Reads the body; see [`ReadBodyFn`].
     pub read_body: ReadBodyFn,
+    /// (1.2) The subject of the client certificate the TLS client presented
+    /// (`--cert-reqs 1` or `2`), RFC 4514 text as nginx's `$ssl_client_s_dn`
+    /// (`CN=alice,O=Example`); empty when there is none. Read it through
+    /// [`Request::client_subject`], which checks `struct_size` (a 1.1 server has no field).
+    pub tls_client_subject: GwStr,
 }
+
+/// The size a [`Request`] has with the fields of each minor version, indexed by minor (as
+/// [`APP_TABLE_SIZES`]): 1.0 and 1.1 end at `read_body`, 1.2 appended `tls_client_subject`.
+pub const REQUEST_SIZES: [usize; ABI_MINOR as usize + 1] = [
+    std::mem::offset_of!(Request, read_body) + std::mem::size_of::<ReadBodyFn>(),
+    std::mem::offset_of!(Request, read_body) + std::mem::size_of::<ReadBodyFn>(),
+    std::mem::offset_of!(Request, tls_client_subject) + std::mem::size_of::<GwStr>(),
+];
 
 impl Request {
     /// The header fields as a slice.
@@ -285,6 +300,17 @@ impl Request {
             // SAFETY: the server guarantees `header_count` valid entries during `handle`.
             unsafe { std::slice::from_raw_parts(self.headers, self.header_count) }
         }
+    }
+
+    /// The TLS client certificate's subject (1.2): `None` when the server's request has no such
+    /// field (`struct_size` ends before it) or the field is empty (no certificate).
+    pub fn client_subject(&self) -> Option<&GwStr> {
+        if self.struct_size < REQUEST_SIZES[2] {
+            return None;
+        }
+        // SAFETY: `struct_size` says the server's request holds the field.
+        let field = unsafe { &*std::ptr::addr_of!(self.tls_client_subject) };
+        (field.len != 0).then_some(field)
     }
 }
 
@@ -446,6 +472,8 @@ unsafe impl Send for AppTable {}
 pub const APP_TABLE_SIZES: [usize; ABI_MINOR as usize + 1] = [
     std::mem::offset_of!(AppTable, destroy) + std::mem::size_of::<DestroyFn>(),
     std::mem::offset_of!(AppTable, manage) + std::mem::size_of::<Option<ManageFn>>(),
+    // 1.2 appended nothing to the app table.
+    std::mem::offset_of!(AppTable, manage) + std::mem::size_of::<Option<ManageFn>>(),
 ];
 
 /// The smallest `struct_size` a reader accepts for a table declaring `table_minor`, where
@@ -527,10 +555,11 @@ mod tests {
         assert_eq!(size_of::<GwStr>(), 16);
         assert_eq!(size_of::<GwHeader>(), 32);
         assert_eq!(size_of::<HostTable>(), 56);
-        assert_eq!(size_of::<Request>(), 200);
+        assert_eq!(size_of::<Request>(), 216);
+        assert_eq!(REQUEST_SIZES, [200, 200, 216]);
         assert_eq!(size_of::<Responder>(), 40);
         assert_eq!(size_of::<AppTable>(), 64);
-        assert_eq!(APP_TABLE_SIZES, [56, 64]);
+        assert_eq!(APP_TABLE_SIZES, [56, 64, 64]);
         assert_eq!(size_of::<Option<ManageFn>>(), 8, "NULL is None");
     }
 

@@ -433,6 +433,10 @@ unsafe fn serve(handler: &Handler, req: &Request, resp: &Responder) -> i32 {
         };
         c.remote_port = req.remote_port;
         c.server_port = req.server_port;
+        // SAFETY: as above (`client_subject` checks that the server's request has the field).
+        c.tls_client_subject = req
+            .client_subject()
+            .map(|s| text(unsafe { gw(s) }).into_owned());
         c.protocol = match (req.version_major, req.version_minor) {
             (1, 1) => Cow::Borrowed("HTTP/1.1"),
             (1, 0) => Cow::Borrowed("HTTP/1.0"),
@@ -834,6 +838,7 @@ mod tests {
             deadline_unix_ms: 0,
             body_ctx: (&mut b as *mut Body).cast(),
             read_body,
+            tls_client_subject: GwStr::EMPTY,
         };
         let resp = Responder {
             struct_size: std::mem::size_of::<Responder>(),

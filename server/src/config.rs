@@ -8,6 +8,7 @@ use clap::Parser;
 use crate::edge::access_log::Style;
 use crate::edge::log_format::{LineFormat, DEFAULT_FORMAT};
 use crate::edge::proxy::{ForwardedAllow, DEFAULT_ALLOW};
+use crate::edge::tls::{CertReqs, TlsFiles};
 use crate::http1::parse::Limits;
 
 /// `--body-timeout`'s default: mod_reqtimeout's `body=20`.
@@ -193,6 +194,29 @@ pub struct Config {
     /// Load the app, call its create with the settings, print the result and exit 0 or 1.
     #[arg(long = "check-config")]
     pub check_config: bool,
+
+    /// TLS: serve HTTPS on every TCP address with this certificate chain (PEM, leaf first),
+    /// as gunicorn's --certfile. Read at start-up (a bad file stops the server, naming it) and
+    /// again at each reload (a bad one keeps the running workers). ALPN offers http/1.1. Unix
+    /// sockets stay plain.
+    #[arg(long, value_name = "FILE", conflicts_with = "proxy_protocol")]
+    pub certfile: Option<PathBuf>,
+
+    /// TLS: the certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1) [default: the
+    /// --certfile file].
+    #[arg(long, value_name = "FILE", requires = "certfile")]
+    pub keyfile: Option<PathBuf>,
+
+    /// TLS: the CA certificates (PEM) client certificates must chain to (--cert-reqs 1, 2).
+    #[arg(long = "ca-certs", value_name = "FILE", requires = "certfile")]
+    pub ca_certs: Option<PathBuf>,
+
+    /// TLS: whether clients must present a certificate, gunicorn's numbers: 0 not asked, 1
+    /// optional (checked when given), 2 required (mutual TLS). The app sees the subject as
+    /// SSL_CLIENT_S_DN.
+    #[arg(long = "cert-reqs", value_name = "0|1|2", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=2), requires = "certfile")]
+    pub cert_reqs: u8,
 }
 
 /// The line `portico --help` ends with: the other way to run the binary.
@@ -402,6 +426,18 @@ impl Config {
         (self.limit_request_body != 0).then_some(self.limit_request_body)
     }
 
+    /// The TLS flags' files, with `--certfile` (the key in the certificate file when
+    /// `--keyfile` is not given, as gunicorn reads them).
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        let certfile = self.certfile.clone()?;
+        Some(TlsFiles {
+            keyfile: self.keyfile.clone().unwrap_or_else(|| certfile.clone()),
+            certfile,
+            ca_certs: self.ca_certs.clone(),
+            cert_reqs: CertReqs::from_number(self.cert_reqs).unwrap_or_default(),
+        })
+    }
+
     /// How access-log lines are written.
     pub fn access_log_style(&self) -> Style {
         if self.access_log_json {
@@ -518,6 +554,48 @@ mod tests {
         assert!(Config::try_parse_from(["portico", "--workers", "0", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico", "--workers", "1025", "a.so"]).is_err());
         assert!(Config::try_parse_from(["portico"]).is_err());
+    }
+
+    #[test]
+    fn tls_flags_take_gunicorns_names_and_the_key_defaults_to_the_certificate_file() {
+        let parse = |args: &[&str]| {
+            Config::try_parse_from(["portico"].iter().chain(args).chain(&["a.so"]))
+                .map_err(|e| e.to_string())
+        };
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.tls_files(), None, "no --certfile: plain HTTP");
+        let files = parse(&["--certfile", "both.pem"])
+            .unwrap()
+            .tls_files()
+            .unwrap();
+        assert_eq!(files.keyfile, PathBuf::from("both.pem"));
+        assert_eq!(files.cert_reqs, CertReqs::None);
+        let c = parse(&[
+            "--certfile",
+            "c.pem",
+            "--keyfile",
+            "k.pem",
+            "--ca-certs",
+            "ca.pem",
+            "--cert-reqs",
+            "2",
+        ])
+        .unwrap();
+        let files = c.tls_files().unwrap();
+        assert_eq!(
+            (files.keyfile, files.ca_certs, files.cert_reqs),
+            (
+                PathBuf::from("k.pem"),
+                Some(PathBuf::from("ca.pem")),
+                CertReqs::Required
+            )
+        );
+        assert!(parse(&["--certfile", "c.pem", "--cert-reqs", "3"]).is_err());
+        assert!(
+            parse(&["--keyfile", "k.pem"]).is_err(),
+            "a key without a certificate"
+        );
+        assert!(parse(&["--certfile", "c.pem", "--proxy-protocol"]).is_err());
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub enum ServerError {
         /// The worker's error.
         message: String,
     },
+    /// The TLS files are missing, unreadable or unusable (the error names the file).
+    Tls(crate::edge::tls::TlsError),
     /// Another I/O failure (poller, waker, log file, threads).
     Io {
         /// What the server was doing.
@@ -108,6 +110,7 @@ impl fmt::Display for ServerError {
                 write!(f, "pid file {}: {problem}", path.display())
             }
             ServerError::Boot { message } => f.write_str(message),
+            ServerError::Tls(e) => e.fmt(f),
             ServerError::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }

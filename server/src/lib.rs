@@ -171,6 +171,7 @@ pub fn settings(config: &Config) -> Settings {
         graceful: config.graceful_timeout(),
         forwarded: config.forwarded_allow_ips.clone(),
         max_requests: 0,
+        tls: None,
     }
 }
 

@@ -33,6 +33,8 @@ pub struct ConnectionInfo {
     pub scheme: Cow<'static, str>,
     /// `HTTP/1.1` or `HTTP/1.0` (`SERVER_PROTOCOL`).
     pub protocol: Cow<'static, str>,
+    /// The TLS client certificate's subject, RFC 4514 (`SSL_CLIENT_S_DN`); `None` without one.
+    pub tls_client_subject: Option<String>,
 }
 
 /// A request head's buffers: its strings and header map. The adapter keeps the last request's
@@ -540,7 +542,9 @@ impl HttpRequest {
     /// The WSGI environ as Django's `request.META`: `REQUEST_METHOD`, `PATH_INFO`,
     /// `SCRIPT_NAME`, `QUERY_STRING`, `REMOTE_ADDR`, `REMOTE_PORT`, `SERVER_NAME`,
     /// `SERVER_PORT`, `SERVER_PROTOCOL`, `wsgi.url_scheme`, `CONTENT_TYPE`, `CONTENT_LENGTH`
-    /// and `HTTP_*` for every other header (repeated fields joined with `,`).
+    /// and `HTTP_*` for every other header (repeated fields joined with `,`), and
+    /// `SSL_CLIENT_S_DN` (as Apache's mod_ssl names it) when a TLS client presented a
+    /// certificate.
     ///
     /// A header whose name holds `_` is left out: `X_Forwarded_For` would map to the same
     /// `HTTP_X_FORWARDED_FOR` as `X-Forwarded-For`, letting a client smuggle a value past a
@@ -574,6 +578,9 @@ impl HttpRequest {
             ("SERVER_PROTOCOL".into(), c.protocol.to_string()),
             ("wsgi.url_scheme".into(), c.scheme.to_string()),
         ];
+        if let Some(subject) = &c.tls_client_subject {
+            meta.push(("SSL_CLIENT_S_DN".into(), subject.clone()));
+        }
         for (name, value) in self.headers.iter().filter(|(n, _)| !n.contains('_')) {
             let key = meta_key(name);
             match meta.iter_mut().find(|(k, _)| *k == key) {

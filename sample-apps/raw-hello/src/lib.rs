@@ -796,6 +796,7 @@ mod tests {
             deadline_unix_ms: 0,
             body_ctx: (&mut body as *mut FakeBody).cast(),
             read_body: fake_read,
+            tls_client_subject: GwStr::EMPTY,
         };
         let rec = RefCell::new(Recorded::default());
         let responder = Responder {

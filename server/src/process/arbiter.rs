@@ -83,6 +83,9 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
     if let Some(target) = &config.access_logfile {
         AccessLog::open(target, config.access_log_style())?;
     }
+    if let Some(files) = config.tls_files() {
+        crate::edge::tls::load(&files).map_err(ServerError::Tls)?;
+    }
     let snapshot = Snapshot::take(&config.app)?;
     let pidfile = config.pid.as_deref().map(PidFile::create).transpose()?;
     let signals = MasterSignals::install()
@@ -92,7 +95,7 @@ pub fn run(config: &Config) -> Result<(), ServerError> {
         log::info!(
             "portico {} master {pid} listening on {}{} ({} worker(s) of {} threads)",
             env!("CARGO_PKG_VERSION"),
-            l.describe(),
+            l.describe_as(config.certfile.is_some()),
             if activated { " (from systemd)" } else { "" },
             config.workers,
             config.thread_count(),
@@ -779,6 +782,19 @@ impl Arbiter<'_> {
             self.reload_again = true;
             log::info!("{why}: a reload is under way; another one follows it");
             return;
+        }
+        // The workers read the TLS files again as they start; a bad one is reported here,
+        // before any worker of the new generation is started.
+        if let Some(files) = self.config.tls_files() {
+            if let Err(e) = crate::edge::tls::load(&files) {
+                self.metrics.reloaded(false);
+                log::error!(
+                    "reload failed: {e}; generation {} keeps serving with the certificates it \
+                     read",
+                    self.current.id
+                );
+                return;
+            }
         }
         let snapshot = match Snapshot::take(&self.config.app) {
             Ok(s) => s,

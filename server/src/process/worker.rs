@@ -92,11 +92,23 @@ pub fn run(a: Assignment<'_>) -> i32 {
     for l in &mut listeners {
         l.share();
     }
-    let addresses: Vec<String> = listeners.iter().map(Listener::describe).collect();
     let name = app.name.clone();
     let max_requests = max_requests(config, pid);
+    let tls = match config
+        .tls_files()
+        .map(|f| crate::edge::tls::load(&f))
+        .transpose()
+    {
+        Ok(tls) => tls,
+        Err(e) => return boot_failed(&a.status, e.to_string()),
+    };
+    let addresses: Vec<String> = listeners
+        .iter()
+        .map(|l| l.describe_as(tls.is_some()))
+        .collect();
     let settings = crate::serve::runtime::Settings {
         max_requests,
+        tls,
         ..crate::settings(config)
     };
     let rt = Runtime::new(app, settings, access_log, shutdown.clone());

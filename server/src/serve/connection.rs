@@ -760,7 +760,8 @@ impl Connection {
 
     /// Writes owed bytes until the socket would block.
     pub fn flush(&mut self, now: Instant) {
-        if self.wbuf.is_empty() || matches!(self.writing, Writing::Broken | Writing::Linger { .. })
+        if (self.wbuf.is_empty() && !self.stream.wants_write())
+            || matches!(self.writing, Writing::Broken | Writing::Linger { .. })
         {
             return;
         }

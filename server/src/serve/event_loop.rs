@@ -16,6 +16,7 @@ use slab::Slab;
 
 use crate::edge::peer::Peer;
 use crate::edge::ratelimit::RateLimited;
+use crate::edge::tls::TlsStream;
 use crate::serve::connection::{Connection, Env, Next};
 use crate::serve::exchange::Call;
 use crate::serve::io::Stream;
@@ -563,7 +564,23 @@ impl EventLoop {
     }
 
     /// Registers a connection with this loop (its count was taken by whoever placed it).
-    fn adopt(&mut self, mut stream: Stream, peer: Peer) {
+    fn adopt(&mut self, stream: Stream, peer: Peer) {
+        // With --certfile a TCP connection starts its TLS session here, on the loop that will
+        // serve it (not on the accepting loop).
+        let mut stream = match (stream, &self.rt.settings.tls) {
+            (Stream::Tcp(sock), Some(tls)) => match TlsStream::new(sock, tls) {
+                Ok(s) => Stream::Tls(Box::new(s)),
+                Err(e) => {
+                    log::warn!("cannot start a TLS session: {e}");
+                    self.shared
+                        .conns
+                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                    self.rt.connection_closed();
+                    return;
+                }
+            },
+            (stream, _) => stream,
+        };
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if let Err(e) = self.poll.registry().register(

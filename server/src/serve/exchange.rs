@@ -434,8 +434,13 @@ impl<'a> Exchange<'a> {
 
     fn request(&self, head: &Head, headers: &[GwHeader]) -> Request {
         let peer = &self.conn.peer;
+        let own_scheme = if self.conn.stream.is_tls() {
+            "https"
+        } else {
+            "http"
+        };
         let (remote_addr, remote_port, url_scheme) = match self.forwarded {
-            None => (peer.remote.as_str(), peer.remote_port, "http"),
+            None => (peer.remote.as_str(), peer.remote_port, own_scheme),
             // A forwarded client's port is not known (X-Forwarded-For carries none we trust).
             Some(f) => (
                 self.client_addr(),
@@ -444,7 +449,7 @@ impl<'a> Exchange<'a> {
                 } else {
                     peer.remote_port
                 },
-                f.scheme.unwrap_or("http"),
+                f.scheme.unwrap_or(own_scheme),
             ),
         };
         let path = if head.path.is_empty() {
@@ -476,6 +481,9 @@ impl<'a> Exchange<'a> {
             deadline_unix_ms: self.deadline_unix_ms,
             body_ctx: std::ptr::null_mut(),
             read_body: cb_read_body,
+            tls_client_subject: GwStr::from_str(
+                self.conn.stream.tls_client_subject().unwrap_or(""),
+            ),
         }
     }
 

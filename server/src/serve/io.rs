@@ -8,6 +8,8 @@ use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
+use crate::edge::tls::TlsStream;
+
 /// Bytes in a pooled read buffer: the window request heads and bodies stream through. A typical
 /// head, or a batch of small pipelined requests, fits; a larger head grows its own buffer up to
 /// the head limits, and a body never needs more than the window.
@@ -32,15 +34,56 @@ pub enum Stream {
     Tcp(mio::net::TcpStream),
     /// Unix domain.
     Unix(mio::net::UnixStream),
+    /// TCP with TLS (`--certfile`): records and the handshake run inside its reads and writes.
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
-    /// Shuts down the sending side (the client reads the end of the last response).
-    pub fn shutdown_write(&self) {
+    /// Shuts down the sending side (the client reads the end of the last response; a TLS
+    /// client gets `close_notify` first).
+    pub fn shutdown_write(&mut self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
             Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+            Stream::Tls(s) => {
+                s.shutdown_write();
+                Ok(())
+            }
         };
+    }
+
+    /// Sends bytes a TLS session still holds (records the socket did not take). `Ok(true)`:
+    /// nothing is left, always for a plain socket.
+    #[inline]
+    pub fn flush_pending(&mut self) -> io::Result<bool> {
+        match self {
+            Stream::Tls(s) => s.flush_tls(),
+            _ => Ok(true),
+        }
+    }
+
+    /// Whether a TLS session holds records the socket did not take yet (a handshake flight
+    /// larger than the socket's buffer); never for a plain socket.
+    #[inline]
+    pub fn wants_write(&self) -> bool {
+        match self {
+            Stream::Tls(s) => s.wants_write(),
+            _ => false,
+        }
+    }
+
+    /// Whether this is a TLS connection (the app is told `https`).
+    #[inline]
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
+    /// The TLS client certificate's subject (RFC 4514), when the client presented one.
+    pub fn tls_client_subject(&self) -> Option<&str> {
+        match self {
+            Stream::Tls(s) => s.client_subject(),
+            _ => None,
+        }
     }
 }
 
@@ -49,6 +92,7 @@ impl AsRawFd for Stream {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.socket().as_raw_fd(),
         }
     }
 }
@@ -58,6 +102,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -67,12 +112,14 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => s.write_vectored(bufs),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -85,18 +132,21 @@ impl mio::event::Source for Stream {
         match self {
             Stream::Tcp(s) => s.register(r, t, i),
             Stream::Unix(s) => s.register(r, t, i),
+            Stream::Tls(s) => s.socket_mut().register(r, t, i),
         }
     }
     fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.reregister(r, t, i),
             Stream::Unix(s) => s.reregister(r, t, i),
+            Stream::Tls(s) => s.socket_mut().reregister(r, t, i),
         }
     }
     fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.deregister(r),
             Stream::Unix(s) => s.deregister(r),
+            Stream::Tls(s) => s.socket_mut().deregister(r),
         }
     }
 }
@@ -314,6 +364,9 @@ pub struct WriteBuf {
     /// Bytes sent before `data[0]`: with it, positions are counted over the connection's life
     /// and stay meaningful after the buffer empties.
     flushed: u64,
+    /// Every byte was handed to the stream, but its TLS session still holds records the
+    /// socket did not take: the buffer counts as one byte unsent until they are out.
+    tls_owed: bool,
 }
 
 impl WriteBuf {
@@ -329,7 +382,7 @@ impl WriteBuf {
 
     /// Bytes not sent yet.
     pub fn unsent(&self) -> usize {
-        self.data.len() - self.pos
+        self.data.len() - self.pos + usize::from(self.tls_owed)
     }
 
     /// Bytes ever appended, counted over the connection's life.
@@ -374,7 +427,8 @@ impl WriteBuf {
             }
         }
         self.reset();
-        Ok(true)
+        self.tls_owed = !stream.flush_pending()?;
+        Ok(!self.tls_owed)
     }
 
     /// Writes the unsent bytes and then `tail` with one vectored call where the socket takes
@@ -402,6 +456,9 @@ impl WriteBuf {
         }
         if self.pos == self.data.len() {
             self.reset();
+            if sent_tail == tail.len() {
+                self.tls_owed = !stream.flush_pending()?;
+            }
         }
         Ok(sent_tail)
     }

@@ -90,6 +90,16 @@ impl Listener {
         }
     }
 
+    /// [`Listener::describe`], with `https://` for a TCP address when the server speaks TLS.
+    pub fn describe_as(&self, tls: bool) -> String {
+        match self {
+            Listener::Tcp(l) if tls => l
+                .local_addr()
+                .map_or_else(|_| "tcp".into(), |a| format!("https://{a}")),
+            _ => self.describe(),
+        }
+    }
+
     /// Accepts one client (non-blocking).
     pub fn accept(&self) -> io::Result<(Stream, Peer)> {
         match self {

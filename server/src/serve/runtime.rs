@@ -116,6 +116,9 @@ pub struct Settings {
     pub forwarded: ForwardedAllow,
     /// Requests after which this process retires (`--max-requests` plus its jitter; 0: never).
     pub max_requests: u64,
+    /// `--certfile`: every TCP connection speaks TLS with this configuration (read by the
+    /// worker as it starts, so a reload reads the files again).
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// Everything the server's threads share.

@@ -206,6 +206,7 @@ fn meta(request: &mut HttpRequest) -> ViewResult {
         "query": request.GET()?.get("q"),
         "remote_addr": request.meta("REMOTE_ADDR"),
         "scheme": request.meta("wsgi.url_scheme"),
+        "ssl_client_s_dn": request.meta("SSL_CLIENT_S_DN"),
         "host": request.meta("HTTP_HOST"),
         "forwarded_host": request.meta("HTTP_X_FORWARDED_HOST"),
         "get_host": request.get_host()?,
