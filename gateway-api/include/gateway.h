@@ -24,8 +24,9 @@ extern "C" {
 #endif
 
 #define GW_ABI_MAJOR 1u
-/* 1.0: create, handle, destroy. 1.1: manage, appended to gw_app_table. */
-#define GW_ABI_MINOR 1u
+/* 1.0: create, handle, destroy. 1.1: manage, appended to gw_app_table.
+ * 1.2: tls_client_subject, appended to gw_request. */
+#define GW_ABI_MINOR 2u
 #define PORTICO_ENTRY_SYMBOL portico_app_entry
 
 /* Return codes. */
@@ -101,13 +102,18 @@ typedef struct gw_request {
     uint16_t remote_port;
     gw_str server_addr;     /* local IP as text, or the unix socket path */
     uint16_t server_port;
-    gw_str url_scheme;      /* "http", or "https" from a trusted proxy's X-Forwarded-Proto */
+    gw_str url_scheme;      /* "https" on a TLS connection, else "http"; a trusted proxy's
+                             * X-Forwarded-Proto wins */
     uint64_t deadline_unix_ms; /* when the server gives up; 0 = never */
     void *body_ctx;
     /* Reads up to cap decoded body bytes: > 0 bytes read, 0 end of body, < 0 a GW_ERR_* code.
      * Reads from the socket as asked (bodies are never buffered whole); the first call answers
      * Expect: 100-continue. May block. Call only during handle(), on its thread. */
     intptr_t (*read_body)(void *body_ctx, uint8_t *buf, size_t cap);
+    /* 1.2: the TLS client certificate's subject, RFC 4514 ("CN=alice,O=Example"); empty when
+     * the client presented none. Present only when struct_size covers it (200 bytes end
+     * read_body on 64-bit targets, 216 end this field). */
+    gw_str tls_client_subject;
 } gw_request;
 
 /* The response side: valid only during handle(), callable only from its thread. */

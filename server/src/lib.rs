@@ -86,7 +86,10 @@
 //!   neither.
 //! - [`edge`]: what the server says to and believes of the outside: [`edge::peer`],
 //!   [`edge::proxy`] (`X-Forwarded-*` from trusted peers), [`edge::proxy_protocol`] (HAProxy's
-//!   PROXY header), [`edge::metrics`] (each worker's shared page, the Prometheus text),
+//!   PROXY header), [`edge::tls`] (`--certfile`: the rustls configuration, and the TLS stream
+//!   whose handshake and records run inside the loop's non-blocking reads and writes: a
+//!   `serve::io::Stream` variant, so a plain connection pays one enum match),
+//!   [`edge::metrics`] (each worker's shared page, the Prometheus text),
 //!   [`edge::access_log`] and [`edge::log_format`], [`edge::ratelimit`].
 //! - foundations: [`config`] (the flags), [`loader`] (the app library), [`sys`] (fork, pipes,
 //!   wait statuses, the monotonic clock: the OS plumbing both halves share), [`clock`],
