@@ -345,3 +345,55 @@ fn bad_files_stop_the_start_and_a_bad_reload_keeps_the_old_certificates() {
     );
     assert_eq!(status(&server, &pki), "200");
 }
+
+#[test]
+fn large_bodies_stream_both_ways_through_tls() {
+    let pki = pki();
+    let server = Server::builder(app_lib("raw_hello"))
+        .arg("--certfile")
+        .arg(&pki.cert)
+        .arg("--keyfile")
+        .arg(&pki.key)
+        .start();
+    // 6 MiB that do not repeat in record-sized runs, echoed back while they are still arriving:
+    // both directions outgrow the socket buffers and rustls's, so every wait path runs.
+    let data: Vec<u8> = (0..6u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let upload = pki.dir.write("upload.bin", &data);
+    let download = pki.dir.path().join("download.bin");
+    let body = format!("@{}", upload.display());
+    let (code, out, err) = curl(&[
+        "--cacert",
+        pki.ca.to_str().unwrap(),
+        "--data-binary",
+        &body,
+        "-H",
+        "Content-Type: application/octet-stream",
+        "-o",
+        download.to_str().unwrap(),
+        "-w",
+        "%{http_code}",
+        &url(&server, "/echo"),
+    ]);
+    assert_eq!((code, out.as_str()), (0, "200"), "{err}\n{}", server.logs());
+    let got = std::fs::read(&download).unwrap();
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the echo differs from the upload");
+    // A chunked upload, too.
+    let (code, out, err) = curl(&[
+        "--cacert",
+        pki.ca.to_str().unwrap(),
+        "--data-binary",
+        &body,
+        "-H",
+        "Transfer-Encoding: chunked",
+        "-o",
+        download.to_str().unwrap(),
+        "-w",
+        "%{http_code}",
+        &url(&server, "/echo"),
+    ]);
+    assert_eq!((code, out.as_str()), (0, "200"), "{err}\n{}", server.logs());
+    assert!(std::fs::read(&download).unwrap() == data);
+}
