@@ -217,6 +217,16 @@ pub struct Config {
     #[arg(long = "cert-reqs", value_name = "0|1|2", default_value_t = 0,
           value_parser = clap::value_parser!(u8).range(0..=2), requires = "certfile")]
     pub cert_reqs: u8,
+
+    /// TLS: sessions each worker keeps for resumption (nginx's ssl_session_cache; rustls's
+    /// stateful cache, no ticket keys); 0: off, every connection a full handshake.
+    #[arg(
+        long = "tls-session-cache",
+        value_name = "N",
+        default_value_t = 256,
+        requires = "certfile"
+    )]
+    pub tls_session_cache: usize,
 }
 
 /// The line `portico --help` ends with: the other way to run the binary.
@@ -435,6 +445,7 @@ impl Config {
             certfile,
             ca_certs: self.ca_certs.clone(),
             cert_reqs: CertReqs::from_number(self.cert_reqs).unwrap_or_default(),
+            session_cache: self.tls_session_cache,
         })
     }
 

@@ -62,6 +62,9 @@ pub struct TlsFiles {
     pub ca_certs: Option<PathBuf>,
     /// `--cert-reqs`.
     pub cert_reqs: CertReqs,
+    /// `--tls-session-cache`: sessions kept for resumption (session ids, and TLS 1.3 tickets
+    /// naming them); 0: none, every connection is a full handshake.
+    pub session_cache: usize,
 }
 
 /// Why the TLS configuration cannot be built; each names the file and the problem.
@@ -214,6 +217,12 @@ pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
             problem,
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if files.session_cache == 0 {
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+    } else {
+        config.session_storage = rustls::server::ServerSessionMemoryCache::new(files.session_cache);
+    }
     Ok(Arc::new(config))
 }
 
@@ -700,6 +709,7 @@ mod tests {
             keyfile: key.to_path_buf(),
             ca_certs: None,
             cert_reqs: CertReqs::None,
+            session_cache: 256,
         };
         let missing = dir.join("missing.pem");
         let e = load(&files(&missing, &missing)).unwrap_err().to_string();
