@@ -585,6 +585,52 @@ mod tests {
         7
     }
 
+    unsafe extern "C" fn no_body(_: *mut c_void, _: *mut u8, _: usize) -> isize {
+        0
+    }
+
+    fn request_with(struct_size: usize, subject: &'static str) -> Request {
+        Request {
+            struct_size,
+            request_id: 1,
+            method: GwStr::from_str("GET"),
+            target: GwStr::from_str("/"),
+            path: GwStr::from_str("/"),
+            query: GwStr::EMPTY,
+            version_major: 1,
+            version_minor: 1,
+            headers: std::ptr::null(),
+            header_count: 0,
+            content_length: 0,
+            remote_addr: GwStr::EMPTY,
+            remote_port: 0,
+            server_addr: GwStr::EMPTY,
+            server_port: 0,
+            url_scheme: GwStr::from_str("https"),
+            deadline_unix_ms: 0,
+            body_ctx: std::ptr::null_mut(),
+            read_body: no_body,
+            tls_client_subject: GwStr::from_str(subject),
+        }
+    }
+
+    #[test]
+    fn the_client_subject_is_read_only_where_the_request_has_it() {
+        let full = request_with(REQUEST_SIZES[2], "CN=alice");
+        let got = full.client_subject().map(|s| unsafe { s.as_bytes() });
+        assert_eq!(got, Some(&b"CN=alice"[..]));
+        assert!(
+            request_with(REQUEST_SIZES[2], "")
+                .client_subject()
+                .is_none(),
+            "empty: none"
+        );
+        // A 1.1 server's request ends at read_body: whatever lies past it is not read.
+        assert!(request_with(REQUEST_SIZES[1], "CN=alice")
+            .client_subject()
+            .is_none());
+    }
+
     #[test]
     fn the_manage_entry_is_read_only_where_the_table_has_it() {
         let full = AppTable {
