@@ -259,10 +259,29 @@ fn plain_http_and_garbage_on_the_tls_port_are_closed_and_serving_goes_on() {
 #[test]
 fn a_stalled_handshake_is_closed_by_the_timeout() {
     let pki = pki();
-    let server = start(&pki, &["--timeout", "2"]);
-    // The first bytes of a ClientHello record, and then nothing.
+    let server = start(&pki, &["--timeout", "2", "--threads", "1"]);
+    // The first bytes of a ClientHello record, and then nothing: the handshake waits in the
+    // loop without holding it (one thread, and others are served meanwhile).
+    let mut stalled: Vec<_> = (0..3).map(|_| server.connect()).collect();
+    for s in &mut stalled {
+        s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).unwrap();
+    }
+    let t = Instant::now();
+    assert_eq!(status(&server, &pki), "200");
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "served beside the stalls"
+    );
     let (got, took) = send_and_read_to_close(&server, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]);
     assert!(got.is_empty(), "{got:?}");
+    for mut s in stalled {
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            s.read(&mut buf).unwrap_or(0),
+            0,
+            "closed by the timeout too"
+        );
+    }
     assert!(
         took >= Duration::from_millis(1500) && took < Duration::from_secs(8),
         "closed after {took:?}"

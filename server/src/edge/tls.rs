@@ -239,7 +239,7 @@ pub struct TlsStream {
     first_byte: Option<u8>,
 }
 
-/// Counts ciphertext read off the socket, keeping its first byte.
+/// The socket, as rustls reads it during the handshake: keeps the first byte the client sent.
 struct FirstByte<'a> {
     sock: &'a mut mio::net::TcpStream,
     first: &'a mut Option<u8>,
