@@ -58,7 +58,26 @@ fn settings(dir: &TempDir, text: &str) -> String {
 #[test]
 fn help_lists_the_commands_grouped_by_app() {
     let lib = testapp();
-    for args in [vec![lib.as_str(), "help"], vec![lib.as_str()]] {
+    // The default settings install no contrib app: the core's commands and the app's.
+    let r = manage(&[&lib, "help"]);
+    assert_eq!(r.status, Some(0), "{r:?}");
+    assert!(
+        r.stdout.ends_with(
+            "Available subcommands:\n\n[django]\n    check\n    dbshell\n    migrate\n    \
+             showmigrations\n\n[testapp]\n    greet\n"
+        ),
+        "{r:?}"
+    );
+    // With sessions and auth in the middleware, their commands too.
+    let dir = TempDir::new("manage-help");
+    let s = settings(
+        &dir,
+        "secret_key = \"k\"\nmiddleware = [\"sessions\", \"auth\"]\n",
+    );
+    for args in [
+        vec!["--settings", &s, lib.as_str(), "help"],
+        vec!["--settings", &s, lib.as_str()],
+    ] {
         let r = manage(&args);
         assert_eq!(r.status, Some(0), "{r:?}");
         let expected = format!(
@@ -78,6 +97,47 @@ fn help_lists_the_commands_grouped_by_app() {
         )),
         "{r:?}"
     );
+}
+
+/// articles' settings in `dir` (its SQLite file there too).
+fn articles_settings(dir: &TempDir) -> String {
+    let shipped = tests::workspace_root().join("sample-apps/articles/settings.toml");
+    let text = std::fs::read_to_string(shipped).expect("articles' settings");
+    settings(dir, &text)
+}
+
+#[test]
+fn an_app_without_auth_or_sessions_has_none_of_their_commands() {
+    // articles' middleware names neither `sessions` nor `auth`: contrib's apps are not
+    // installed, so their commands are not there, as in a Django project without them in
+    // INSTALLED_APPS.
+    let dir = TempDir::new("manage-noauth");
+    let s = articles_settings(&dir);
+    let lib = app_lib("articles").display().to_string();
+    let r = manage(&["--settings", &s, &lib, "help"]);
+    assert_eq!(r.status, Some(0), "{r:?}");
+    // articles has no command of its own either.
+    assert!(
+        r.stdout.ends_with(
+            "Available subcommands:\n\n[django]\n    check\n    dbshell\n    migrate\n    \
+             showmigrations\n"
+        ),
+        "{r:?}"
+    );
+    for name in ["createsuperuser", "changepassword", "clearsessions"] {
+        assert!(!r.stdout.contains(name), "{name}: {r:?}");
+        let run = manage(&["--settings", &s, &lib, name, "--noinput"]);
+        assert_eq!(run.status, Some(1), "{run:?}");
+        assert_eq!(
+            run.stderr,
+            format!("Unknown command: '{name}'\nType 'portico manage {lib} help' for usage.\n"),
+            "{run:?}"
+        );
+        assert_eq!(run.stdout, "", "{run:?}");
+    }
+    // The core's commands are there.
+    let r = manage(&["--settings", &s, &lib, "showmigrations"]);
+    assert_eq!(r.status, Some(0), "{r:?}");
 }
 
 #[test]

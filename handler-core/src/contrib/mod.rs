@@ -62,13 +62,29 @@ fn uses(settings: &Settings, short: &str) -> bool {
         .any(|m| crate::middleware::short_name(m) == short)
 }
 
+/// The contrib apps the settings install, by app label, in `INSTALLED_APPS` order: `auth`
+/// and `contenttypes` when the `auth` middleware is used, `sessions` when the `sessions`
+/// middleware is (Portico's settings have no `INSTALLED_APPS`: a contrib app is installed by
+/// its middleware). Their migrations, models and management commands exist only then.
+pub(crate) fn installed_apps(settings: &Settings) -> Vec<&'static str> {
+    let mut apps = Vec::new();
+    if uses(settings, "auth") {
+        apps.extend(["auth", "contenttypes"]);
+    }
+    if uses(settings, "sessions") {
+        apps.push("sessions");
+    }
+    apps
+}
+
 /// contrib's apps in `INSTALLED_APPS` terms: `auth` (with `contenttypes`) when the `auth`
 /// middleware is used, `sessions` when the `sessions` middleware is. Their migrations go
 /// before the app's, their models into the registry, and auth's `post_migrate` receiver
 /// (content types and permissions) is connected.
 fn install(settings: &Settings, extensions: &mut Extensions) {
     use crate::db::migrations::{registry::installed_mut, ModelRef};
-    let (auth, sessions) = (uses(settings, "auth"), uses(settings, "sessions"));
+    let apps = installed_apps(settings);
+    let (auth, sessions) = (apps.contains(&"auth"), apps.contains(&"sessions"));
     if !auth && !sessions {
         return;
     }

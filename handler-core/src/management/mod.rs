@@ -117,6 +117,17 @@ impl CommandRegistry {
         self.commands.extend(other.commands);
     }
 
+    /// Drops the commands of apps that are not installed, as Django's `get_commands()` lists
+    /// only the `INSTALLED_APPS`' ones: a command registered under an app label other than the
+    /// core's (contrib's `auth`, `sessions`) stays only when `is_installed(label)`; the core's
+    /// and the app's own always stay.
+    pub fn retain_installed(&mut self, is_installed: impl Fn(&str) -> bool) {
+        self.commands.retain(|_, r| match r.app_label.as_deref() {
+            None | Some(CORE_LABEL) => true,
+            Some(label) => is_installed(label),
+        });
+    }
+
     /// The command called `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<dyn BaseCommand>> {
         self.commands.get(name).map(|r| &r.command)
@@ -232,8 +243,12 @@ impl BuiltApp {
         settings: crate::settings::Settings,
         app_label: &str,
     ) -> Result<BuiltApp, ConfigError> {
-        let management = app.take_management();
+        let mut management = app.take_management();
         let handler = app.into_handler_for_commands(settings)?;
+        let installed = crate::contrib::installed_apps(handler.settings());
+        management
+            .commands
+            .retain_installed(|label| installed.contains(&label));
         Ok(BuiltApp {
             management,
             handler,
@@ -294,7 +309,10 @@ pub fn execute_from_command_line(
     let (management, app_label) = match &setup {
         Ok(s) => (s.management, s.app_label),
         Err(_) => {
-            builtins = Management::with_builtins();
+            // Only the core's commands, as Django lists without settings.
+            let mut core = Management::with_builtins();
+            core.commands.retain_installed(|_| false);
+            builtins = core;
             (&builtins, CORE_LABEL)
         }
     };

@@ -45,15 +45,8 @@ struct Run {
 }
 
 fn run_with(app: App, settings: Settings, argv: &[&str]) -> Run {
-    let mut app = app;
-    let management = app.take_management();
-    let handler = app.into_handler(settings).unwrap();
-    let setup = Setup {
-        handler: &handler,
-        management: &management,
-        app_label: "testapp",
-    };
-    execute(Ok(setup), argv)
+    let built = BuiltApp::new(app, settings, "testapp").unwrap();
+    execute(Ok(built.setup()), argv)
 }
 
 fn execute(setup: Result<Setup<'_>, &ConfigError>, argv: &[&str]) -> Run {
@@ -82,9 +75,9 @@ fn execute(setup: Result<Setup<'_>, &ConfigError>, argv: &[&str]) -> Run {
     }
 }
 
+/// The app's `greet`, with contrib's sessions and auth installed (their middleware used).
 fn run(argv: &[&str]) -> Run {
-    let app = App::new(Vec::new()).command("greet", greet());
-    run_with(app, Settings::default(), argv)
+    run_with_middleware("[\"sessions\", \"auth\"]", argv)
 }
 
 #[test]
@@ -107,6 +100,54 @@ fn help_lists_the_commands_by_app_as_django_admin_does() {
         "changepassword\ncheck\nclearsessions\ncreatesuperuser\ndbshell\ngreet\nmigrate\n\
          showmigrations\n"
     );
+}
+
+/// The app's `greet` with `middleware` as the settings' middleware.
+fn run_with_middleware(middleware: &str, argv: &[&str]) -> Run {
+    let text = format!("secret_key = \"k\"\nmiddleware = {middleware}\n");
+    let settings = Settings::parse(&text, None).unwrap();
+    run_with(
+        App::new(Vec::new()).command("greet", greet()),
+        settings,
+        argv,
+    )
+}
+
+#[test]
+fn contrib_commands_exist_only_for_the_contrib_apps_installed() {
+    let head = "\nType 'portico manage lib.so help <subcommand>' for help on a specific \
+                subcommand.\n\nAvailable subcommands:\n\n";
+    let core = "[django]\n    check\n    dbshell\n    migrate\n    showmigrations\n";
+    let r = run_with_middleware("[\"common\"]", &["help"]);
+    assert_eq!(r.stdout, format!("{head}{core}\n[testapp]\n    greet\n"));
+    for name in ["createsuperuser", "changepassword", "clearsessions"] {
+        let r = run_with_middleware("[\"common\"]", &[name]);
+        assert_eq!(r.status, Ok(1), "{name}");
+        assert_eq!(
+            r.stderr,
+            format!("Unknown command: '{name}'\nType 'portico manage lib.so help' for usage.\n")
+        );
+        let r = run_with_middleware("[\"common\"]", &["help", name]);
+        assert_eq!(r.status, Ok(1), "{name}");
+    }
+    // sessions without auth: clearsessions only.
+    let r = run_with_middleware("[\"sessions\", \"common\"]", &["help"]);
+    assert_eq!(
+        r.stdout,
+        format!("{head}{core}\n[sessions]\n    clearsessions\n\n[testapp]\n    greet\n")
+    );
+    let r = run_with_middleware("[\"sessions\", \"common\"]", &["createsuperuser"]);
+    assert_eq!(r.status, Ok(1));
+    // An app's own command of a contrib command's name is the app's, installed or not.
+    let app = App::new(Vec::new()).command(
+        "createsuperuser",
+        FnCommand::new("The app's own.", |ctx, _| {
+            ctx.stdout.write("mine")?;
+            Ok(())
+        }),
+    );
+    let r = run_with(app, Settings::default(), &["createsuperuser"]);
+    assert_eq!((r.status, r.stdout.as_str()), (Ok(0), "mine\n"));
 }
 
 #[test]
@@ -267,6 +308,11 @@ fn bad_settings_leave_help_with_the_core_commands_and_fail_the_rest() {
     let r = execute(Err(&e), &["help"]);
     assert_eq!(r.status, Ok(0));
     assert!(r.stdout.contains("[django]\n    check\n"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("[auth]") && !r.stdout.contains("[sessions]"),
+        "only the core's: {}",
+        r.stdout
+    );
     assert!(
         r.stdout.ends_with(
             "Note that only the core commands are listed as settings are not properly \
