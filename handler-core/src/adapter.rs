@@ -841,6 +841,7 @@ mod tests {
             start_response,
             write,
             is_cancelled,
+            send_file: None,
         };
         unsafe { handle(app, &req, &resp) }
     }
