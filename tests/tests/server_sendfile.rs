@@ -105,3 +105,37 @@ fn a_client_that_leaves_mid_file_does_not_take_the_server_down() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.curl("/ok/", &[]).status, 200);
 }
+
+#[test]
+fn eight_clients_that_never_read_a_100_mb_file_do_not_grow_memory() {
+    let (dir, server) = start();
+    let path = dir.path().join("sparse.bin");
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(100 << 20))
+        .expect("a sparse 100 MB file");
+    assert_eq!(server.curl("/ok/", &[]).status, 200);
+    let start_kib = server.rss_kib();
+    let conns: Vec<_> = (0..8)
+        .map(|_| {
+            let mut s = server.connect();
+            write!(
+                s,
+                "GET /file/?path={} HTTP/1.1\r\nHost: x\r\n\r\n",
+                path.display()
+            )
+            .expect("send");
+            s
+        })
+        .collect();
+    let mut peak = start_kib;
+    for _ in 0..75 {
+        peak = peak.max(server.rss_kib());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let grown = peak.saturating_sub(start_kib);
+    eprintln!("8 clients owed 100 MB each, reading none: RSS {start_kib} KiB, peak +{grown} KiB");
+    assert!(grown < 16 * 1024, "RSS grew by {grown} KiB");
+    drop(conns);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.curl("/ok/", &[]).status, 200);
+}
