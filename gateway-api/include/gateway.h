@@ -1,5 +1,5 @@
 /*
- * gateway.h: the Portico gateway ABI, version 1.1, for applications written in C (or any language
+ * gateway.h: the Portico gateway ABI, version 1.2, for applications written in C (or any language
  * that can export C functions). The Rust crate `gateway-api` and gateway-api/SPEC.md say the same
  * thing; SPEC.md is the full specification of both sides.
  *
@@ -25,7 +25,7 @@ extern "C" {
 
 #define GW_ABI_MAJOR 1u
 /* 1.0: create, handle, destroy. 1.1: manage, appended to gw_app_table.
- * 1.2: tls_client_subject, appended to gw_request. */
+ * 1.2: tls_client_subject, appended to gw_request; send_file, appended to gw_responder. */
 #define GW_ABI_MINOR 2u
 #define PORTICO_ENTRY_SYMBOL portico_app_entry
 
@@ -128,6 +128,14 @@ typedef struct gw_responder {
     int32_t (*write)(void *ctx, const uint8_t *data, size_t len);
     /* 0 while the request is live; otherwise GW_CANCEL_* bits. */
     uint32_t (*is_cancelled)(void *ctx);
+    /* 1.2, may be NULL; absent when struct_size ends before it (a 1.0 / 1.1 server): check
+     * struct_size >= offsetof(gw_responder, send_file) + sizeof(void *) first. Sends bytes
+     * [offset, offset + len) of the regular file fd as body bytes, exactly as write() would
+     * (Content-Length, chunking, HEAD/204/304 discard, after coalesced writes), zero-copy where
+     * the connection allows. The app keeps owning fd (not closed, file position not moved); the
+     * server is done with it on return. Blocks until the range is handed to the socket.
+     * GW_ERR_INVALID: bad fd/offset, not a regular file, range past the end of the file. */
+    int32_t (*send_file)(void *ctx, int32_t fd, int64_t offset, uint64_t len);
 } gw_responder;
 
 /* The app's static table, returned by PORTICO_ENTRY_SYMBOL. */

@@ -35,8 +35,8 @@ use std::ffi::c_void;
 pub const ABI_MAJOR: u32 = 1;
 
 /// Minor version of the ABI: how many rounds of appended fields this crate knows about.
-/// 1.0: `create`, `handle`, `destroy`. 1.1: [`AppTable::manage`]. 1.2:
-/// [`Request::tls_client_subject`].
+/// 1.0: `create`, `handle`, `destroy`. 1.1: [`AppTable::manage`].
+/// 1.2: [`Request::tls_client_subject`] and [`Responder::send_file`].
 pub const ABI_MINOR: u32 = 2;
 
 /// The name of the symbol every app library exports (C name, without the NUL terminator).
@@ -348,6 +348,26 @@ pub type WriteFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const u8, len: 
 /// steps.
 pub type IsCancelledFn = unsafe extern "C" fn(ctx: *mut c_void) -> u32;
 
+/// Sends `len` bytes of an open file as body bytes (ABI 1.2, PEP 3333's `wsgi.file_wrapper`):
+/// `(ctx, fd, offset, len) -> GW_OK | GW_ERR_*`.
+///
+/// `fd` is a regular file open for reading; the app keeps owning it: the server neither closes
+/// nor keeps it, and is done with it when the call returns (it reads at `offset` without moving
+/// the descriptor's own file position, as `pread` does). The bytes `[offset, offset + len)` are
+/// body bytes exactly as if the app had `write`n them: they count toward a declared
+/// `Content-Length` (`GW_ERR_OVERFLOW` past it, checked before anything is sent), are framed as
+/// one chunk when the response is chunked, are discarded for HEAD / 204 / 304, and follow any
+/// bytes coalesced from earlier `write`s. The server sends them with `sendfile(2)` where the
+/// connection allows (plain TCP or a unix socket), else by reading and writing them through a
+/// small buffer; either way under the write bound (it blocks while the client is not reading and
+/// gives up after `--timeout`), so no more of the file than that is ever held in memory. Blocks
+/// until the whole range is handed to the socket. Fails with `GW_ERR_INVALID` for a negative
+/// `fd` or `offset`, a descriptor that is not a readable regular file, or a range past the
+/// file's end (nothing is sent then), and with `GW_ERR_CLIENT_GONE` / `GW_ERR_CANCELLED` as
+/// `write` does. A file that shrinks while it is being sent ends the response short: the call
+/// fails with `GW_ERR_INVALID` and the server closes the connection after the response.
+pub type SendFileFn = unsafe extern "C" fn(ctx: *mut c_void, fd: i32, offset: i64, len: u64) -> i32;
+
 /// The response side of a request, like WSGI's `start_response` and `write`. Valid only until
 /// `handle` returns; its callbacks may be called only from the thread running `handle`.
 #[repr(C)]
@@ -363,7 +383,33 @@ pub struct Responder {
     pub write: WriteFn,
     /// See [`IsCancelledFn`].
     pub is_cancelled: IsCancelledFn,
+    /// ABI 1.2: see [`SendFileFn`]; `None` (NULL) when the server does not offer it. Absent from
+    /// an older server's responder: read it with [`Responder::send_file_entry`], which looks at
+    /// `struct_size` first.
+    pub send_file: Option<SendFileFn>,
 }
+
+impl Responder {
+    /// The `send_file` callback when the responder has one: its `struct_size` covers the field
+    /// (SPEC.md's size rule: a 1.0 / 1.1 server's responder ends before it) and it is not NULL.
+    pub fn send_file_entry(&self) -> Option<SendFileFn> {
+        if self.struct_size < RESPONDER_SIZES[2] {
+            return None;
+        }
+        // SAFETY: `struct_size` says the writer's responder holds the field; read it through a
+        // raw pointer so nothing past the size is read for a shorter one.
+        unsafe { std::ptr::addr_of!(self.send_file).read() }
+    }
+}
+
+/// The size a [`Responder`] must have to hold the fields of each minor version, indexed by
+/// minor, as [`APP_TABLE_SIZES`] is for the app table: 1.0 and 1.1 end after `is_cancelled`,
+/// 1.2 after `send_file`.
+pub const RESPONDER_SIZES: [usize; ABI_MINOR as usize + 1] = [
+    std::mem::offset_of!(Responder, is_cancelled) + std::mem::size_of::<IsCancelledFn>(),
+    std::mem::offset_of!(Responder, is_cancelled) + std::mem::size_of::<IsCancelledFn>(),
+    std::mem::offset_of!(Responder, send_file) + std::mem::size_of::<Option<SendFileFn>>(),
+];
 
 /// Creates the app: `(host, settings_path, out_app, error) -> GW_OK | GW_ERR_*`.
 ///
@@ -557,9 +603,11 @@ mod tests {
         assert_eq!(size_of::<HostTable>(), 56);
         assert_eq!(size_of::<Request>(), 216);
         assert_eq!(REQUEST_SIZES, [200, 200, 216]);
-        assert_eq!(size_of::<Responder>(), 40);
+        assert_eq!(size_of::<Responder>(), 48);
         assert_eq!(size_of::<AppTable>(), 64);
-        assert_eq!(APP_TABLE_SIZES, [56, 64, 64]);
+        assert_eq!(APP_TABLE_SIZES, [56, 64, 64], "1.2 appended nothing to the app table");
+        assert_eq!(RESPONDER_SIZES, [40, 40, 48]);
+        assert_eq!(size_of::<Option<SendFileFn>>(), 8, "NULL is None");
         assert_eq!(size_of::<Option<ManageFn>>(), 8, "NULL is None");
     }
 
@@ -666,6 +714,46 @@ mod tests {
             ..full
         };
         assert!(short.manage_entry().is_none(), "minor 1 but too short");
+    }
+
+    unsafe extern "C" fn start(_: *mut c_void, _: u16, _: *const GwHeader, _: usize) -> i32 {
+        GW_OK
+    }
+    unsafe extern "C" fn write(_: *mut c_void, _: *const u8, _: usize) -> i32 {
+        GW_OK
+    }
+    unsafe extern "C" fn cancelled(_: *mut c_void) -> u32 {
+        0
+    }
+    unsafe extern "C" fn send_file(_: *mut c_void, _: i32, _: i64, len: u64) -> i32 {
+        len as i32
+    }
+
+    #[test]
+    fn send_file_is_read_only_where_the_responder_has_it() {
+        let full = Responder {
+            struct_size: std::mem::size_of::<Responder>(),
+            ctx: std::ptr::null_mut(),
+            start_response: start,
+            write,
+            is_cancelled: cancelled,
+            send_file: Some(send_file),
+        };
+        let entry = full
+            .send_file_entry()
+            .expect("a 1.2 responder with the entry");
+        assert_eq!(unsafe { entry(std::ptr::null_mut(), 3, 0, 9) }, 9);
+        // A 1.1 server's responder ends before the field, whatever the bytes after it are.
+        let old = Responder {
+            struct_size: RESPONDER_SIZES[1],
+            ..full
+        };
+        assert!(old.send_file_entry().is_none());
+        let none = Responder {
+            send_file: None,
+            ..full
+        };
+        assert!(none.send_file_entry().is_none(), "NULL");
     }
 
     #[test]

@@ -12,7 +12,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use gateway_api::{ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, GW_ERR_APP, GW_OK};
+use gateway_api::{
+    ErrorBuf, GwHeader, GwStr, HostTable, Request, Responder, GW_ERR_APP, GW_ERR_CANCELLED,
+    GW_ERR_CLIENT_GONE, GW_OK,
+};
 
 use crate::app::App;
 use crate::exception::ViewError;
@@ -576,6 +579,19 @@ unsafe fn write_response(
                 }
             }
         }
+        Body::File(file) => {
+            // SAFETY: the responder is valid during `handle`.
+            let rc = unsafe { send_file_body(resp, &file) };
+            if rc != GW_OK {
+                log::debug!("sending the file stopped (code {rc})");
+                // Part of the promised length may be missing: the server cuts the connection.
+                return if rc == GW_ERR_CLIENT_GONE || rc == GW_ERR_CANCELLED {
+                    GW_OK
+                } else {
+                    GW_ERR_APP
+                };
+            }
+        }
         Body::Stream(mut chunks) => loop {
             let chunk = match catch_unwind(AssertUnwindSafe(|| chunks.next())) {
                 Ok(Some(chunk)) => chunk,
@@ -607,6 +623,47 @@ unsafe fn write_response(
                 break;
             }
         },
+    }
+    GW_OK
+}
+
+/// Sends a file body: through the server's `send_file` (ABI 1.2, zero-copy) when its responder
+/// has one, else read and written in [`crate::http::response::FILE_BLOCK_SIZE`] blocks (an
+/// older server: memory stays bounded by one block). Returns the first failing code.
+///
+/// # Safety
+/// `resp` must be the responder of the running `handle`.
+unsafe fn send_file_body(resp: &Responder, file: &crate::http::FileBody) -> i32 {
+    use std::os::fd::AsRawFd;
+    if file.len == 0 {
+        return GW_OK;
+    }
+    if let (Some(send_file), Ok(offset)) = (resp.send_file_entry(), i64::try_from(file.offset)) {
+        // SAFETY: the file stays open for the call; the server does not keep the descriptor.
+        return unsafe { send_file(resp.ctx, file.file.as_raw_fd(), offset, file.len) };
+    }
+    let mut at = 0u64;
+    while at < file.len {
+        let block = match file.read_block(at) {
+            Ok(block) if !block.is_empty() => block,
+            Ok(_) => {
+                log::error!(
+                    "the file of a FileResponse ended {} bytes early",
+                    file.len - at
+                );
+                return GW_ERR_APP;
+            }
+            Err(e) => {
+                log::error!("reading the file of a FileResponse failed: {e}");
+                return GW_ERR_APP;
+            }
+        };
+        // SAFETY: `block` is alive for the call.
+        let rc = unsafe { (resp.write)(resp.ctx, block.as_ptr(), block.len()) };
+        if rc != GW_OK {
+            return rc;
+        }
+        at += block.len() as u64;
     }
     GW_OK
 }
@@ -689,6 +746,8 @@ mod tests {
         fail_after: Option<usize>,
         /// What `is_cancelled` answers.
         cancel_bits: u32,
+        /// Calls of `send_file`.
+        send_files: usize,
     }
 
     unsafe extern "C" fn start_response(
@@ -741,6 +800,82 @@ mod tests {
         unsafe { std::ptr::copy_nonoverlapping(b.data.as_ptr().add(b.pos), buf, n) };
         b.pos += n;
         n as isize
+    }
+
+    /// The fake server's `send_file`: reads the range itself (as sendfile would) and counts
+    /// the call.
+    unsafe extern "C" fn send_file(ctx: *mut c_void, fd: i32, offset: i64, len: u64) -> i32 {
+        use std::os::unix::fs::FileExt;
+        let seen = unsafe { &mut *ctx.cast::<Seen>() };
+        // Borrow the app's descriptor without taking it over.
+        let file = std::mem::ManuallyDrop::new(unsafe {
+            <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+        });
+        let mut buf = vec![0u8; len as usize];
+        file.read_exact_at(&mut buf, offset as u64).unwrap();
+        seen.body.extend_from_slice(&buf);
+        seen.send_files += 1;
+        GW_OK
+    }
+
+    fn file_responder(seen: &mut Seen, struct_size: usize) -> Responder {
+        Responder {
+            struct_size,
+            ctx: (seen as *mut Seen).cast(),
+            start_response,
+            write,
+            is_cancelled,
+            send_file: Some(send_file),
+        }
+    }
+
+    #[test]
+    fn a_file_body_goes_by_send_file_and_falls_back_to_writes_on_an_older_server() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let path = std::env::temp_dir().join(format!("hc-adapter-{}.bin", std::process::id()));
+        std::fs::write(&path, &data).unwrap();
+        let response = || {
+            let f = std::fs::File::open(&path).unwrap();
+            crate::http::FileResponse::named_range(f, "x.bin", false, 7, 250_000).unwrap()
+        };
+        let want = &data[7..250_007];
+
+        let mut seen = Seen::default();
+        let resp = file_responder(&mut seen, std::mem::size_of::<Responder>());
+        assert_eq!(unsafe { write_response(&resp, response(), None) }, GW_OK);
+        assert_eq!(
+            (seen.send_files, seen.writes),
+            (1, 0),
+            "one send_file, no write"
+        );
+        assert_eq!(seen.body, want);
+        assert!(seen
+            .headers
+            .iter()
+            .any(|(k, v)| k == "Content-Length" && v == "250000"));
+
+        // A 1.1 server's responder ends before send_file: the adapter must not read it (the
+        // field holds a pointer here only to prove it is ignored) and writes blocks instead.
+        let mut seen = Seen::default();
+        let resp = file_responder(&mut seen, gateway_api::RESPONDER_SIZES[1]);
+        assert_eq!(unsafe { write_response(&resp, response(), None) }, GW_OK);
+        assert_eq!(seen.send_files, 0);
+        assert_eq!(
+            seen.writes,
+            250_000usize.div_ceil(crate::http::response::FILE_BLOCK_SIZE),
+            "bounded blocks"
+        );
+        assert_eq!(seen.body, want);
+
+        // A client gone half-way stops the copy without failing the app.
+        let mut seen = Seen {
+            fail_after: Some(1),
+            ..Seen::default()
+        };
+        let resp = file_responder(&mut seen, gateway_api::RESPONDER_SIZES[1]);
+        assert_eq!(unsafe { write_response(&resp, response(), None) }, GW_OK);
+        assert_eq!(seen.writes, 1);
+        std::fs::remove_file(&path).unwrap();
     }
 
     fn echo(request: &mut HttpRequest) -> ViewResult {
@@ -846,6 +981,7 @@ mod tests {
             start_response,
             write,
             is_cancelled,
+            send_file: None,
         };
         unsafe { handle(app, &req, &resp) }
     }

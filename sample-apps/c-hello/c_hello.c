@@ -22,8 +22,10 @@
 _Static_assert(sizeof(gw_str) == 16, "gw_str layout");
 _Static_assert(sizeof(gw_header) == 32, "gw_header layout");
 _Static_assert(sizeof(gw_host_table) == 56, "gw_host_table layout");
-_Static_assert(sizeof(gw_request) == 216, "gw_request layout (1.2)");
-_Static_assert(sizeof(gw_responder) == 40, "gw_responder layout");
+_Static_assert(sizeof(gw_request) == 216, "gw_request layout (1.2: tls_client_subject)");
+_Static_assert(sizeof(gw_responder) == 48, "gw_responder layout (1.2: send_file)");
+/* A 1.1 server's responder ends before send_file: an app reads it only past this size. */
+_Static_assert(offsetof(gw_responder, send_file) == 40, "send_file follows is_cancelled");
 _Static_assert(sizeof(gw_app_table) == 64, "gw_app_table layout (1.1: manage appended)");
 _Static_assert(offsetof(gw_app_table, manage) == 56, "gw_app_table 1.0 ends before manage");
 #endif

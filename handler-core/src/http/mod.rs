@@ -16,7 +16,7 @@ pub use multipart::UploadedFile;
 pub use querydict::QueryDict;
 pub use request::{Extensions, HttpRequest, JsonError};
 pub use response::{
-    Body, FileResponse, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden,
+    Body, FileBody, FileResponse, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden,
     HttpResponseGone, HttpResponseNotAllowed, HttpResponseNotFound, HttpResponseNotModified,
     HttpResponsePermanentRedirect, HttpResponseRedirect, HttpResponseServerError, JsonResponse,
     StreamingHttpResponse,

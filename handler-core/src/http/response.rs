@@ -1,7 +1,6 @@
 //! Responses (Django's `http/response.py`): `HttpResponse` and its family, `JsonResponse`,
 //! `StreamingHttpResponse`, `FileResponse`.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
@@ -16,6 +15,8 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// Chunks written as they come (Django's `streaming_content`).
     Stream(Box<dyn Iterator<Item = Vec<u8>> + Send>),
+    /// A range of an open file (a `FileResponse`), sent zero-copy where the server can.
+    File(FileBody),
 }
 
 impl std::fmt::Debug for Body {
@@ -23,6 +24,7 @@ impl std::fmt::Debug for Body {
         match self {
             Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Body::Stream(_) => f.write_str("Stream"),
+            Body::File(b) => write!(f, "File({} bytes at {})", b.len, b.offset),
         }
     }
 }
@@ -117,7 +119,7 @@ impl HttpResponse {
     pub fn content(&self) -> &[u8] {
         match &self.body {
             Body::Bytes(b) => b,
-            Body::Stream(_) => &[],
+            Body::Stream(_) | Body::File(_) => &[],
         }
     }
 
@@ -133,7 +135,7 @@ impl HttpResponse {
 
     /// True for a `StreamingHttpResponse` / `FileResponse` (Django's `streaming`).
     pub fn is_streaming(&self) -> bool {
-        matches!(self.body, Body::Stream(_))
+        matches!(self.body, Body::Stream(_) | Body::File(_))
     }
 
     /// Takes the body out, leaving empty content behind.
@@ -448,80 +450,240 @@ impl StreamingHttpResponse {
     }
 }
 
-/// How many bytes `FileResponse` reads per chunk (Django's `FileResponse.block_size`).
-pub const FILE_BLOCK_SIZE: usize = 4096;
+/// How many bytes `FileResponse` reads per chunk where its file is read rather than handed to
+/// the server whole (Django's `FileResponse.block_size` is 4096; bigger blocks mean fewer calls,
+/// and memory stays bounded by one block).
+pub const FILE_BLOCK_SIZE: usize = 64 * 1024;
 
-/// Django's `FileResponse`: streams a file in blocks with `Content-Length` and a
-/// `Content-Type` guessed from the name.
+/// A response body that is a range of an open file (Django's `FileResponse` content, PEP
+/// 3333's `wsgi.file_wrapper`): the adapter hands it to the server's `send_file` (zero-copy,
+/// `sendfile(2)`), or reads and writes it in [`FILE_BLOCK_SIZE`] blocks on a server without it.
+/// Reads never move the file's own position.
+#[derive(Debug)]
+pub struct FileBody {
+    /// The file; closed when the body is dropped (after the response went out).
+    pub file: std::fs::File,
+    /// Where the range starts in the file.
+    pub offset: u64,
+    /// How many bytes the range holds.
+    pub len: u64,
+}
+
+impl FileBody {
+    /// Reads block `at..` of the range, at most [`FILE_BLOCK_SIZE`] bytes (empty at its end).
+    pub fn read_block(&self, at: u64) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let left = self.len.saturating_sub(at);
+        let mut buf = vec![0u8; (left as usize).min(FILE_BLOCK_SIZE)];
+        let mut got = 0;
+        while got < buf.len() {
+            match self
+                .file
+                .read_at(&mut buf[got..], self.offset + at + got as u64)
+            {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    /// The whole range in memory (the test Client; a file that ended early gives what it had).
+    pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let block = self.read_block(out.len() as u64)?;
+            if block.is_empty() {
+                return Ok(out);
+            }
+            out.extend_from_slice(&block);
+        }
+    }
+
+    /// The range as blocks, for middleware that transforms a streaming body (GZip): a read
+    /// error ends the stream short, and the server closes the connection (the length promised
+    /// is not met).
+    pub fn into_chunks(self) -> impl Iterator<Item = Vec<u8>> + Send {
+        let mut at = 0u64;
+        std::iter::from_fn(move || match self.read_block(at) {
+            Ok(block) if !block.is_empty() => {
+                at += block.len() as u64;
+                Some(block)
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Django's `FileResponse`: a streaming response whose content is a file, with
+/// `Content-Length`, a `Content-Type` guessed from the file name (as Python's `mimetypes`,
+/// compressed files typed as their compression) and Django's `Content-Disposition`.
+///
+/// The body goes to the server as a [`FileBody`], sent with `sendfile(2)` where the server
+/// offers it: the file is never read into the app's memory. Every constructor returns the
+/// response with status 200; a caller answering a range sets 206 and `Content-Range` itself.
 pub struct FileResponse;
 
 impl FileResponse {
-    /// Opens `path` and streams it; `as_attachment` adds `Content-Disposition: attachment`.
+    /// The rest of `file` from its current position (Django measures `Content-Length` from
+    /// `tell()` to the end), `application/octet-stream`, no `Content-Disposition`.
     #[allow(clippy::new_ret_no_self)]
+    pub fn new(file: std::fs::File) -> Result<HttpResponse, ViewError> {
+        FileResponse::named(file, "", false)
+    }
+
+    /// As [`FileResponse::new`], with `filename` (Django's `filename=`, the base name is
+    /// used) for the content type and `Content-Disposition` (`inline`, or `attachment` with
+    /// `as_attachment`; `attachment` alone for an attachment without a name).
+    pub fn named(
+        mut file: std::fs::File,
+        filename: &str,
+        as_attachment: bool,
+    ) -> Result<HttpResponse, ViewError> {
+        use std::io::Seek;
+        let offset = file.stream_position()?;
+        let len = file.metadata()?.len().saturating_sub(offset);
+        Ok(FileResponse::build(
+            FileBody { file, offset, len },
+            filename,
+            as_attachment,
+        ))
+    }
+
+    /// `len` bytes of `file` from `offset` (for a `Range` request: the caller sets 206 and
+    /// `Content-Range`), `application/octet-stream`. A range past the file's end is an error.
+    pub fn with_range(
+        file: std::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> Result<HttpResponse, ViewError> {
+        FileResponse::named_range(file, "", false, offset, len)
+    }
+
+    /// [`FileResponse::with_range`] with a name, as [`FileResponse::named`].
+    pub fn named_range(
+        file: std::fs::File,
+        filename: &str,
+        as_attachment: bool,
+        offset: u64,
+        len: u64,
+    ) -> Result<HttpResponse, ViewError> {
+        let size = file.metadata()?.len();
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the range {offset}+{len} is past the end of a {size}-byte file"),
+            )
+            .into());
+        }
+        Ok(FileResponse::build(
+            FileBody { file, offset, len },
+            filename,
+            as_attachment,
+        ))
+    }
+
+    /// Opens `path` and sends it, named after its file name (Django's
+    /// `FileResponse(open(path, "rb"), as_attachment=...)`).
     pub fn open(path: &Path, as_attachment: bool) -> Result<HttpResponse, ViewError> {
         let file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
-        let mut r = StreamingHttpResponse::new(FileChunks { file, done: false })
-            .content_type(guess_content_type(path))
-            .header("Content-Length", len.to_string());
-        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-            let kind = if as_attachment {
-                "attachment"
-            } else {
-                "inline"
-            };
-            r.headers.set(
-                "Content-Disposition",
-                format!("{kind}; filename=\"{}\"", name.replace(['"', '\\'], "_")),
-            );
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        FileResponse::named(file, name, as_attachment)
+    }
+
+    fn build(body: FileBody, filename: &str, as_attachment: bool) -> HttpResponse {
+        // os.path.basename of the name given.
+        let name = filename.rsplit('/').next().unwrap_or("");
+        let content_type = if name.is_empty() {
+            "application/octet-stream"
+        } else {
+            guess_content_type(name)
+        };
+        let mut r = HttpResponse::typed(Vec::new(), content_type)
+            .header("Content-Length", body.len.to_string());
+        if let Some(value) = content_disposition_header(as_attachment, name) {
+            r.headers.set("Content-Disposition", value);
         }
-        Ok(r)
+        r.body = Body::File(body);
+        r
     }
 }
 
-struct FileChunks {
-    file: std::fs::File,
-    done: bool,
-}
-
-impl Iterator for FileChunks {
-    type Item = Vec<u8>;
-    fn next(&mut self) -> Option<Vec<u8>> {
-        if self.done {
-            return None;
-        }
-        let mut buf = vec![0u8; FILE_BLOCK_SIZE];
-        match self.file.read(&mut buf) {
-            Ok(0) | Err(_) => {
-                // A read error mid-file cannot change the status any more: end the body short
-                // and let the server close the connection (Content-Length was promised).
-                self.done = true;
-                None
-            }
-            Ok(n) => {
-                buf.truncate(n);
-                Some(buf)
-            }
-        }
+/// Django's `content_disposition_header` (RFC 6266): `filename="..."` for printable ASCII
+/// (with `\` and `"` escaped), `filename*=utf-8''...` percent-encoded otherwise; `attachment`
+/// alone for an attachment without a name, nothing for an inline one without.
+pub fn content_disposition_header(as_attachment: bool, filename: &str) -> Option<String> {
+    let disposition = if as_attachment {
+        "attachment"
+    } else {
+        "inline"
+    };
+    if filename.is_empty() {
+        return as_attachment.then(|| "attachment".to_string());
     }
+    let quotable = filename
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..=0x7e).contains(&b));
+    let expr = if quotable {
+        format!(
+            "filename=\"{}\"",
+            filename.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    } else {
+        format!("filename*=utf-8''{}", super::encoding::quote(filename, "/"))
+    };
+    Some(format!("{disposition}; {expr}"))
 }
 
-fn guess_content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("html" | "htm") => "text/html",
-        Some("txt") => "text/plain",
-        Some("css") => "text/css",
-        Some("js") => "text/javascript",
-        Some("json") => "application/json",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("svg") => "image/svg+xml",
-        Some("pdf") => "application/pdf",
+/// The type Django's `FileResponse` gives a file name: Python's `mimetypes.guess_type`, except
+/// that a compressed file (`.gz`, `.bz2`, `.xz`, `.br`, `.Z`, and `.tgz`-style aliases) is typed
+/// as its compression, so browsers do not decompress it on the fly.
+fn guess_content_type(name: &str) -> &'static str {
+    let ext = |n: &str| n.rsplit_once('.').map(|(_, e)| e.to_string());
+    let Some(last) = ext(name) else {
+        return "application/octet-stream";
+    };
+    match last.as_str() {
+        "gz" | "tgz" | "taz" | "tz" | "svgz" => return "application/gzip",
+        "bz2" | "tbz2" => return "application/x-bzip",
+        "xz" | "txz" => return "application/x-xz",
+        "br" => return "application/x-brotli",
+        "Z" => return "application/x-compress",
+        _ => {}
+    }
+    // mimetypes tries the extension as it is, then lower-cased.
+    match last.to_ascii_lowercase().as_str() {
+        "html" | "htm" => "text/html",
+        "txt" | "text" | "log" | "conf" | "asc" => "text/plain",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "js" | "mjs" => "text/javascript",
+        "json" => "application/json",
+        "xml" => "text/xml",
+        "md" => "text/markdown",
+        "png" => "image/png",
+        "jpg" | "jpeg" | "jpe" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "ico" => "image/vnd.microsoft.icon",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "bmp" => "image/bmp",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "tar" => "application/x-tar",
+        "wasm" => "application/wasm",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/x-wav",
         _ => "application/octet-stream",
     }
 }
@@ -659,28 +821,100 @@ mod tests {
         assert!(r.set_cookie("bad name", "v", &opts).is_err());
     }
 
-    #[test]
-    fn file_response_streams_the_file_with_length_and_type() {
-        let dir = std::env::temp_dir().join(format!("hc-file-{}", std::process::id()));
+    fn temp_file(name: &str, data: &[u8]) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("hc-file-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("report.json");
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&file, &data).unwrap();
+        let file = dir.join(name);
+        std::fs::write(&file, data).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn file_response_sends_the_file_with_length_type_and_disposition() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let (dir, file) = temp_file("report.json", &data);
         let mut r = FileResponse::open(&file, true).unwrap();
+        assert!(r.is_streaming(), "Django's FileResponse is streaming");
         assert_eq!(r.get("Content-Type"), Some("application/json"));
-        assert_eq!(r.get("Content-Length"), Some("10000"));
+        assert_eq!(r.get("Content-Length"), Some("200000"));
         assert_eq!(
             r.get("Content-Disposition"),
             Some("attachment; filename=\"report.json\"")
         );
-        let Body::Stream(chunks) = r.take_body() else {
-            panic!("a file response streams");
+        let Body::File(body) = r.take_body() else {
+            panic!("a file response is a file body");
         };
-        let chunks: Vec<Vec<u8>> = chunks.collect();
-        assert!(chunks.len() >= 3 && chunks.iter().all(|c| c.len() <= FILE_BLOCK_SIZE));
-        assert_eq!(chunks.concat(), data);
+        assert_eq!((body.offset, body.len), (0, 200_000));
+        assert_eq!(body.read_all().unwrap(), data);
+        let blocks: Vec<Vec<u8>> = body.into_chunks().collect();
+        assert!(blocks.iter().all(|b| b.len() <= FILE_BLOCK_SIZE) && blocks.len() == 4);
+        assert_eq!(blocks.concat(), data);
         assert!(FileResponse::open(&dir.join("absent"), false).is_err());
+
+        // From the file's current position, as Django measures from tell().
+        let mut f = std::fs::File::open(&file).unwrap();
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(150_000)).unwrap();
+        let mut r = FileResponse::new(f).unwrap();
+        assert_eq!(r.get("Content-Length"), Some("50000"));
+        assert_eq!(r.get("Content-Type"), Some("application/octet-stream"));
+        assert!(!r.has_header("Content-Disposition"));
+        let Body::File(body) = r.take_body() else {
+            panic!()
+        };
+        assert_eq!(body.read_all().unwrap(), &data[150_000..]);
+
+        // A range, for a 206 made by the caller.
+        let f = std::fs::File::open(&file).unwrap();
+        let mut r = FileResponse::named_range(f, "x/report.json", false, 10, 90).unwrap();
+        assert_eq!(r.get("Content-Length"), Some("90"));
+        assert_eq!(
+            r.get("Content-Disposition"),
+            Some("inline; filename=\"report.json\"")
+        );
+        let Body::File(body) = r.take_body() else {
+            panic!()
+        };
+        assert_eq!(body.read_all().unwrap(), &data[10..100]);
+        let f = std::fs::File::open(&file).unwrap();
+        assert!(
+            FileResponse::with_range(f, 199_000, 1001).is_err(),
+            "past the end"
+        );
+        let f = std::fs::File::open(&file).unwrap();
+        assert!(FileResponse::with_range(f, 199_000, 1000).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn content_disposition_and_type_follow_django() {
+        assert_eq!(content_disposition_header(false, ""), None);
+        assert_eq!(
+            content_disposition_header(true, "").as_deref(),
+            Some("attachment")
+        );
+        assert_eq!(
+            content_disposition_header(true, "my \"file\\.txt").as_deref(),
+            Some("attachment; filename=\"my \\\"file\\\\.txt\"")
+        );
+        // Checked against Django 5.2's content_disposition_header.
+        assert_eq!(
+            content_disposition_header(false, "espa\u{f1}ol.txt").as_deref(),
+            Some("inline; filename*=utf-8''espa%C3%B1ol.txt")
+        );
+        for (name, ty) in [
+            ("a.tar.gz", "application/gzip"),
+            ("a.tgz", "application/gzip"),
+            ("a.txt.bz2", "application/x-bzip"),
+            ("a.xz", "application/x-xz"),
+            ("a.br", "application/x-brotli"),
+            ("a.PNG", "image/png"),
+            ("a.txt", "text/plain"),
+            ("a.js", "text/javascript"),
+            ("noext", "application/octet-stream"),
+            ("a.unknownext", "application/octet-stream"),
+        ] {
+            assert_eq!(guess_content_type(name), ty, "{name}");
+        }
     }
 
     #[test]
@@ -692,7 +926,7 @@ mod tests {
                 let all: Vec<u8> = it.flatten().collect();
                 assert_eq!(all, b"line 0\nline 1\nline 2\n");
             }
-            Body::Bytes(_) => panic!("expected a stream"),
+            Body::Bytes(_) | Body::File(_) => panic!("expected a stream"),
         }
     }
 }

@@ -120,8 +120,12 @@ impl Middleware for GZipMiddleware {
             return Ok(response);
         }
         if response.is_streaming() {
-            let crate::http::Body::Stream(chunks) = response.take_body() else {
-                return Ok(response);
+            // A FileResponse is compressed as Django compresses it: its blocks, read as they go
+            // (no zero-copy then: the bytes change on the way).
+            let chunks: Box<dyn Iterator<Item = Vec<u8>> + Send> = match response.take_body() {
+                crate::http::Body::Stream(chunks) => chunks,
+                crate::http::Body::File(file) => Box::new(file.into_chunks()),
+                crate::http::Body::Bytes(_) => unreachable!("is_streaming: not plain bytes"),
             };
             response.set_streaming_content(Box::new(CompressSequence::new(chunks)));
             // The compressed size is unknown until the stream ends.

@@ -805,6 +805,7 @@ mod tests {
             start_response: fake_start,
             write: fake_write,
             is_cancelled: never_cancelled,
+            send_file: None,
         };
         let mut app_ptr: *mut c_void = std::ptr::null_mut();
         let mut err = [0u8; 64];

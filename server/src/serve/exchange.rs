@@ -221,6 +221,9 @@ struct Exchange<'a> {
     wire_body: u64,
     /// The client is gone: nothing more can be delivered.
     gone: bool,
+    /// A file sent with `send_file` ended before its range: the framing cannot be completed,
+    /// so the connection closes after the response.
+    cut_short: bool,
     /// When `is_cancelled` last looked at the socket (`None`: never).
     last_probe: Option<Instant>,
     /// What a trusted proxy said about the client, the scheme and the Host.
@@ -262,6 +265,7 @@ impl Call {
                 start_response: cb_start_response,
                 write: cb_write,
                 is_cancelled: cb_is_cancelled,
+                send_file: Some(cb_send_file),
             };
             let mut request = request;
             request.body_ctx = responder.ctx;
@@ -340,6 +344,7 @@ impl<'a> Exchange<'a> {
             written: 0,
             wire_body: 0,
             gone: false,
+            cut_short: false,
             last_probe: None,
             forwarded,
             started: env.access_log.map(|_| Instant::now()),
@@ -593,6 +598,103 @@ impl<'a> Exchange<'a> {
                 }
             }
             Err(rc) => rc,
+        }
+    }
+
+    /// `send_file`: `len` bytes of `fd` from `offset` as body bytes, as `write` would send
+    /// them, with the file's bytes going from the kernel's page cache to the socket.
+    fn send_file(&mut self, fd: i32, offset: i64, len: u64) -> i32 {
+        if self.status == 0 {
+            return GW_ERR_NOT_STARTED;
+        }
+        if self.gone {
+            return GW_ERR_CLIENT_GONE;
+        }
+        if self.cancelled_by_server() {
+            return GW_ERR_CANCELLED;
+        }
+        let (Ok(offset), true) = (u64::try_from(offset), fd >= 0) else {
+            return GW_ERR_INVALID;
+        };
+        if !regular_file_covers(fd, offset, len) {
+            return GW_ERR_INVALID;
+        }
+        if len == 0 {
+            return GW_OK;
+        }
+        if self
+            .app_head
+            .declared
+            .is_some_and(|d| self.written + len > d)
+        {
+            return GW_ERR_OVERFLOW;
+        }
+        self.written += len;
+        if self.head == HeadState::Open {
+            self.close_head(None);
+        }
+        if self.bodyless() {
+            return GW_OK;
+        }
+        let chunked = self.framing() == Some(Framing::Chunked);
+        if chunked {
+            let mut line = Vec::with_capacity(18);
+            chunk_header(&mut line, usize::try_from(len).unwrap_or(usize::MAX));
+            if let Err(rc) = self.push(&line) {
+                return rc;
+            }
+        }
+        // What `write` coalesced (and the head) goes first: the file's bytes follow it.
+        if let Err(rc) = self.drain() {
+            return rc;
+        }
+        call_clock::progressed();
+        let (mut at, mut left) = (offset, len);
+        while left > 0 {
+            let conn = &mut *self.conn;
+            match io::send_file_once(&mut conn.stream, fd, at, left) {
+                Ok(0) => {
+                    log::warn!(
+                        "app {}: the file given to send_file ended {left} bytes before its range (request {}); closing the connection",
+                        self.env.app.name,
+                        self.request_id
+                    );
+                    self.cut_short = true;
+                    self.wire_body += len - left;
+                    return GW_ERR_INVALID;
+                }
+                Ok(n) => {
+                    conn.wbuf.sent_directly(n as u64);
+                    at += n as u64;
+                    left -= n as u64;
+                    call_clock::progressed();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Err(rc) = self.wait_writable() {
+                        return rc;
+                    }
+                }
+                Err(e) => return self.lost(e),
+            }
+        }
+        self.wire_body += len;
+        if chunked {
+            if let Err(rc) = self.push(b"\r\n") {
+                return rc;
+            }
+        }
+        GW_OK
+    }
+
+    /// Sends everything buffered, waiting while the client is not reading.
+    fn drain(&mut self) -> Result<(), i32> {
+        loop {
+            let conn = &mut *self.conn;
+            match conn.wbuf.write_to(&mut conn.stream) {
+                Ok(true) => return Ok(()),
+                Ok(false) => self.wait_writable()?,
+                Err(e) => return Err(self.lost(e)),
+            }
         }
     }
 
@@ -989,7 +1091,7 @@ impl<'a> Exchange<'a> {
             let _ = self.push(LAST_CHUNK);
         }
         let complete = self.bodyless() || self.app_head.declared.is_none_or(|d| d == self.written);
-        let keep_alive = self.announced_keep_alive && complete && !self.gone;
+        let keep_alive = self.announced_keep_alive && complete && !self.gone && !self.cut_short;
         (self.status, keep_alive)
     }
 
@@ -1108,6 +1210,24 @@ unsafe extern "C" fn cb_write(ctx: *mut c_void, data: *const u8, len: usize) -> 
     };
     // SAFETY: ctx comes from Call::run.
     unsafe { with_exchange(ctx, GW_ERR_APP, |ex| ex.write(data)) }
+}
+
+unsafe extern "C" fn cb_send_file(ctx: *mut c_void, fd: i32, offset: i64, len: u64) -> i32 {
+    // SAFETY: ctx comes from Call::run.
+    unsafe { with_exchange(ctx, GW_ERR_APP, |ex| ex.send_file(fd, offset, len)) }
+}
+
+/// Whether `fd` is an open regular file holding `[offset, offset + len)`.
+fn regular_file_covers(fd: i32, offset: u64, len: u64) -> bool {
+    // SAFETY: an all-zero `stat` is a valid value for fstat to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is writable; a bad fd is reported as an error, not undefined behaviour.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return false;
+    }
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    st.st_mode & libc::S_IFMT == libc::S_IFREG
+        && offset.checked_add(len).is_some_and(|end| end <= size)
 }
 
 unsafe extern "C" fn cb_is_cancelled(ctx: *mut c_void) -> u32 {

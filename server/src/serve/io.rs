@@ -87,6 +87,84 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// The socket `sendfile(2)` can write a file's bytes to, when bytes handed to the kernel go
+    /// to the client as they are (plain TCP, unix sockets). A transport that must transform
+    /// them on the way (TLS) answers `None`, and [`send_file_once`] reads and writes instead.
+    pub fn sendfile_fd(&self) -> Option<RawFd> {
+        match self {
+            Stream::Tcp(s) => Some(s.as_raw_fd()),
+            Stream::Unix(s) => Some(s.as_raw_fd()),
+            // TLS encrypts in user space: the file goes through pread and the record layer.
+            Stream::Tls(_) => None,
+        }
+    }
+}
+
+/// The most one `sendfile(2)` call is asked for (Linux moves at most 0x7ffff000 bytes a call).
+const SENDFILE_MAX: u64 = 0x7fff_f000;
+
+/// Bytes a copying [`send_file_once`] reads from the file at a time (the only part of the file
+/// ever held in memory on that path).
+pub const FILE_COPY_BUF: usize = 64 * 1024;
+
+/// Sends what the socket takes now of `len` bytes of `file` at `offset`, without moving the
+/// file's position: `sendfile(2)` where the stream allows, else `pread` into a small buffer
+/// and a `write` (bytes the socket did not take are read again next time). `Ok(0)` with
+/// `len > 0` is the end of the file; `WouldBlock` means the socket is full.
+pub fn send_file_once(
+    stream: &mut Stream,
+    file: RawFd,
+    offset: u64,
+    len: u64,
+) -> io::Result<usize> {
+    let len = len.min(SENDFILE_MAX);
+    let off = i64::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    match stream.sendfile_fd() {
+        Some(sock) => loop {
+            let mut at: libc::off_t = off;
+            // SAFETY: both descriptors are open for the call; `at` is a valid off_t.
+            let rc = unsafe { libc::sendfile(sock, file, &mut at, len as usize) };
+            if rc >= 0 {
+                return Ok(rc as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        },
+        None => copy_file_once(stream, file, off, len),
+    }
+}
+
+/// The copying path of [`send_file_once`].
+fn copy_file_once(stream: &mut Stream, file: RawFd, off: i64, len: u64) -> io::Result<usize> {
+    let mut buf = [0u8; FILE_COPY_BUF];
+    let want = (len as usize).min(buf.len());
+    let got = loop {
+        // SAFETY: `buf` has `want` writable bytes.
+        let rc = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), want, off) };
+        if rc >= 0 {
+            break rc as usize;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    };
+    if got == 0 {
+        return Ok(0);
+    }
+    loop {
+        match stream.write(&buf[..got]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl AsRawFd for Stream {
     fn as_raw_fd(&self) -> RawFd {
         match self {
@@ -463,6 +541,13 @@ impl WriteBuf {
         Ok(sent_tail)
     }
 
+    /// Counts `n` bytes that went to the socket past the buffer (a file sent with
+    /// `sendfile(2)` while nothing was owed), so positions over the connection's life stay true.
+    pub fn sent_directly(&mut self, n: u64) {
+        debug_assert!(self.is_empty());
+        self.flushed += n;
+    }
+
     /// Empties the buffer once everything was sent, keeping its memory for the next response.
     fn reset(&mut self) {
         self.flushed += self.data.len() as u64;
@@ -652,6 +737,71 @@ mod tests {
         let mut got = [0u8; 5];
         peer.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"first");
+    }
+
+    fn file_with(data: &[u8]) -> std::fs::File {
+        let path =
+            std::env::temp_dir().join(format!("portico-io-{}-{}", std::process::id(), data.len()));
+        std::fs::write(&path, data).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f
+    }
+
+    /// Sends `len` bytes at `offset` with `send` until done, draining the peer on a thread.
+    fn send_all(
+        send: impl Fn(&mut Stream, RawFd, u64, u64) -> io::Result<usize>,
+        data: &[u8],
+        offset: u64,
+        len: u64,
+    ) -> Vec<u8> {
+        let (mut s, mut peer) = pair();
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            peer.read_to_end(&mut all).unwrap();
+            all
+        });
+        let file = file_with(data);
+        let (mut at, mut left) = (offset, len);
+        while left > 0 {
+            match send(&mut s, file.as_raw_fd(), at, left) {
+                Ok(0) => panic!("end of file"),
+                Ok(n) => {
+                    at += n as u64;
+                    left -= n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait(s.as_raw_fd(), false, true, Duration::from_secs(5)).unwrap();
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // The file's own position never moved.
+        assert_eq!(
+            std::io::Seek::stream_position(&mut &file).unwrap(),
+            0,
+            "pread semantics"
+        );
+        assert_eq!(
+            send(&mut s, file.as_raw_fd(), data.len() as u64, 10).unwrap(),
+            0
+        );
+        drop(s);
+        reader.join().unwrap()
+    }
+
+    #[test]
+    fn a_file_range_goes_out_by_sendfile_and_by_copying() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let (from, len) = (1234u64, 2_500_000u64);
+        let want = &data[from as usize..(from + len) as usize];
+        assert!(
+            pair().0.sendfile_fd().is_some(),
+            "a unix socket takes sendfile"
+        );
+        assert_eq!(send_all(send_file_once, &data, from, len), want);
+        let copying = |s: &mut Stream, fd, off: u64, len| copy_file_once(s, fd, off as i64, len);
+        assert_eq!(send_all(copying, &data, from, len), want);
     }
 
     #[test]

@@ -220,6 +220,34 @@ fn meta(request: &mut HttpRequest) -> ViewResult {
 }
 
 /// `?n=` lines; `?panic_at=k` makes the iterator panic instead of producing line k.
+/// `/file/?path=ABS&from=N&len=N&attachment=1`: the file at `path` through `FileResponse` (a
+/// range when `from` or `len` is given), for the server's zero-copy tests.
+fn file(request: &mut HttpRequest) -> ViewResult {
+    let query = request.GET()?;
+    let Some(path) = query.get("path").map(std::path::PathBuf::from) else {
+        return Ok(HttpResponseBadRequest::new("path= is required"));
+    };
+    let number = |name: &str| query.get(name).and_then(|v| v.parse::<u64>().ok());
+    let attachment = query.get("attachment") == Some("1");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_string();
+    let f = std::fs::File::open(&path)?;
+    match (number("from"), number("len")) {
+        (None, None) => FileResponse::named(f, &name, attachment),
+        (from, len) => {
+            let from = from.unwrap_or(0);
+            let len = match len {
+                Some(len) => len,
+                None => f.metadata()?.len().saturating_sub(from),
+            };
+            FileResponse::named_range(f, &name, attachment, from, len)
+        }
+    }
+}
+
 fn stream(request: &mut HttpRequest) -> ViewResult {
     let query = request.GET()?;
     let n: usize = query.get("n").and_then(|v| v.parse().ok()).unwrap_or(3);
@@ -379,6 +407,7 @@ pub fn build(settings: &Settings) -> Result<App, ConfigError> {
         path("get-only/", require_http_methods(&["GET"], view(ok))),
         path("private/", login_required(view(ok))),
         path("stream/", view(stream)),
+        path("file/", view(file)),
         path("items/", Items.as_view()).name("items"),
         path("db/writes/", view(db_writes)),
         path("db/write/", view(db_write)),
