@@ -223,6 +223,7 @@ pub mod forms;
 pub mod handler;
 pub mod http;
 pub mod middleware;
+pub mod paginator;
 pub mod python;
 pub mod settings;
 pub mod shortcuts;
