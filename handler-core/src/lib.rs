@@ -17,6 +17,7 @@
 //! `cache_page`), [`signing`] (django.core.signing: Signer,
 //! TimestampSigner, dumps / loads) and [`crypto`] (django.utils.crypto), keyed by `secret_key`,
 //! [`template`] (the Jinja2 backend, `render`), [`test`] (Client, RequestFactory), [`utils`],
+//! [`paginator`] (django.core.paginator: Paginator, Page, over a Vec or a QuerySet),
 //! [`shortcuts`] (redirect, reverse, get_object_or_404), [`adapter`] (WSGIHandler: the ABI
 //! export).
 //!
@@ -223,6 +224,7 @@ pub mod forms;
 pub mod handler;
 pub mod http;
 pub mod middleware;
+pub mod paginator;
 pub mod python;
 pub mod settings;
 pub mod shortcuts;
@@ -273,6 +275,7 @@ pub mod prelude {
         HttpResponseServerError, JsonResponse, QueryDict, StreamingHttpResponse,
     };
     pub use crate::middleware::{Middleware, Next};
+    pub use crate::paginator::{Page, Paginator, PaginatorError};
     pub use crate::settings::{ConfigError, Settings};
     pub use crate::shortcuts::{get_object_or_404, redirect, redirect_permanent, render, reverse};
     pub use crate::urls::{include, path, re_path, PathValue};
