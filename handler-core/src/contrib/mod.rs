@@ -11,6 +11,7 @@ pub mod contenttypes;
 pub mod management;
 pub mod messages;
 pub mod sessions;
+pub mod staticfiles;
 
 use crate::http::Extensions;
 use crate::middleware::MiddlewareRegistry;
