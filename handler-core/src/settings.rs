@@ -63,6 +63,8 @@ struct RawSettings {
     middleware: Option<Spanned<Vec<Spanned<String>>>>,
     default_charset: String,
     login_url: String,
+    login_redirect_url: String,
+    logout_redirect_url: Option<String>,
     data_upload_max_memory_size: u64,
     data_upload_max_number_fields: usize,
     use_x_forwarded_host: bool,
@@ -83,6 +85,8 @@ impl Default for RawSettings {
             middleware: None,
             default_charset: "utf-8".to_string(),
             login_url: "/accounts/login/".to_string(),
+            login_redirect_url: "/accounts/profile/".to_string(),
+            logout_redirect_url: None,
             data_upload_max_memory_size: DEFAULT_DATA_UPLOAD_MAX_MEMORY_SIZE,
             data_upload_max_number_fields: DEFAULT_DATA_UPLOAD_MAX_NUMBER_FIELDS,
             use_x_forwarded_host: false,
@@ -266,6 +270,12 @@ pub struct Settings {
     pub default_charset: String,
     /// `LOGIN_URL`: where `login_required` sends anonymous users (a path or a route name).
     pub login_url: String,
+    /// `LOGIN_REDIRECT_URL`: where a login goes when `next` is missing or unsafe (a path or a
+    /// route name).
+    pub login_redirect_url: String,
+    /// `LOGOUT_REDIRECT_URL`: where a logout goes when `next` is missing or unsafe; `None`
+    /// (Django's default) renders the logged-out page instead.
+    pub logout_redirect_url: Option<String>,
     /// `DATA_UPLOAD_MAX_MEMORY_SIZE`: a larger non-multipart body is refused with 400.
     pub data_upload_max_memory_size: u64,
     /// `DATA_UPLOAD_MAX_NUMBER_FIELDS`: a form with more fields is refused with 400.
@@ -352,6 +362,8 @@ impl Settings {
             middleware,
             default_charset: raw.default_charset,
             login_url: raw.login_url,
+            login_redirect_url: raw.login_redirect_url,
+            logout_redirect_url: raw.logout_redirect_url,
             data_upload_max_memory_size: raw.data_upload_max_memory_size,
             data_upload_max_number_fields: raw.data_upload_max_number_fields,
             use_x_forwarded_host: raw.use_x_forwarded_host,
@@ -528,13 +540,15 @@ impl std::ops::DerefMut for Settings {
 }
 
 /// The settings handler-core reads; anything else at the top level is unknown.
-const KNOWN_KEYS: [&str; 16] = [
+const KNOWN_KEYS: [&str; 18] = [
     "debug",
     "allowed_hosts",
     "append_slash",
     "middleware",
     "default_charset",
     "login_url",
+    "login_redirect_url",
+    "logout_redirect_url",
     "data_upload_max_memory_size",
     "data_upload_max_number_fields",
     "use_x_forwarded_host",
@@ -635,6 +649,8 @@ mod tests {
         let s = Settings::default();
         assert!(!s.debug && s.append_slash && s.allowed_hosts.is_empty());
         assert_eq!(s.login_url, "/accounts/login/");
+        assert_eq!(s.login_redirect_url, "/accounts/profile/");
+        assert_eq!(s.logout_redirect_url, None);
         assert_eq!(s.default_charset, "utf-8");
         assert!(s.secret_key.is_empty() && s.secret_key_fallbacks.is_empty());
     }
@@ -648,6 +664,14 @@ mod tests {
         assert!(unknown_keys(src).is_empty());
         let e = Settings::parse("secret_key = 1\n", Some(Path::new("s.toml"))).unwrap_err();
         assert!(e.message().starts_with("s.toml:1: "), "{e}");
+    }
+
+    #[test]
+    fn parses_login_and_logout_redirect_urls() {
+        let src = "login_redirect_url = \"/home/\"\nlogout_redirect_url = \"bye\"\n";
+        let s = Settings::parse(src, None).unwrap();
+        assert_eq!(s.login_redirect_url, "/home/");
+        assert_eq!(s.logout_redirect_url.as_deref(), Some("bye"));
     }
 
     #[test]
