@@ -605,7 +605,11 @@ mod tests {
         assert_eq!(REQUEST_SIZES, [200, 200, 216]);
         assert_eq!(size_of::<Responder>(), 48);
         assert_eq!(size_of::<AppTable>(), 64);
-        assert_eq!(APP_TABLE_SIZES, [56, 64, 64], "1.2 appended nothing to the app table");
+        assert_eq!(
+            APP_TABLE_SIZES,
+            [56, 64, 64],
+            "1.2 appended nothing to the app table"
+        );
         assert_eq!(RESPONDER_SIZES, [40, 40, 48]);
         assert_eq!(size_of::<Option<SendFileFn>>(), 8, "NULL is None");
         assert_eq!(size_of::<Option<ManageFn>>(), 8, "NULL is None");
