@@ -60,9 +60,8 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=lib/common.sh
+. "$BENCH_DIR/lib/common.sh"
 
 # Waits for the port to be listening without sending it anything, so no probe is counted.
 wait_listening() {

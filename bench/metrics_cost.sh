@@ -19,27 +19,9 @@ ROUNDS="${1:-5}"
 SECONDS_EACH="${2:-5}"
 [ -x "$PORTICO" ] && [ -f "$LIB" ] || { echo "metrics_cost.sh: build the release first" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "metrics_cost.sh: wrk is missing: run bench/setup.sh" >&2; exit 1; }
-CLK_TCK="$(getconf CLK_TCK)"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# User + system ticks of the server and its descendants.
-ticks() {
-    local pids=("$1") i=0 total=0 stat rest
-    while [ "$i" -lt "${#pids[@]}" ]; do
-        for child in $(pgrep -P "${pids[$i]}" 2>/dev/null); do pids+=("$child"); done
-        i=$((i + 1))
-    done
-    for pid in "${pids[@]}"; do
-        stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-        rest="${stat##*) }"
-        read -r -a fields <<<"$rest"
-        total=$((total + fields[11] + fields[12]))
-    done
-    echo "$total"
-}
+# shellcheck source=lib/common.sh
+. "$BENCH_DIR/lib/common.sh"
 
 # run LABEL EXTRA...: one run; prints "LABEL requests cpu_us_per_request".
 run() {
@@ -55,10 +37,10 @@ run() {
     done
     # A short warm-up, then the measured load.
     taskset -c 1 wrk -t1 -c64 -d1s "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1 || true
-    before="$(ticks "$pid")"
+    before="$(server_cpu_ticks "$pid")"
     requests="$(taskset -c 1 wrk -t1 -c64 -d"${SECONDS_EACH}s" "http://127.0.0.1:$port/plaintext" 2>&1 \
         | awk '/requests in/ { print $1 }')"
-    after="$(ticks "$pid")"
+    after="$(server_cpu_ticks "$pid")"
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     python3 -c 'import sys; t, r, hz = map(int, sys.argv[1:4]); print(f"{sys.argv[4]} {r} {t * 1e6 / hz / r:.3f}")' \

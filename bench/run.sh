@@ -134,9 +134,8 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=lib/common.sh
+. "$BENCH_DIR/lib/common.sh"
 
 # The settings file of a handler-core app, in this run's work directory so its database is
 # fresh and nothing is written into the source tree.
@@ -443,28 +442,6 @@ if want g; then
     esac
 fi
 
-# The CPU time (user + system, in clock ticks) used so far by the running server: its process
-# and every descendant (portico's and gunicorn's workers), all threads included. wrk saturates
-# its own core near 200k req/s, so req/s alone cannot tell two fast servers apart: the server's
-# CPU per request is the per-core cost.
-CLK_TCK="$(getconf CLK_TCK)"
-server_cpu_ticks() {
-    local pids=("$SERVER_PID") i=0 total=0 stat rest
-    while [ "$i" -lt "${#pids[@]}" ]; do
-        for child in $(pgrep -P "${pids[$i]}" 2>/dev/null); do pids+=("$child"); done
-        i=$((i + 1))
-    done
-    for pid in "${pids[@]}"; do
-        stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-        # Fields after the command name (which may hold spaces): utime and stime are the 12th
-        # and 13th of them (the 14th and 15th of the line).
-        rest="${stat##*) }"
-        read -r -a fields <<<"$rest"
-        total=$((total + fields[11] + fields[12]))
-    done
-    echo "$total"
-}
-
 # run_wrk SCENARIO LABEL ROLE PATH LOAD REP EXTRA: one measured wrk run, appended to RECORDS.
 run_wrk() {
     local scenario="$1" label="$2" role="$3" path="$4" load="$5" rep="$6" extra="$7" script out line
@@ -491,10 +468,10 @@ run_wrk() {
     fi
     out="$WORK/wrk-$scenario-$rep-${path//\//_}-$load-$RANDOM.txt"
     local ticks_before ticks_after
-    ticks_before="$(server_cpu_ticks)"
+    ticks_before="$(server_cpu_ticks "$SERVER_PID")"
     WRK_PIPELINE="$depth" WRK_SCRIPTS="$BENCH_DIR/wrk" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" \
         -d"${DURATION}s" "${headers[@]}" --latency -s "$script" "$url" >"$out" 2>&1 || true
-    ticks_after="$(server_cpu_ticks)"
+    ticks_after="$(server_cpu_ticks "$SERVER_PID")"
     local cpu_us=$(((ticks_after - ticks_before) * 1000000 / CLK_TCK))
     local slow_errors=0
     if [ -n "$slow_pid" ]; then

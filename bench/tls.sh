@@ -41,7 +41,6 @@ command -v taskset >/dev/null || die "taskset is missing: run bench/setup.sh"
 command -v openssl >/dev/null || die "openssl is missing: apt-get install openssl"
 NGINX="$(command -v nginx || true)"
 [ -n "$NGINX" ] || die "nginx is missing: apt-get install nginx-light"
-CLK_TCK="$(getconf CLK_TCK)"
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT_DIR="$BENCH_DIR/out"
@@ -63,25 +62,8 @@ wrk.headers["Connection"] = "close"
 EOF
 cat "$BENCH_DIR/wrk/stats.lua" >>"$WORK/close.lua"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# User + system ticks of the server and its descendants.
-ticks() {
-    local pids=("$1") i=0 total=0 stat rest
-    while [ "$i" -lt "${#pids[@]}" ]; do
-        for child in $(pgrep -P "${pids[$i]}" 2>/dev/null); do pids+=("$child"); done
-        i=$((i + 1))
-    done
-    for pid in "${pids[@]}"; do
-        stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-        rest="${stat##*) }"
-        read -r -a fields <<<"$rest"
-        total=$((total + fields[11] + fields[12]))
-    done
-    echo "$total"
-}
+# shellcheck source=lib/common.sh
+. "$BENCH_DIR/lib/common.sh"
 
 SERVER_PID=""
 stop_server() {
@@ -160,10 +142,10 @@ run() {
     # A short warm-up, then the measured load.
     taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d1s "${script[@]}" "https://127.0.0.1:$port/plaintext" \
         >/dev/null 2>&1 || true
-    before="$(ticks "$SERVER_PID")"
+    before="$(server_cpu_ticks "$SERVER_PID")"
     line="$(taskset -c "$CLIENT_CPU" wrk -t1 -c64 -d"${SECONDS_EACH}s" "${script[@]}" \
         "https://127.0.0.1:$port/plaintext" 2>&1 | grep '^WRK_JSON ' | head -1)"
-    after="$(ticks "$SERVER_PID")"
+    after="$(server_cpu_ticks "$SERVER_PID")"
     stop_server
     python3 - "$kind" "$scenario" "$((after - before))" "$CLK_TCK" "${line#WRK_JSON }" <<'EOF'
 import json, sys

@@ -569,6 +569,13 @@ unsafe fn write_response(
         log::error!(target: "django.request", "start_response refused the response: code {rc}");
         return GW_ERR_APP;
     }
+    // A server without `send_file` (ABI 1.1) gets the file as a stream of blocks.
+    let body = match body {
+        Body::File(file) if resp.send_file_entry().is_none() => {
+            Body::Stream(Box::new(file.into_chunks()))
+        }
+        body => body,
+    };
     match body {
         Body::Bytes(content) => {
             if !content.is_empty() {
@@ -581,7 +588,7 @@ unsafe fn write_response(
         }
         Body::File(file) => {
             // SAFETY: the responder is valid during `handle`.
-            let rc = unsafe { send_file_body(resp, &file) };
+            let rc = unsafe { send_file_body(resp, file) };
             if rc != GW_OK {
                 log::debug!("sending the file stopped (code {rc})");
                 // Part of the promised length may be missing: the server cuts the connection.
@@ -627,45 +634,33 @@ unsafe fn write_response(
     GW_OK
 }
 
-/// Sends a file body: through the server's `send_file` (ABI 1.2, zero-copy) when its responder
-/// has one, else read and written in [`crate::http::response::FILE_BLOCK_SIZE`] blocks (an
-/// older server: memory stays bounded by one block). Returns the first failing code.
+/// Sends a file body through the server's `send_file` (ABI 1.2, zero-copy), or through
+/// `write` for a range the callback cannot name (an offset past `i64::MAX`). Returns the
+/// first failing code.
 ///
 /// # Safety
 /// `resp` must be the responder of the running `handle`.
-unsafe fn send_file_body(resp: &Responder, file: &crate::http::FileBody) -> i32 {
+unsafe fn send_file_body(resp: &Responder, file: crate::http::FileBody) -> i32 {
     use std::os::fd::AsRawFd;
     if file.len == 0 {
         return GW_OK;
     }
-    if let (Some(send_file), Ok(offset)) = (resp.send_file_entry(), i64::try_from(file.offset)) {
+    match (resp.send_file_entry(), i64::try_from(file.offset)) {
         // SAFETY: the file stays open for the call; the server does not keep the descriptor.
-        return unsafe { send_file(resp.ctx, file.file.as_raw_fd(), offset, file.len) };
-    }
-    let mut at = 0u64;
-    while at < file.len {
-        let block = match file.read_block(at) {
-            Ok(block) if !block.is_empty() => block,
-            Ok(_) => {
-                log::error!(
-                    "the file of a FileResponse ended {} bytes early",
-                    file.len - at
-                );
-                return GW_ERR_APP;
+        (Some(send_file), Ok(offset)) => unsafe {
+            send_file(resp.ctx, file.file.as_raw_fd(), offset, file.len)
+        },
+        _ => {
+            for block in file.into_chunks() {
+                // SAFETY: `block` is alive for the call.
+                let rc = unsafe { (resp.write)(resp.ctx, block.as_ptr(), block.len()) };
+                if rc != GW_OK {
+                    return rc;
+                }
             }
-            Err(e) => {
-                log::error!("reading the file of a FileResponse failed: {e}");
-                return GW_ERR_APP;
-            }
-        };
-        // SAFETY: `block` is alive for the call.
-        let rc = unsafe { (resp.write)(resp.ctx, block.as_ptr(), block.len()) };
-        if rc != GW_OK {
-            return rc;
+            GW_OK
         }
-        at += block.len() as u64;
     }
-    GW_OK
 }
 
 /// Exports an app through the gateway ABI: defines `portico_app_entry`, whose table's

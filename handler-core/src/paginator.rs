@@ -449,22 +449,7 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fresh SQLite database in a temporary directory.
-    pub(crate) fn temp_databases(
-        tag: &str,
-    ) -> (std::sync::Arc<crate::db::Databases>, std::path::PathBuf) {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "portico-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let settings = crate::db::DatabasesSettings::sqlite(dir.join("db.sqlite3"));
-        (crate::db::Databases::new(settings), dir)
-    }
+    use crate::db::tests::temp_databases;
 
     fn items(n: i32) -> Vec<i32> {
         (1..=n).collect()

@@ -177,7 +177,7 @@ impl TestResponse {
             Body::Bytes(b) => b,
             Body::Stream(chunks) => chunks.flatten().collect(),
             // The bytes the server would send from the file (a read error: what was read).
-            Body::File(file) => file.read_all().unwrap_or_default(),
+            Body::File(file) => file.into_chunks().flatten().collect(),
         };
         let cookies = response
             .headers

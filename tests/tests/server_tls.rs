@@ -382,37 +382,27 @@ fn large_bodies_stream_both_ways_through_tls() {
     let upload = pki.dir.write("upload.bin", &data);
     let download = pki.dir.path().join("download.bin");
     let body = format!("@{}", upload.display());
-    let (code, out, err) = curl(&[
-        "--cacert",
-        pki.ca.to_str().unwrap(),
-        "--data-binary",
-        &body,
-        "-H",
+    // Length-delimited, then chunked.
+    for framing in [
         "Content-Type: application/octet-stream",
-        "-o",
-        download.to_str().unwrap(),
-        "-w",
-        "%{http_code}",
-        &url(&server, "/echo"),
-    ]);
-    assert_eq!((code, out.as_str()), (0, "200"), "{err}\n{}", server.logs());
-    let got = std::fs::read(&download).unwrap();
-    assert_eq!(got.len(), data.len());
-    assert!(got == data, "the echo differs from the upload");
-    // A chunked upload, too.
-    let (code, out, err) = curl(&[
-        "--cacert",
-        pki.ca.to_str().unwrap(),
-        "--data-binary",
-        &body,
-        "-H",
         "Transfer-Encoding: chunked",
-        "-o",
-        download.to_str().unwrap(),
-        "-w",
-        "%{http_code}",
-        &url(&server, "/echo"),
-    ]);
-    assert_eq!((code, out.as_str()), (0, "200"), "{err}\n{}", server.logs());
-    assert!(std::fs::read(&download).unwrap() == data);
+    ] {
+        let (code, out, err) = curl(&[
+            "--cacert",
+            pki.ca.to_str().unwrap(),
+            "--data-binary",
+            &body,
+            "-H",
+            framing,
+            "-o",
+            download.to_str().unwrap(),
+            "-w",
+            "%{http_code}",
+            &url(&server, "/echo"),
+        ]);
+        assert_eq!((code, out.as_str()), (0, "200"), "{err}\n{}", server.logs());
+        let got = std::fs::read(&download).unwrap();
+        assert_eq!(got.len(), data.len(), "{framing}");
+        assert!(got == data, "the echo differs from the upload ({framing})");
+    }
 }

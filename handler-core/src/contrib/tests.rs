@@ -2,7 +2,6 @@
 //! rows, the `post_migrate` step, the `db` session engine on `django_session` and
 //! `ModelBackend` on `auth_user`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,13 +18,7 @@ use crate::settings::Settings;
 /// Settings with the sessions and auth middleware on a fresh SQLite file, and what contrib
 /// installs for them.
 pub(crate) fn contrib_settings(tag: &str) -> (Settings, InstalledMigrations, std::path::PathBuf) {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "portico-contrib-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::db::tests::temp_dir(&format!("contrib-{tag}"));
     let mut settings = Settings::default();
     settings.middleware = vec!["sessions".into(), "auth".into()];
     settings.secret_key = "contrib-tests-secret".into();

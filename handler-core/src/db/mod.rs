@@ -757,17 +757,25 @@ pub fn convert_placeholders(sql: &str, engine: Engine) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn temp_databases(tag: &str) -> (Arc<Databases>, std::path::PathBuf) {
+    /// A fresh directory under the system's temporary one, named after `tag`, for a test's
+    /// database files.
+    pub(crate) fn temp_dir(tag: &str) -> std::path::PathBuf {
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "portico-db-{tag}-{}-{}",
+            "portico-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A fresh SQLite database in a [`temp_dir`].
+    pub(crate) fn temp_databases(tag: &str) -> (Arc<Databases>, std::path::PathBuf) {
+        let dir = temp_dir(&format!("db-{tag}"));
         let databases = Databases::new(DatabasesSettings::sqlite(dir.join("db.sqlite3")));
         (databases, dir)
     }

@@ -288,23 +288,40 @@ pub fn content_length(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends the size line of a chunk of `len` bytes (`len` in hex, CRLF); the data and its CRLF
-/// follow. Nothing for 0, which would end the body.
+/// The size line of a chunk of `len` bytes (`len` in hex, CRLF), built on the stack; the
+/// data and its CRLF follow. Empty for 0, which would end the body.
+pub struct ChunkSize {
+    line: [u8; 18],
+    start: usize,
+}
+
+impl ChunkSize {
+    /// The size line for `len` bytes.
+    pub fn new(len: usize) -> ChunkSize {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut line = [0u8; 18];
+        if len == 0 {
+            return ChunkSize { line, start: 18 };
+        }
+        line[16..].copy_from_slice(b"\r\n");
+        let (mut i, mut n) = (16, len);
+        while n > 0 {
+            i -= 1;
+            line[i] = HEX[n & 0xf];
+            n >>= 4;
+        }
+        ChunkSize { line, start: i }
+    }
+
+    /// The line's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.line[self.start..]
+    }
+}
+
+/// Appends the size line of a chunk of `len` bytes ([`ChunkSize`]).
 pub fn chunk_header(out: &mut Vec<u8>, len: usize) {
-    if len == 0 {
-        return;
-    }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut digits = [0u8; 16];
-    let mut i = digits.len();
-    let mut n = len;
-    while n > 0 {
-        i -= 1;
-        digits[i] = HEX[n & 0xf];
-        n >>= 4;
-    }
-    out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(ChunkSize::new(len).as_bytes());
 }
 
 /// A complete short response from the server itself: a one-line text/plain body naming the

@@ -563,6 +563,15 @@ impl EventLoop {
         }
     }
 
+    /// Drops a connection this loop was given but cannot serve, giving its count back.
+    fn refuse(&mut self, what: &str, e: std::io::Error) {
+        log::warn!("{what}: {e}");
+        self.shared
+            .conns
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.rt.connection_closed();
+    }
+
     /// Registers a connection with this loop (its count was taken by whoever placed it).
     fn adopt(&mut self, stream: Stream, peer: Peer) {
         // With --certfile a TCP connection starts its TLS session here, on the loop that will
@@ -570,14 +579,7 @@ impl EventLoop {
         let mut stream = match (stream, &self.rt.settings.tls) {
             (Stream::Tcp(sock), Some(tls)) => match TlsStream::new(sock, tls) {
                 Ok(s) => Stream::Tls(Box::new(s)),
-                Err(e) => {
-                    log::warn!("cannot start a TLS session: {e}");
-                    self.shared
-                        .conns
-                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-                    self.rt.connection_closed();
-                    return;
-                }
+                Err(e) => return self.refuse("cannot start a TLS session", e),
             },
             (stream, _) => stream,
         };
@@ -588,12 +590,7 @@ impl EventLoop {
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         ) {
-            log::warn!("cannot register a connection: {e}");
-            self.shared
-                .conns
-                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-            self.rt.connection_closed();
-            return;
+            return self.refuse("cannot register a connection", e);
         }
         entry.insert(Slot {
             conn: Some(Box::new({

@@ -29,7 +29,7 @@ use crate::edge::proxy::{Forwarded, ForwardedAllow};
 use crate::edge::ratelimit::RateLimited;
 use crate::http1::body::{BodyError, Decoder};
 use crate::http1::encode::{
-    self, app_head, bodyless, chunk_header, simple_response, AppHead, Framing, CONTINUE, LAST_CHUNK,
+    self, app_head, bodyless, simple_response, AppHead, ChunkSize, Framing, CONTINUE, LAST_CHUNK,
 };
 use crate::http1::parse::{BodyKind, Head};
 use crate::loader::App;
@@ -550,46 +550,68 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    fn write(&mut self, data: &[u8]) -> i32 {
+    /// `GW_OK` while body bytes may still be given: the response was started and neither the
+    /// client nor the server ended the exchange.
+    fn writable(&self) -> Result<(), i32> {
         if self.status == 0 {
-            return GW_ERR_NOT_STARTED;
+            Err(GW_ERR_NOT_STARTED)
+        } else if self.gone {
+            Err(GW_ERR_CLIENT_GONE)
+        } else if self.cancelled_by_server() {
+            Err(GW_ERR_CANCELLED)
+        } else {
+            Ok(())
         }
-        if self.gone {
-            return GW_ERR_CLIENT_GONE;
-        }
-        if self.cancelled_by_server() {
-            return GW_ERR_CANCELLED;
-        }
-        if data.is_empty() {
-            return self.flush();
-        }
+    }
+
+    /// Counts `len` body bytes the app gives (`GW_ERR_OVERFLOW` past a declared length, before
+    /// anything is sent) and closes the head at the first. `Ok(false)`: the response has no
+    /// body on the wire (HEAD, 204, 304), so the bytes are dropped; `Ok(true)`: they go out,
+    /// after the chunk's size line when the response is chunked.
+    fn begin_body_bytes(&mut self, len: u64) -> Result<bool, i32> {
         if self
             .app_head
             .declared
-            .is_some_and(|d| self.written + data.len() as u64 > d)
+            .is_some_and(|d| self.written + len > d)
         {
-            return GW_ERR_OVERFLOW;
+            return Err(GW_ERR_OVERFLOW);
         }
-        self.written += data.len() as u64;
+        self.written += len;
         if self.head == HeadState::Open {
             self.close_head(None);
         }
         if self.bodyless() {
-            return GW_OK;
+            return Ok(false);
         }
-        let result = if self.framing() == Some(Framing::Chunked) {
-            let mut size = [0u8; 18];
-            let mut line = Vec::new();
-            chunk_header(&mut line, data.len());
-            size[..line.len()].copy_from_slice(&line);
-            self.push(&size[..line.len()])
-                .and_then(|()| self.push(data))
-                .and_then(|()| self.push(b"\r\n"))
-        } else {
-            self.push(data)
-        };
+        if self.framing() == Some(Framing::Chunked) {
+            let size = usize::try_from(len).unwrap_or(usize::MAX);
+            self.push(ChunkSize::new(size).as_bytes())?;
+        }
+        Ok(true)
+    }
+
+    fn write(&mut self, data: &[u8]) -> i32 {
+        if let Err(rc) = self.writable() {
+            return rc;
+        }
+        if data.is_empty() {
+            return self.flush();
+        }
+        let result = self
+            .begin_body_bytes(data.len() as u64)
+            .and_then(|on_wire| {
+                if !on_wire {
+                    return Ok(false);
+                }
+                self.push(data)?;
+                if self.framing() == Some(Framing::Chunked) {
+                    self.push(b"\r\n")?;
+                }
+                Ok(true)
+            });
         match result {
-            Ok(()) => {
+            Ok(false) => GW_OK,
+            Ok(true) => {
                 self.wire_body += data.len() as u64;
                 if self.conn.wbuf.unsent() >= FLUSH_AT {
                     self.send_now()
@@ -604,14 +626,8 @@ impl<'a> Exchange<'a> {
     /// `send_file`: `len` bytes of `fd` from `offset` as body bytes, as `write` would send
     /// them, with the file's bytes going from the kernel's page cache to the socket.
     fn send_file(&mut self, fd: i32, offset: i64, len: u64) -> i32 {
-        if self.status == 0 {
-            return GW_ERR_NOT_STARTED;
-        }
-        if self.gone {
-            return GW_ERR_CLIENT_GONE;
-        }
-        if self.cancelled_by_server() {
-            return GW_ERR_CANCELLED;
+        if let Err(rc) = self.writable() {
+            return rc;
         }
         let (Ok(offset), true) = (u64::try_from(offset), fd >= 0) else {
             return GW_ERR_INVALID;
@@ -622,30 +638,14 @@ impl<'a> Exchange<'a> {
         if len == 0 {
             return GW_OK;
         }
-        if self
-            .app_head
-            .declared
-            .is_some_and(|d| self.written + len > d)
-        {
-            return GW_ERR_OVERFLOW;
-        }
-        self.written += len;
-        if self.head == HeadState::Open {
-            self.close_head(None);
-        }
-        if self.bodyless() {
-            return GW_OK;
+        match self.begin_body_bytes(len) {
+            Ok(true) => {}
+            Ok(false) => return GW_OK,
+            Err(rc) => return rc,
         }
         let chunked = self.framing() == Some(Framing::Chunked);
-        if chunked {
-            let mut line = Vec::with_capacity(18);
-            chunk_header(&mut line, usize::try_from(len).unwrap_or(usize::MAX));
-            if let Err(rc) = self.push(&line) {
-                return rc;
-            }
-        }
         // What `write` coalesced (and the head) goes first: the file's bytes follow it.
-        if let Err(rc) = self.drain() {
+        if let Err(rc) = self.send_until(0) {
             return rc;
         }
         call_clock::progressed();
@@ -686,18 +686,6 @@ impl<'a> Exchange<'a> {
         GW_OK
     }
 
-    /// Sends everything buffered, waiting while the client is not reading.
-    fn drain(&mut self) -> Result<(), i32> {
-        loop {
-            let conn = &mut *self.conn;
-            match conn.wbuf.write_to(&mut conn.stream) {
-                Ok(true) => return Ok(()),
-                Ok(false) => self.wait_writable()?,
-                Err(e) => return Err(self.lost(e)),
-            }
-        }
-    }
-
     /// `write` of nothing: the head (if still open) and everything buffered go out now.
     fn flush(&mut self) -> i32 {
         if self.head == HeadState::Open && !self.bodyless() {
@@ -734,17 +722,22 @@ impl<'a> Exchange<'a> {
     fn send_now(&mut self) -> i32 {
         // Part of the response is leaving: the handler is not stuck (`call_clock`).
         call_clock::progressed();
+        match self.send_until(WRITE_BOUND) {
+            Ok(()) => GW_OK,
+            Err(rc) => rc,
+        }
+    }
+
+    /// Sends buffered bytes until at most `bound` are unsent (0: all of them), waiting while
+    /// the client is not reading.
+    fn send_until(&mut self, bound: usize) -> Result<(), i32> {
         loop {
             let conn = &mut *self.conn;
             match conn.wbuf.write_to(&mut conn.stream) {
-                Ok(true) => return GW_OK,
-                Ok(false) if self.conn.wbuf.unsent() <= WRITE_BOUND => return GW_OK,
-                Ok(false) => {
-                    if let Err(rc) = self.wait_writable() {
-                        return rc;
-                    }
-                }
-                Err(e) => return self.lost(e),
+                Ok(true) => return Ok(()),
+                Ok(false) if self.conn.wbuf.unsent() <= bound => return Ok(()),
+                Ok(false) => self.wait_writable()?,
+                Err(e) => return Err(self.lost(e)),
             }
         }
     }
