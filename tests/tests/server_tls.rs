@@ -406,3 +406,37 @@ fn large_bodies_stream_both_ways_through_tls() {
         assert!(got == data, "the echo differs from the upload ({framing})");
     }
 }
+
+#[test]
+fn a_file_response_goes_through_the_record_layer_byte_for_byte() {
+    // sendfile(2) cannot encrypt: over TLS the server reads the file and writes it through
+    // rustls, under the same write bound, and the records it holds back still go out.
+    let pki = pki();
+    let server = start(&pki, &[]);
+    let data: Vec<u8> = (0..5u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let file = pki.dir.write("big.bin", &data);
+    let download = pki.dir.path().join("got.bin");
+    let (code, out, err) = curl(&[
+        "--cacert",
+        pki.ca.to_str().unwrap(),
+        "-o",
+        download.to_str().unwrap(),
+        "-w",
+        "%{http_code} %{size_download}",
+        &url(&server, &format!("/file/?path={}", file.display())),
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("200 {}", data.len()).as_str()),
+        "{err}\n{}",
+        server.logs()
+    );
+    assert!(
+        std::fs::read(&download).unwrap() == data,
+        "the file differs"
+    );
+    // The connection was left in order: the next request is served.
+    assert_eq!(status(&server, &pki), "200");
+}

@@ -552,6 +552,7 @@ impl<'a> Exchange<'a> {
 
     /// `GW_OK` while body bytes may still be given: the response was started and neither the
     /// client nor the server ended the exchange.
+    #[inline]
     fn writable(&self) -> Result<(), i32> {
         if self.status == 0 {
             Err(GW_ERR_NOT_STARTED)
@@ -568,6 +569,7 @@ impl<'a> Exchange<'a> {
     /// anything is sent) and closes the head at the first. `Ok(false)`: the response has no
     /// body on the wire (HEAD, 204, 304), so the bytes are dropped; `Ok(true)`: they go out,
     /// after the chunk's size line when the response is chunked.
+    #[inline]
     fn begin_body_bytes(&mut self, len: u64) -> Result<bool, i32> {
         if self
             .app_head
@@ -728,14 +730,14 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    /// Sends buffered bytes until at most `bound` are unsent (0: all of them), waiting while
-    /// the client is not reading.
+    /// Sends buffered bytes until at most `bound` are unsent (0: all of them, and every record
+    /// a TLS session holds), waiting while the client is not reading.
     fn send_until(&mut self, bound: usize) -> Result<(), i32> {
         loop {
             let conn = &mut *self.conn;
             match conn.wbuf.write_to(&mut conn.stream) {
                 Ok(true) => return Ok(()),
-                Ok(false) if self.conn.wbuf.unsent() <= bound => return Ok(()),
+                Ok(false) if bound > 0 && self.conn.wbuf.unsent() <= bound => return Ok(()),
                 Ok(false) => self.wait_writable()?,
                 Err(e) => return Err(self.lost(e)),
             }

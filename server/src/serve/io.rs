@@ -52,16 +52,6 @@ impl Stream {
         };
     }
 
-    /// Sends bytes a TLS session still holds (records the socket did not take). `Ok(true)`:
-    /// nothing is left, always for a plain socket.
-    #[inline]
-    pub fn flush_pending(&mut self) -> io::Result<bool> {
-        match self {
-            Stream::Tls(s) => s.flush_tls(),
-            _ => Ok(true),
-        }
-    }
-
     /// Whether a TLS session holds records the socket did not take yet (a handshake flight
     /// larger than the socket's buffer); never for a plain socket.
     #[inline]
@@ -443,7 +433,7 @@ pub struct WriteBuf {
     /// and stay meaningful after the buffer empties.
     flushed: u64,
     /// Every byte was handed to the stream, but its TLS session still holds records the
-    /// socket did not take: the buffer counts as one byte unsent until they are out.
+    /// socket did not take: the buffer is not empty until they are out.
     tls_owed: bool,
 }
 
@@ -458,9 +448,11 @@ impl WriteBuf {
         &mut self.data
     }
 
-    /// Bytes not sent yet.
+    /// Bytes of the buffer not handed to the stream yet (records a TLS session still holds
+    /// are not counted: they are a record or two, and [`WriteBuf::is_empty`] owns them).
+    #[inline]
     pub fn unsent(&self) -> usize {
-        self.data.len() - self.pos + usize::from(self.tls_owed)
+        self.data.len() - self.pos
     }
 
     /// Bytes ever appended, counted over the connection's life.
@@ -473,9 +465,11 @@ impl WriteBuf {
         self.flushed + self.pos as u64
     }
 
-    /// Whether nothing is owed.
+    /// Whether nothing is owed: every byte went to the stream, and a TLS session holds no
+    /// record the socket did not take.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.unsent() == 0
+        self.pos == self.data.len() && !self.tls_owed
     }
 
     /// How many bytes at the front were already sent.
@@ -505,8 +499,19 @@ impl WriteBuf {
             }
         }
         self.reset();
-        self.tls_owed = !stream.flush_pending()?;
-        Ok(!self.tls_owed)
+        self.settle_tls(stream)
+    }
+
+    /// After every buffered byte went to `stream`: a TLS session may still hold records the
+    /// socket did not take; they count as owed until they are out (`Ok(false)`). A plain
+    /// socket has none and leaves the flag alone (it is never set for one).
+    #[inline]
+    fn settle_tls(&mut self, stream: &mut Stream) -> io::Result<bool> {
+        if let Stream::Tls(s) = stream {
+            self.tls_owed = !s.flush_tls()?;
+            return Ok(!self.tls_owed);
+        }
+        Ok(true)
     }
 
     /// Writes the unsent bytes and then `tail` with one vectored call where the socket takes
@@ -535,7 +540,7 @@ impl WriteBuf {
         if self.pos == self.data.len() {
             self.reset();
             if sent_tail == tail.len() {
-                self.tls_owed = !stream.flush_pending()?;
+                self.settle_tls(stream)?;
             }
         }
         Ok(sent_tail)
