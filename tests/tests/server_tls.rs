@@ -25,6 +25,18 @@ struct Pki {
     client_key: PathBuf,
 }
 
+impl Pki {
+    /// curl's arguments that present the client certificate.
+    fn client_args(&self) -> [&str; 4] {
+        [
+            "--cert",
+            self.client_cert.to_str().unwrap(),
+            "--key",
+            self.client_key.to_str().unwrap(),
+        ]
+    }
+}
+
 fn dn(pairs: &[(DnType, &str)]) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     for (t, v) in pairs {
@@ -169,16 +181,7 @@ fn mutual_tls_refuses_a_client_without_a_certificate_and_shows_the_subject() {
     let server = start(&pki, &["--ca-certs", ca, "--cert-reqs", "2"]);
     let (code, body, err) = curl(&["--cacert", ca, &url(&server, "/ok/")]);
     assert_ne!(code, 0, "served without a client certificate: {body} {err}");
-    let v = meta(
-        &server,
-        &pki,
-        &[
-            "--cert",
-            pki.client_cert.to_str().unwrap(),
-            "--key",
-            pki.client_key.to_str().unwrap(),
-        ],
-    );
+    let v = meta(&server, &pki, &pki.client_args());
     assert_eq!(v["scheme"], "https");
     assert_eq!(v["ssl_client_s_dn"], "CN=alice,O=Portico Tests");
     assert!(
@@ -197,16 +200,7 @@ fn optional_client_certificates_serve_both_kinds_of_client() {
         meta(&server, &pki, &[])["ssl_client_s_dn"],
         serde_json::Value::Null
     );
-    let v = meta(
-        &server,
-        &pki,
-        &[
-            "--cert",
-            pki.client_cert.to_str().unwrap(),
-            "--key",
-            pki.client_key.to_str().unwrap(),
-        ],
-    );
+    let v = meta(&server, &pki, &pki.client_args());
     assert_eq!(v["ssl_client_s_dn"], "CN=alice,O=Portico Tests");
 }
 
